@@ -1,0 +1,88 @@
+#pragma once
+// Settings (INTERFACE.md section 2) as one value type, built from a key/value map: the native
+// host passes its environment, the Worker its `env`. Every upstream detail (URLs, paths, header
+// values, model ids, client version) has its default here and nowhere else.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "core/upstream.h"
+
+namespace zproxy {
+
+enum class UpstreamMode : uint8_t { kGuest, kApi };
+enum class ThinkingMode : uint8_t { kReasoningContent, kThinkTags, kHidden };
+enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
+
+std::string_view to_string(UpstreamMode m);  // "guest" | "api"
+
+struct ModelEntry {
+  std::string public_name;
+  std::string upstream_id;
+};
+
+using EnvMap = std::map<std::string, std::string, std::less<>>;
+
+struct Config {
+  // listening (native host)
+  std::string host = "0.0.0.0";
+  int port = 3000;
+
+  // client auth
+  std::vector<std::string> client_keys;  // API_KEY split on commas; empty when open access
+  bool allow_open_access = false;
+
+  // upstream
+  UpstreamMode mode = UpstreamMode::kGuest;
+  size_t token_pool_size = 5;
+  std::vector<std::string> zai_api_keys;
+  std::string zai_api_base_url;  // no trailing slash
+  std::string zai_base_url;      // no trailing slash
+  std::string zai_auth_path;     // guest token endpoint path, e.g. "/api/v1/auths/"
+  std::string zai_chat_path;     // guest chat path, e.g. "/api/chat/completions"
+  std::string zai_fe_version;
+  std::string zai_user_agent;
+  std::string zai_accept_language;
+  std::vector<Header> zai_extra_headers;  // ZAI_EXTRA_HEADERS, in the JSON object's order
+  std::vector<ModelEntry> models;         // active mode's table with MODEL_MAP merged over it
+
+  ThinkingMode thinking = ThinkingMode::kReasoningContent;
+
+  // limits and timeouts
+  size_t max_body_bytes = 8388608;
+  size_t sse_max_event_bytes = 8u << 20;  // SSE_MAX_EVENT_MIB
+  int64_t connect_timeout_ms = 5000;
+  int64_t first_byte_timeout_ms = 60000;
+  int64_t stream_idle_timeout_ms = 120000;
+  int64_t request_deadline_ms = 90000;
+  int max_attempts = 3;
+  uint32_t max_inflight_per_credential = 0;  // 0: no cap
+  int64_t token_max_age_ms = 1800 * 1000;
+  int64_t keepalive_ms = 15000;
+  std::vector<std::string> cors_origins;  // {"*"} by default
+  int64_t shutdown_grace_ms = 8000;
+  std::string upstream_ca_file;
+  std::string https_proxy;  // HTTPS_PROXY (or https_proxy)
+  LogLevel log_level = LogLevel::kInfo;
+  bool log_bodies = false;
+
+  // Start-up warnings the host logs (public default key in guest mode, open access, …).
+  std::vector<std::string> warnings;
+
+  // The table entry for a public model name, or nullptr.
+  const ModelEntry* find_model(std::string_view public_name) const;
+};
+
+// Builds and validates. A bad value is one Error (code kInvalidConfig) whose message names the
+// variable, e.g. "PORT must be an integer between 1 and 65535 (got \"abc\")".
+Result<Config> load_config(const EnvMap& env);
+
+// `--help` text: every setting with its default and meaning, one per line.
+std::string config_help();
+
+}  // namespace zproxy

@@ -1,0 +1,60 @@
+#include "core/errors.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace zproxy {
+
+ErrcInfo errc_info(Errc e) {
+  constexpr std::string_view kInvalid = "invalid_request_error";
+  switch (e) {
+    case Errc::kInvalidJson: return {400, kInvalid, "invalid_json"};
+    case Errc::kInvalidValue: return {400, kInvalid, "invalid_value"};
+    case Errc::kMissingRequiredParameter: return {400, kInvalid, "missing_required_parameter"};
+    case Errc::kUnsupportedValue: return {400, kInvalid, "unsupported_value"};
+    case Errc::kContextLengthExceeded: return {400, kInvalid, "context_length_exceeded"};
+    case Errc::kContentFilter: return {400, kInvalid, "content_filter"};
+    case Errc::kInvalidApiKey: return {401, kInvalid, "invalid_api_key"};
+    case Errc::kModelNotAvailable: return {403, kInvalid, "model_not_available"};
+    case Errc::kNotFound: return {404, kInvalid, "not_found"};
+    case Errc::kModelNotFound: return {404, kInvalid, "model_not_found"};
+    case Errc::kMethodNotAllowed: return {405, kInvalid, "method_not_allowed"};
+    case Errc::kRequestTooLarge: return {413, kInvalid, "request_too_large"};
+    case Errc::kRateLimitExceeded: return {429, "rate_limit_error", "rate_limit_exceeded"};
+    case Errc::kInvalidConfig: return {500, "server_error", "invalid_config"};
+    case Errc::kInternalError: return {500, "server_error", "internal_error"};
+    case Errc::kUpstreamRejected: return {502, "upstream_error", "upstream_rejected"};
+    case Errc::kUpstreamTruncated: return {502, "upstream_error", "upstream_truncated"};
+    case Errc::kUpstreamBadResponse: return {502, "upstream_error", "upstream_bad_response"};
+    case Errc::kUpstreamError: return {502, "upstream_error", "upstream_error"};
+    case Errc::kNoCredentials: return {503, "server_error", "no_credentials"};
+    case Errc::kUpstreamTimeout: return {504, "upstream_error", "upstream_timeout"};
+  }
+  return {500, "server_error", "internal_error"};
+}
+
+std::string error_json(const Error& e) {
+  const ErrcInfo info = errc_info(e.code);
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("error");
+  w.StartObject();
+  w.Key("message");
+  w.String(e.message.data(), static_cast<rapidjson::SizeType>(e.message.size()));
+  w.Key("type");
+  w.String(info.type.data(), static_cast<rapidjson::SizeType>(info.type.size()));
+  w.Key("param");
+  if (e.param.empty()) {
+    w.Null();
+  } else {
+    w.String(e.param.data(), static_cast<rapidjson::SizeType>(e.param.size()));
+  }
+  w.Key("code");
+  w.String(info.code.data(), static_cast<rapidjson::SizeType>(info.code.size()));
+  w.EndObject();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace zproxy

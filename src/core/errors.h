@@ -1,0 +1,64 @@
+#pragma once
+// Errors as values. Every failure the proxy reports is an Errc plus a message and an optional
+// `param`; the catalogue (INTERFACE.md section 5) maps each Errc to its HTTP status, OpenAI
+// `type` and `code`. Nothing in the core throws.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace zproxy {
+
+enum class Errc : uint8_t {
+  // 400
+  kInvalidJson,
+  kInvalidValue,
+  kMissingRequiredParameter,
+  kUnsupportedValue,
+  kContextLengthExceeded,
+  kContentFilter,
+  // 401, 403, 404, 405, 413
+  kInvalidApiKey,
+  kModelNotAvailable,
+  kNotFound,
+  kModelNotFound,
+  kMethodNotAllowed,
+  kRequestTooLarge,
+  // 429
+  kRateLimitExceeded,
+  // 500
+  kInvalidConfig,
+  kInternalError,
+  // 502
+  kUpstreamRejected,
+  kUpstreamTruncated,
+  kUpstreamBadResponse,
+  kUpstreamError,
+  // 503, 504
+  kNoCredentials,
+  kUpstreamTimeout,
+};
+
+struct ErrcInfo {
+  int status;
+  std::string_view type;  // OpenAI error `type`
+  std::string_view code;  // OpenAI error `code`
+};
+
+// The catalogue row of `e`.
+ErrcInfo errc_info(Errc e);
+
+struct Error {
+  Errc code = Errc::kInternalError;
+  std::string message;
+  std::string param;  // empty means JSON null
+};
+
+inline Error make_error(Errc code, std::string message, std::string param = {}) {
+  return Error{code, std::move(message), std::move(param)};
+}
+
+// `{"error":{"message":…,"type":…,"param":…|null,"code":…}}`, all four keys present.
+std::string error_json(const Error& e);
+
+}  // namespace zproxy

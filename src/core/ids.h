@@ -1,0 +1,25 @@
+#pragma once
+// Identifiers from host-supplied entropy. The core owns no random source: each exchange gets a
+// seed from the host and derives its ids from it (splitmix64), so tests are deterministic.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace zproxy {
+
+class IdSource {
+ public:
+  explicit IdSource(std::span<const uint8_t> seed);
+  uint64_t next();
+  // RFC 4122 version 4 UUID text, lowercase.
+  std::string uuid4();
+  // n characters of [0-9a-zA-Z].
+  std::string alnum(size_t n);
+
+ private:
+  uint64_t state_ = 0;
+};
+
+}  // namespace zproxy

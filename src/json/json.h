@@ -1,0 +1,49 @@
+#pragma once
+// Hostile-input JSON: every document from the network (client requests, upstream answers)
+// goes through parse_json. It rejects nesting deeper than max_depth before parsing, then parses
+// with RapidJSON's iterative parser, so no input can exhaust the native stack or the Wasm
+// stack (RapidJSON's recursive destructor is also bounded by the depth cap).
+//
+// Callers must check types (IsString(), IsObject(), …) before any Get*(): untrusted input is
+// never an assertion.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "core/result.h"
+
+namespace zproxy {
+
+inline constexpr size_t kDefaultJsonMaxDepth = 64;
+
+// Errors: kInvalidJson with a message giving the offset and reason (depth cap included).
+Result<rapidjson::Document> parse_json(std::string_view text,
+                                       size_t max_depth = kDefaultJsonMaxDepth);
+
+// Small typed accessors for untrusted objects: nullptr / fallback when absent or mistyped.
+const rapidjson::Value* json_member(const rapidjson::Value& obj, std::string_view key);
+std::string_view json_string(const rapidjson::Value& obj, std::string_view key,
+                             std::string_view fallback = {});
+bool json_is_string(const rapidjson::Value* v);
+
+inline std::string_view as_view(const rapidjson::Value& v) {
+  return std::string_view(v.GetString(), v.GetStringLength());
+}
+
+// Serialises a value compactly.
+std::string json_dump(const rapidjson::Value& v);
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+inline void json_write_string(JsonWriter& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+inline void json_write_key(JsonWriter& w, std::string_view s) {
+  w.Key(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+}  // namespace zproxy
