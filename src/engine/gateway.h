@@ -31,8 +31,8 @@
 //   }
 //
 // Background work (guest token fetches): gw.take_jobs(now) returns requests to perform; report
-// each with gw.on_job_done(). Call take_jobs after start(), after every on_job_done(), and at
-// gw.next_deadline(now). Log lines accumulate in gw and are drained with take_logs().
+// each with gw.on_job_done(). Call take_jobs after start() and finish(), after every
+// on_job_done(), whenever gw.version() changes, and at gw.next_deadline(now). Log lines accumulate in gw and are drained with take_logs().
 
 #include <cstddef>
 #include <cstdint>
@@ -50,6 +50,7 @@ namespace zproxy {
 
 class Gateway;
 struct ExchangeState;
+struct GatewayCore;
 
 enum class HostKind : uint8_t { kNative, kWorker };
 
@@ -82,7 +83,10 @@ class Exchange {
   void on_body(std::string_view body, int64_t now);
   void on_body_too_large(int64_t now);
 
-  // kFetch: the request to perform (valid until the next call into this exchange).
+  // kFetch: the request to perform (valid until the next call into this exchange). Calling
+  // it acknowledges the fetch: next() becomes kReadUpstream, meaning "deliver the events of the
+  // running upstream request (connected, head, data, end, error) or call on_timer at
+  // deadline()". A later kFetch means: abort the running request and start this new one.
   const UpstreamRequest& upstream_request() const;
   // Per-phase timeouts the host may enforce itself; the exchange also enforces them through
   // deadline()/on_timer(), so a host that only honours deadline() is correct.
@@ -160,8 +164,7 @@ class Gateway {
   size_t open_exchanges() const;
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<GatewayCore> impl_;
 };
 
 }  // namespace zproxy

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine (idempotently: apt, Node >= 20, npm ci) and runs every test:
+# unit + golden + fuzz-corpus replays (release and ASan/UBSan), the Wasm build and its golden
+# fixtures, the end-to-end suite against the native server and against `wrangler dev`, and
+# the container image. Prints each stage's duration; exits non-zero if any stage failed.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$root"
+
+setup() {
+  ensure_apt "${native_packages[@]}" clang libclang-rt-14-dev emscripten binaryen curl \
+    podman buildah debootstrap runc uidmap slirp4netns fuse-overlayfs procps
+  ensure_node && ensure_npm_deps
+}
+
+core_purity() {
+  # src/ is sans-I/O: no Boost, sockets, clocks, streams, environment or randomness.
+  if grep -rnE '#include *<(boost/|asio|iostream|thread|random|sys/socket|chrono)|getenv\(|steady_clock|system_clock|std::rand|\bprintf\(|std::cout|std::cerr|abort\(\)' src; then
+    echo "src/ must stay free of I/O, clocks, environment, randomness and printing" >&2
+    return 1
+  fi
+}
+
+release() {
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null &&
+    cmake --build build -j"$jobs" &&
+    (cd build && ctest --output-on-failure -j"$jobs" --timeout 600)
+}
+
+sanitizers() {
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZPROXY_SANITIZE=ON \
+    -DZPROXY_BUILD_SERVER=ON >/dev/null &&
+    cmake --build build-asan -j"$jobs" &&
+    (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs" --timeout 900)
+}
+
+wasm() {
+  bash scripts/build-wasm.sh && node --test tests/wasm/
+}
+
+e2e() {
+  E2E_HOST=$1 node --test --test-concurrency=1 tests/e2e/
+}
+
+failed=()
+run() { stage "$@" || failed+=("$1"); }
+
+t0=$SECONDS
+stage setup setup || { echo "setup failed"; exit 1; }
+run core-purity core_purity
+run release release
+run wasm wasm
+[ -d tests/e2e ] && run e2e-native e2e native
+[ -d tests/e2e ] && run e2e-worker e2e worker
+[ -f scripts/container-test.sh ] && run container bash scripts/container-test.sh
+run sanitizers sanitizers
+echo "=== total: $((SECONDS - t0))s"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED stages: ${failed[*]}"
+  exit 1
+fi
+echo "ALL STAGES PASSED"

@@ -1,0 +1,403 @@
+// The chat completion flow of one exchange: validate, pick a credential, run attempts through
+// the translator, retry on another credential until the commit point, then stream.
+//
+// Commit point (INTERFACE.md section 4): a streaming answer sends its head with the first
+// visible delta or keep-alive. Before it every failure may be retried (per its Verdict) within
+// REQUEST_DEADLINE_MS and MAX_ATTEMPTS; after it a failure is one error event and [DONE].
+
+#include <algorithm>
+
+#include "api/api.h"
+#include "engine/gateway_impl.h"
+#include "engine/log.h"
+#include "guest/guest.h"
+#include "openai/writer.h"
+
+namespace zproxy {
+
+namespace {
+
+constexpr size_t kMaxErrorBody = 64 * 1024;
+
+int64_t ceil_seconds(int64_t ms) { return ms <= 0 ? 1 : (ms + 999) / 1000; }
+
+bool committed(const ExchangeState& s) { return s.head_ready && s.streaming; }
+
+AttemptOutcome outcome_of(Verdict v) {
+  switch (v) {
+    case Verdict::kDead: return AttemptOutcome::kDead;
+    case Verdict::kCooldown: return AttemptOutcome::kCooldown;
+    case Verdict::kTransient: return AttemptOutcome::kTransient;
+    case Verdict::kClientFault: return AttemptOutcome::kClientFault;
+    case Verdict::kUpstreamWide: return AttemptOutcome::kUpstreamWide;
+  }
+  return AttemptOutcome::kTransient;
+}
+
+void commit_stream(ExchangeState& s, int64_t now) {
+  s.status = 200;
+  s.streaming = true;
+  s.headers.push_back({"Content-Type", "text/event-stream; charset=utf-8"});
+  s.headers.push_back({"Cache-Control", "no-cache"});
+  s.headers.push_back({"X-Accel-Buffering", "no"});
+  s.head_ready = true;
+  s.ttft_ms = now - s.start_mono;
+  s.gw.metrics.first_token(s.gw.config.mode, static_cast<double>(s.ttft_ms) / 1000.0);
+}
+
+void release_lease(ExchangeState& s, const UpstreamFailure* f, int64_t now) {
+  if (!s.lease) return;
+  GatewayCore& gw = s.gw;
+  if (f == nullptr) {
+    gw.pool.release_ok(*s.lease, now);
+  } else {
+    int64_t until = 0;
+    if (f->reset_wall_ms > 0) {
+      until = now + std::max<int64_t>(f->reset_wall_ms - gw.wall_at(now), 1000);
+    } else if (f->cooldown_ms > 0) {
+      until = now + f->cooldown_ms;
+    }
+    if (f->verdict == Verdict::kDead) {
+      gw.emit_log(LogLevel::kWarn, LogLine(gw.wall_at(now), LogLevel::kWarn,
+                                           "credential_rejected", s.request_id)
+                                       .str("credential", s.fingerprint)
+                                       .str("mode", to_string(gw.config.mode))
+                                       .done());
+    }
+    gw.pool.release_failed(*s.lease, f->verdict, now, until);
+  }
+  s.lease.reset();
+}
+
+// The final answer for a failure before the commit point, or the error event after it.
+void fail_final(ExchangeState& s, Error error, int64_t retry_after_s) {
+  if (committed(s) && s.translator) {
+    Emitter& em = s.translator->emitter();
+    em.write_error_event(error);
+    s.out += em.take_output();
+    s.error_code = std::string(errc_info(error.code).code);
+    finish_action(s);
+    return;
+  }
+  if (error.code == Errc::kModelNotAvailable && s.chat) {
+    error.message = "Model '" + s.chat->model + "': " + error.message;
+  }
+  respond_error(s, error, retry_after_s);
+}
+
+void start_attempt(ExchangeState& s, int64_t now);
+
+void deadline_expired(ExchangeState& s) {
+  if (s.phase == Phase::kWaitCredential) {
+    if (s.wait_reason == AcquireStatus::kWaitFetch) {
+      fail_final(s, make_error(Errc::kNoCredentials, "No upstream credential became available "
+                                                     "within REQUEST_DEADLINE_MS"), 1);
+    } else {
+      fail_final(s, make_error(Errc::kRateLimitExceeded, "Every upstream credential is busy; "
+                                                         "retry shortly"), 1);
+    }
+    return;
+  }
+  fail_final(s, make_error(Errc::kUpstreamTimeout, "Upstream did not answer within "
+                                                   "REQUEST_DEADLINE_MS"), -1);
+}
+
+void wait_for_credential(ExchangeState& s, const Acquire& a, int64_t now) {
+  GatewayCore& gw = s.gw;
+  if (a.status == AcquireStatus::kWaitFetch && gw.jobs_in_flight.empty() &&
+      gw.last_fetch_error) {
+    // Token fetching is failing right now: say why instead of hanging until the deadline.
+    const Error& e = *gw.last_fetch_error;
+    fail_final(s, e, ceil_seconds(a.until == kNever ? 1000 : a.until - now));
+    return;
+  }
+  if (a.status == AcquireStatus::kWaitCooldown && a.until > s.deadline_total) {
+    const int64_t wait = a.until - now;
+    const Errc code = wait <= 60000 ? Errc::kRateLimitExceeded : Errc::kNoCredentials;
+    fail_final(s, make_error(code, code == Errc::kRateLimitExceeded
+                                       ? "Every upstream credential is busy; retry shortly"
+                                       : "Every upstream credential is cooling down"),
+               ceil_seconds(wait));
+    return;
+  }
+  s.phase = Phase::kWaitCredential;
+  s.action = Action::kWait;
+  s.wait_reason = a.status;
+  s.wait_until = a.status == AcquireStatus::kWaitCooldown ? a.until : kNever;
+}
+
+void build_upstream(ExchangeState& s, int64_t now) {
+  GatewayCore& gw = s.gw;
+  const std::string secret(gw.pool.secret(*s.lease));
+  if (gw.config.mode == UpstreamMode::kGuest) {
+    guest::ChatIds ids{s.ids.uuid4(), s.ids.uuid4()};
+    s.upstream = guest::build_chat_request(*s.chat, gw.config, s.upstream_model, secret, ids,
+                                           gw.wall_at(now));
+  } else {
+    s.upstream = api::build_chat_request(*s.chat, gw.config, s.upstream_model, secret,
+                                         "zp-" + s.ids.alnum(24));
+  }
+}
+
+void start_attempt(ExchangeState& s, int64_t now) {
+  GatewayCore& gw = s.gw;
+  if (s.attempts >= gw.config.max_attempts && s.last_failure) {
+    fail_final(s, s.last_failure->error, s.last_failure->cooldown_ms / 1000);
+    return;
+  }
+  if (now >= s.deadline_total) {
+    deadline_expired(s);
+    return;
+  }
+  const Acquire a = gw.pool.acquire(now, s.tried);
+  if (a.status == AcquireStatus::kNone) {
+    fail_final(s, make_error(Errc::kNoCredentials,
+                             gw.config.mode == UpstreamMode::kGuest &&
+                                     gw.config.token_pool_size == 0
+                                 ? "No upstream credentials: TOKEN_POOL_SIZE is 0"
+                                 : "No usable upstream credential"),
+               -1);
+    return;
+  }
+  if (a.status != AcquireStatus::kLeased) {
+    wait_for_credential(s, a, now);
+    return;
+  }
+  if (s.attempts > 0) gw.metrics.retry(gw.config.mode);
+  ++s.attempts;
+  s.lease = a.lease;
+  s.tried.push_back(a.lease);
+  s.fingerprint = gw.pool.fingerprint(a.lease);
+  build_upstream(s, now);
+  s.translator.reset();
+  s.error_body.clear();
+  s.attempt_start = now;
+  s.last_upstream = now;
+  s.phase = Phase::kConnect;
+  s.action = Action::kFetch;
+}
+
+void handle_failure(ExchangeState& s, const UpstreamFailure& f, int64_t now,
+                    AttemptOutcome outcome) {
+  s.gw.metrics.attempt(s.gw.config.mode, outcome);
+  release_lease(s, &f, now);
+  s.last_failure = f;
+  const bool retry = !committed(s) && retry_elsewhere(f.verdict) &&
+                     s.attempts < s.gw.config.max_attempts && now < s.deadline_total;
+  if (retry) {
+    start_attempt(s, now);
+    return;
+  }
+  int64_t retry_after = -1;
+  if (f.verdict == Verdict::kCooldown) {
+    retry_after = f.reset_wall_ms > 0 ? ceil_seconds(f.reset_wall_ms - s.gw.wall_at(now))
+                                      : ceil_seconds(f.cooldown_ms);
+  }
+  fail_final(s, f.error, retry_after);
+}
+
+void handle_failure(ExchangeState& s, const UpstreamFailure& f, int64_t now) {
+  handle_failure(s, f, now, outcome_of(f.verdict));
+}
+
+UpstreamFailure transient(Errc code, std::string message) {
+  return UpstreamFailure{make_error(code, std::move(message)), Verdict::kTransient, 0, 0};
+}
+
+// After every translator call: commit, move output, finish or keep reading.
+void after_translate(ExchangeState& s, int64_t now) {
+  Emitter& em = s.translator->emitter();
+  if (em.failed() && !em.committed()) {
+    handle_failure(s, em.failure(), now);
+    return;
+  }
+  if (s.chat->stream && (em.committed() || em.complete()) && !s.head_ready) commit_stream(s, now);
+  if (s.chat->stream) {
+    std::string piece = em.take_output();
+    if (!piece.empty()) {
+      s.out += piece;
+      s.last_output = now;
+    }
+  }
+  if (em.failed()) {
+    handle_failure(s, em.failure(), now);
+    return;
+  }
+  if (!em.complete()) {
+    s.action = Action::kReadUpstream;
+    return;
+  }
+  s.gw.metrics.attempt(s.gw.config.mode, AttemptOutcome::kOk);
+  release_lease(s, nullptr, now);
+  if (!s.chat->stream) {
+    respond_json(s, 200, em.take_output());
+  } else {
+    finish_action(s);
+  }
+}
+
+}  // namespace
+
+void chat_on_body(ExchangeState& s, std::string_view body, int64_t now) {
+  GatewayCore& gw = s.gw;
+  auto req = parse_chat_request(body);
+  if (!req) {
+    respond_error(s, req.error());
+    return;
+  }
+  const Config& cfg = gw.config;
+  if (const ModelEntry* m = cfg.find_model(req->model)) {
+    s.upstream_model = m->upstream_id;
+  } else if (cfg.mode == UpstreamMode::kApi) {
+    s.upstream_model = req->model;  // unlisted names pass through; upstream 1211 -> 404
+  } else {
+    respond_error(s, make_error(Errc::kModelNotFound,
+                                "The model '" + req->model + "' does not exist", "model"));
+    return;
+  }
+  const Status mode_ok = cfg.mode == UpstreamMode::kGuest ? guest::check_request(*req)
+                                                          : api::check_request(*req);
+  if (!mode_ok) {
+    respond_error(s, mode_ok.error());
+    return;
+  }
+  s.chat.emplace(std::move(req).value());
+  s.completion_id = "chatcmpl-" + s.ids.alnum(29);
+  s.deadline_total = now + cfg.request_deadline_ms;
+  start_attempt(s, now);
+}
+
+void chat_on_head(ExchangeState& s, int status, int64_t now) {
+  s.upstream_status = status;
+  s.last_upstream = now;
+  s.action = Action::kReadUpstream;
+  if (status != 200) {
+    s.phase = Phase::kErrorBody;
+    return;
+  }
+  const Config& cfg = s.gw.config;
+  EmitterOptions opt;
+  opt.id = s.completion_id;
+  opt.created = s.start_wall / 1000;
+  opt.model = s.chat->model;
+  opt.stream = s.chat->stream;
+  opt.include_usage = s.chat->include_usage;
+  opt.thinking = cfg.thinking;
+  opt.stop = s.chat->stop;
+  const UpstreamShape shape = cfg.mode == UpstreamMode::kGuest ? UpstreamShape::kGuestStream
+                              : s.chat->stream                 ? UpstreamShape::kApiStream
+                                                               : UpstreamShape::kApiBody;
+  s.translator.emplace(shape, std::move(opt), SseLimits::from_mib(cfg.sse_max_event_bytes >> 20),
+                       s.gw.wall_at(now));
+  s.phase = Phase::kUpstreamBody;
+}
+
+void chat_on_data(ExchangeState& s, std::string_view bytes, int64_t now) {
+  s.last_upstream = now;
+  if (s.phase == Phase::kErrorBody) {
+    const size_t room = kMaxErrorBody - std::min(kMaxErrorBody, s.error_body.size());
+    s.error_body.append(bytes.substr(0, std::min(room, bytes.size())));
+    return;
+  }
+  if (s.phase != Phase::kUpstreamBody) return;
+  s.translator->feed(bytes);
+  after_translate(s, now);
+}
+
+void chat_on_end(ExchangeState& s, int64_t now) {
+  if (s.phase == Phase::kErrorBody) {
+    const UpstreamFailure f =
+        s.gw.config.mode == UpstreamMode::kGuest
+            ? guest::classify_http_failure(s.upstream_status, s.error_body)
+            : api::classify_failure(s.upstream_status, s.error_body, s.gw.wall_at(now));
+    handle_failure(s, f, now);
+  } else if (s.phase == Phase::kUpstreamBody) {
+    s.translator->finish();
+    after_translate(s, now);
+  } else if (s.phase == Phase::kConnect || s.phase == Phase::kHead) {
+    chat_on_net_error(s, NetError::kReset, now);
+  }
+}
+
+void chat_on_net_error(ExchangeState& s, NetError error, int64_t now) {
+  switch (s.phase) {
+    case Phase::kConnect:
+    case Phase::kHead:
+      handle_failure(s, transient(Errc::kUpstreamError, "Could not reach the upstream service"),
+                     now);
+      return;
+    case Phase::kErrorBody:
+      chat_on_end(s, now);
+      return;
+    case Phase::kUpstreamBody:
+      if (s.translator->ended()) return;
+      handle_failure(s, transient(Errc::kUpstreamTruncated,
+                                  "The upstream connection was lost before the answer ended"),
+                     now);
+      return;
+    default:
+      return;
+  }
+}
+
+int64_t chat_deadline(const ExchangeState& s) {
+  const Config& cfg = s.gw.config;
+  int64_t d = committed(s) ? kNever : s.deadline_total;
+  switch (s.phase) {
+    case Phase::kWaitCredential: return std::min(d, s.wait_until);
+    case Phase::kConnect: return std::min(d, s.attempt_start + cfg.connect_timeout_ms);
+    case Phase::kHead: return std::min(d, s.attempt_start + cfg.first_byte_timeout_ms);
+    case Phase::kErrorBody: return std::min(d, s.last_upstream + cfg.stream_idle_timeout_ms);
+    case Phase::kUpstreamBody:
+      d = std::min(d, s.last_upstream + cfg.stream_idle_timeout_ms);
+      if (s.chat->stream) d = std::min(d, s.last_output + cfg.keepalive_ms);
+      return d;
+    default: return kNever;
+  }
+}
+
+void chat_on_timer(ExchangeState& s, int64_t now) {
+  const Config& cfg = s.gw.config;
+  if (s.phase == Phase::kDone || s.phase == Phase::kBody) return;
+  if (s.phase == Phase::kWaitCredential) {
+    start_attempt(s, now);
+    return;
+  }
+  if (!committed(s) && now >= s.deadline_total) {
+    s.gw.metrics.attempt(cfg.mode, AttemptOutcome::kTimeout);
+    release_lease(s, nullptr, now);
+    deadline_expired(s);
+    return;
+  }
+  const auto timeout = [&](std::string message) {
+    handle_failure(s, transient(Errc::kUpstreamTimeout, std::move(message)), now,
+                   AttemptOutcome::kTimeout);
+  };
+  if (s.phase == Phase::kConnect && now >= s.attempt_start + cfg.connect_timeout_ms) {
+    timeout("Connecting to the upstream service timed out");
+  } else if (s.phase == Phase::kHead && now >= s.attempt_start + cfg.first_byte_timeout_ms) {
+    timeout("The upstream service did not start answering in time");
+  } else if ((s.phase == Phase::kUpstreamBody || s.phase == Phase::kErrorBody) &&
+             now >= s.last_upstream + cfg.stream_idle_timeout_ms) {
+    timeout("The upstream stream went silent for too long");
+  } else if (s.phase == Phase::kUpstreamBody && s.chat->stream &&
+             now >= s.last_output + cfg.keepalive_ms) {
+    if (!s.head_ready) commit_stream(s, now);
+    s.out += kSseKeepAlive;
+    s.last_output = now;
+  }
+}
+
+void chat_on_client_gone(ExchangeState& s, int64_t now) {
+  if (s.phase == Phase::kDone) return;
+  if (s.lease) {
+    s.gw.metrics.attempt(s.gw.config.mode, AttemptOutcome::kCancelled);
+    const UpstreamFailure cancelled = transient(Errc::kUpstreamError, "client went away");
+    release_lease(s, &cancelled, now);
+  }
+  if (!s.head_ready) s.status = 499;  // nginx's "client closed request", for logs only
+  s.error_code = "client_closed";
+  finish_action(s);
+}
+
+}  // namespace zproxy

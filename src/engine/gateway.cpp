@@ -1,0 +1,155 @@
+// The process-wide part of the gateway: configuration, the credential pool and its token
+// fetches, metrics, logs, and the end of every exchange.
+
+#include "engine/gateway.h"
+
+#include "core/version.h"
+#include "engine/gateway_impl.h"
+#include "engine/log.h"
+#include "guest/guest.h"
+
+namespace zproxy {
+
+namespace {
+
+PoolSettings pool_settings(const Config& c, HostKind host) {
+  PoolSettings p;
+  p.target_size = c.mode == UpstreamMode::kGuest ? c.token_pool_size : 0;
+  p.max_age_ms = c.mode == UpstreamMode::kGuest ? c.token_max_age_ms : 0;
+  p.max_inflight = c.max_inflight_per_credential;
+  // A Worker isolate grows its pool one token at a time: every fetch is a subrequest.
+  p.max_parallel_fetches = host == HostKind::kWorker ? 1 : 8;
+  return p;
+}
+
+CredentialPool make_pool(const Config& c, HostKind host) {
+  if (c.mode == UpstreamMode::kApi) return CredentialPool(pool_settings(c, host), c.zai_api_keys);
+  return CredentialPool(pool_settings(c, host));
+}
+
+Config config_or_default(const Result<Config>& r) {
+  if (r.ok()) return r.value();
+  Config c;
+  c.cors_origins = {"*"};
+  c.token_pool_size = 0;
+  return c;
+}
+
+}  // namespace
+
+GatewayCore::GatewayCore(const EnvMap& env, HostKind h, int64_t now, int64_t wall)
+    : host(h),
+      config(),
+      pool(PoolSettings{}) {
+  Result<Config> loaded = load_config(env);
+  config = config_or_default(loaded);
+  if (!loaded) config_error = loaded.error();
+  pool = make_pool(config, h);
+  started_wall = wall;
+  wall_minus_mono = wall - now;
+  if (config_error) {
+    logs += LogLine(wall, LogLevel::kError, "invalid_config", "")
+                .str("message", config_error->message)
+                .done();
+    return;
+  }
+  for (const std::string& w : config.warnings) {
+    emit_log(LogLevel::kWarn, LogLine(wall, LogLevel::kWarn, "config_warning", "")
+                                  .str("message", w)
+                                  .done());
+  }
+}
+
+Gateway::Gateway(const EnvMap& env, HostKind host, int64_t now, int64_t wall)
+    : impl_(std::make_unique<GatewayCore>(env, host, now, wall)) {}
+Gateway::~Gateway() = default;
+
+const Error* Gateway::config_error() const {
+  return impl_->config_error ? &*impl_->config_error : nullptr;
+}
+const Config& Gateway::config() const { return impl_->config; }
+
+void Gateway::finish(Exchange& exchange, int64_t now, int64_t wall) {
+  ExchangeState& s = *exchange.s_;
+  GatewayCore& gw = *impl_;
+  const int status = s.status == 0 ? 499 : s.status;
+  const double seconds = static_cast<double>(now - s.start_mono) / 1000.0;
+  gw.metrics.request_done(s.route, status, seconds);
+  gw.metrics.inflight_delta(-1);
+  if (s.route != Route::kHealthz && s.route != Route::kReadyz && s.route != Route::kMetrics) {
+    LogLine line(wall, status >= 500 ? LogLevel::kWarn : LogLevel::kInfo, "request",
+                 s.request_id);
+    line.str("route", route_name(s.route)).num("status", status);
+    if (s.chat) {
+      line.str("model", s.chat->model).str("mode", to_string(gw.config.mode));
+      line.num("attempts", s.attempts).num("stream", s.chat->stream ? 1 : 0);
+      if (!s.fingerprint.empty()) line.str("credential", s.fingerprint);
+    }
+    line.num("duration_ms", now - s.start_mono);
+    if (s.ttft_ms >= 0) line.num("ttft_ms", s.ttft_ms);
+    if (!s.error_code.empty()) line.str("error_code", s.error_code);
+    gw.emit_log(status >= 500 ? LogLevel::kWarn : LogLevel::kInfo, line.done());
+  }
+  if (gw.open > 0) --gw.open;
+  ++gw.own_version;
+  delete &exchange;
+}
+
+std::vector<Job> Gateway::take_jobs(int64_t now) {
+  GatewayCore& gw = *impl_;
+  std::vector<Job> jobs;
+  if (gw.config_error || gw.config.mode != UpstreamMode::kGuest) return jobs;
+  const size_t n = gw.pool.start_fetches(now);
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t id = gw.next_job_id++;
+    gw.jobs_in_flight.insert(id);
+    jobs.push_back(Job{id, guest::build_token_request(gw.config)});
+  }
+  return jobs;
+}
+
+void Gateway::on_job_done(uint64_t id, int status, std::string_view body, int64_t now,
+                          int64_t wall) {
+  GatewayCore& gw = *impl_;
+  if (gw.jobs_in_flight.erase(id) == 0) return;
+  Result<std::string> token =
+      status == 0 ? Result<std::string>(make_error(Errc::kUpstreamError,
+                                                   "Could not reach the guest token endpoint"))
+                  : guest::parse_token_response(status, body);
+  gw.metrics.token_fetch(token.ok());
+  if (token) {
+    gw.last_fetch_error.reset();
+    gw.pool.on_fetched(now, *token);
+  } else {
+    gw.last_fetch_error = token.error();
+    gw.pool.on_fetched(now, {});
+    gw.emit_log(LogLevel::kWarn, LogLine(wall, LogLevel::kWarn, "token_fetch_failed", "")
+                                     .num("status", status)
+                                     .str("message", token.error().message)
+                                     .done());
+  }
+  ++gw.own_version;
+}
+
+int64_t Gateway::next_deadline(int64_t now) const { return impl_->pool.next_deadline(now); }
+uint64_t Gateway::version() const { return impl_->version(); }
+
+std::string Gateway::take_logs() {
+  std::string out;
+  out.swap(impl_->logs);
+  return out;
+}
+
+void Gateway::log(LogLevel level, std::string_view event, std::string_view message,
+                  int64_t wall) {
+  impl_->emit_log(level, LogLine(wall, level, event, "").str("message", message).done());
+}
+
+void Gateway::begin_shutdown() {
+  impl_->shutting_down = true;
+  ++impl_->own_version;
+}
+
+size_t Gateway::open_exchanges() const { return impl_->open; }
+
+}  // namespace zproxy

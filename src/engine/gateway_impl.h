@@ -1,0 +1,115 @@
+#pragma once
+// Internal state shared by gateway.cpp (process-wide part), exchange.cpp (routing and simple
+// answers) and chat.cpp (the chat attempt loop). Not for hosts.
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/ids.h"
+#include "engine/gateway.h"
+#include "engine/http.h"
+#include "engine/metrics.h"
+#include "engine/translator.h"
+#include "openai/chat_request.h"
+#include "pool/credential_pool.h"
+
+namespace zproxy {
+
+struct GatewayCore {
+  GatewayCore(const EnvMap& env, HostKind host, int64_t now, int64_t wall);
+
+  HostKind host;
+  Config config;
+  std::optional<Error> config_error;
+  CredentialPool pool;
+  Metrics metrics;
+  std::string logs;
+  std::set<uint64_t> jobs_in_flight;
+  uint64_t next_job_id = 1;
+  std::optional<Error> last_fetch_error;  // the most recent token fetch failed with this
+  uint64_t own_version = 0;
+  bool shutting_down = false;
+  size_t open = 0;
+  int64_t started_wall = 0;
+  int64_t wall_minus_mono = 0;  // wall ≈ now + wall_minus_mono
+
+  uint64_t version() const { return own_version + pool.version(); }
+  int64_t wall_at(int64_t now) const { return now + wall_minus_mono; }
+  bool log_enabled(LogLevel level) const { return level >= config.log_level; }
+  void emit_log(LogLevel level, std::string line) {
+    if (log_enabled(level)) logs += line;
+  }
+};
+
+enum class Phase : uint8_t {
+  kBody,            // waiting for the request body
+  kWaitCredential,  // no credential free yet
+  kConnect,         // upstream request started, not connected
+  kHead,            // connected, waiting for the response head
+  kUpstreamBody,    // reading a 200 answer through the translator
+  kErrorBody,       // reading a non-200 answer to classify it
+  kDone,
+};
+
+struct ExchangeState {
+  ExchangeState(GatewayCore& g, std::span<const uint8_t> entropy) : gw(g), ids(entropy) {}
+
+  GatewayCore& gw;
+  IdSource ids;
+  std::string request_id;
+  Route route = Route::kOther;
+  std::string origin;
+  Phase phase = Phase::kDone;
+  Action action = Action::kFinish;
+  int64_t start_mono = 0;
+  int64_t start_wall = 0;
+
+  // response
+  bool head_ready = false;
+  bool streaming = false;
+  int status = 0;
+  std::vector<Header> headers;
+  std::string out;
+
+  // chat
+  std::optional<ChatRequest> chat;
+  std::string upstream_model;
+  std::string completion_id;
+  std::optional<Translator> translator;
+  UpstreamRequest upstream;
+  std::optional<Lease> lease;
+  std::vector<Lease> tried;
+  int attempts = 0;
+  int64_t deadline_total = 0;   // before the commit point
+  int64_t attempt_start = 0;
+  int64_t last_upstream = 0;    // last upstream activity (idle timeout)
+  int64_t last_output = 0;      // last bytes to the client (keep-alive)
+  int upstream_status = 0;
+  std::string error_body;
+  std::optional<UpstreamFailure> last_failure;
+  AcquireStatus wait_reason = AcquireStatus::kNone;
+  int64_t wait_until = kNever;
+  int64_t ttft_ms = -1;
+  std::string fingerprint;
+  std::string error_code;  // for the log line
+};
+
+// exchange.cpp
+void respond_json(ExchangeState& s, int status, std::string body);
+void respond_error(ExchangeState& s, const Error& error, int64_t retry_after_s = -1);
+void finish_action(ExchangeState& s);
+
+// chat.cpp
+void chat_on_body(ExchangeState& s, std::string_view body, int64_t now);
+void chat_on_head(ExchangeState& s, int status, int64_t now);
+void chat_on_data(ExchangeState& s, std::string_view bytes, int64_t now);
+void chat_on_end(ExchangeState& s, int64_t now);
+void chat_on_net_error(ExchangeState& s, NetError error, int64_t now);
+void chat_on_timer(ExchangeState& s, int64_t now);
+void chat_on_client_gone(ExchangeState& s, int64_t now);
+int64_t chat_deadline(const ExchangeState& s);
+
+}  // namespace zproxy

@@ -1,0 +1,47 @@
+#pragma once
+// Small HTTP-level rules of the gateway: routes, client auth, CORS and request ids.
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/upstream.h"
+#include "engine/metrics.h"
+
+namespace zproxy {
+
+using HeaderView = std::pair<std::string_view, std::string_view>;
+
+// Case-insensitive lookup; empty when absent.
+std::string_view find_header(std::span<const HeaderView> headers, std::string_view name);
+bool iequals(std::string_view a, std::string_view b);
+
+struct RouteMatch {
+  Route route = Route::kOther;
+  bool known_path = false;     // a path we serve (with some method)
+  bool method_ok = false;      // the method is served on this path
+  std::string_view allow;      // Allow header value for known paths
+  std::string_view model_id;   // GET /v1/models/{id}: the id (percent-decoded by caller)
+};
+
+// `path` without the query string.
+RouteMatch match_route(std::string_view method, std::string_view path);
+
+// Constant-time comparison of the bearer token against every configured key.
+bool authorized(std::string_view authorization_header, const std::vector<std::string>& keys);
+
+// The client's X-Request-Id when sane (1..128 of [A-Za-z0-9._:-]), else empty.
+std::string_view sane_request_id(std::string_view client_value);
+
+// CORS response headers for a request from `origin` (may be empty).
+void add_cors_headers(std::vector<Header>& out, const std::vector<std::string>& allowed,
+                      std::string_view origin);
+// Extra headers of a preflight answer.
+void add_preflight_headers(std::vector<Header>& out, std::string_view requested_headers);
+
+// %XX decoding of a path segment; invalid escapes are kept verbatim.
+std::string percent_decode(std::string_view s);
+
+}  // namespace zproxy

@@ -1,0 +1,62 @@
+#pragma once
+// Prometheus metrics of INTERFACE.md section 6. Label values are always from fixed sets (never
+// client-chosen strings), so every series is known up front and the registry is a few arrays.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "pool/credential_pool.h"
+
+namespace zproxy {
+
+enum class Route : uint8_t { kChatCompletions, kModels, kHealthz, kReadyz, kMetrics, kOther };
+inline constexpr size_t kRouteCount = 6;
+std::string_view route_name(Route r);
+
+// Upstream attempt outcomes: "ok" plus one per Verdict, and "timeout".
+enum class AttemptOutcome : uint8_t {
+  kOk, kDead, kCooldown, kTransient, kClientFault, kUpstreamWide, kTimeout, kCancelled
+};
+inline constexpr size_t kAttemptOutcomeCount = 8;
+
+class Histogram {
+ public:
+  void observe(double seconds);
+  // Appends the bucket, sum and count lines for `name{labels}`.
+  void render(std::string& out, std::string_view name, std::string_view labels) const;
+
+ private:
+  static constexpr std::array<double, 14> kBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                     1,     2.5,  5,     10,   30,  60,   120};
+  std::array<uint64_t, kBounds.size()> buckets_{};  // non-cumulative counts per bucket
+  uint64_t count_ = 0;
+  double sum_ = 0;
+};
+
+class Metrics {
+ public:
+  void request_done(Route route, int status, double seconds);
+  void first_token(UpstreamMode mode, double seconds);
+  void attempt(UpstreamMode mode, AttemptOutcome outcome);
+  void retry(UpstreamMode mode);
+  void token_fetch(bool ok);
+  void inflight_delta(int delta) { inflight_ += delta; }
+
+  std::string render(UpstreamMode mode, const PoolCounts& pool) const;
+
+ private:
+  std::map<std::pair<Route, int>, uint64_t> requests_;
+  std::array<Histogram, kRouteCount> durations_;
+  std::array<Histogram, 2> ttft_;
+  std::array<std::array<uint64_t, kAttemptOutcomeCount>, 2> attempts_{};
+  std::array<uint64_t, 2> retries_{};
+  uint64_t fetch_ok_ = 0;
+  uint64_t fetch_failed_ = 0;
+  int64_t inflight_ = 0;
+};
+
+}  // namespace zproxy
