@@ -2,6 +2,7 @@
 // Guest mode: the chat.z.ai web-chat protocol (../shared/zai-upstream.md part 1), as pure
 // functions and one incremental decoder. Every URL, path and header value comes from Config.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -44,6 +45,9 @@ UpstreamRequest build_chat_request(const ChatRequest& request, const Config& con
 // kUpstreamRejected (signature); 5xx -> kTransient kUpstreamError; others classified by body.
 UpstreamFailure classify_http_failure(int status, std::string_view body);
 
+// Default cap of the decoder's message buffer M (bytes).
+inline constexpr size_t kDefaultMaxMessageBytes = size_t{64} << 20;
+
 // Upstream stream -> semantic deltas (1.4), incrementally and for any slicing of the bytes.
 // Maintains the message buffer M (delta_content appends; edit_index/edit_content replace from
 // a code-point offset) and emits only what is new: reasoning from <details type="reasoning">
@@ -51,9 +55,11 @@ UpstreamFailure classify_http_failure(int status, std::string_view body);
 // <glm_block> islands. Error frames become on_failure with a classified UpstreamFailure.
 // The answer ends on `done: true`, phase "done" or "[DONE]"; finish() without one of them
 // reports kUpstreamTruncated.
+// The message buffer M is capped at max_message_bytes: beyond it the stream fails with
+// kUpstreamBadResponse, so memory stays bounded whatever upstream sends.
 class StreamDecoder {
  public:
-  explicit StreamDecoder(SseLimits limits = {});
+  explicit StreamDecoder(SseLimits limits = {}, size_t max_message_bytes = kDefaultMaxMessageBytes);
   ~StreamDecoder();
   StreamDecoder(StreamDecoder&&) noexcept;
   StreamDecoder& operator=(StreamDecoder&&) noexcept;

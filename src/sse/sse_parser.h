@@ -67,6 +67,7 @@ class SseParser {
   SseLimits limits_;
   std::string line_;          // unfinished line tail
   bool pending_cr_ = false;   // the previous slice ended with CR: skip one leading LF
+  bool at_start_ = true;      // no line has ended yet: a leading UTF-8 BOM is stripped
   std::string data_;          // current event's data buffer
   std::string type_;          // current event's type
   std::string last_id_;

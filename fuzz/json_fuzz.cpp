@@ -1,0 +1,84 @@
+// parse_json on arbitrary bytes: it must never crash, overflow the stack or fail with anything
+// but kInvalidJson; an accepted document must dump to text that parses again to the same
+// document (doubles within a relative 1e-12, or apart only in subnormal bits: parsing uses
+// RapidJSON's normal precision).
+#include <cfloat>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "json/json.h"
+
+namespace {
+
+// A tight cap on the same input exercises the depth pre-scan at small depths.
+constexpr size_t kSmallDepth = 4;
+constexpr double kDoubleTolerance = 1e-12;
+constexpr double kSubnormalTolerance = 2 * DBL_MIN;
+
+bool same_number(const rapidjson::Value& a, const rapidjson::Value& b) {
+  if (a.IsDouble() != b.IsDouble()) return false;
+  if (!a.IsDouble())
+    return a.IsInt64() ? b.IsInt64() && a.GetInt64() == b.GetInt64()
+                       : b.IsUint64() && a.GetUint64() == b.GetUint64();
+  const double x = a.GetDouble(), y = b.GetDouble();
+  const double diff = std::fabs(x - y);
+  return diff <= kDoubleTolerance * std::fmax(std::fabs(x), std::fabs(y)) ||
+         diff <= kSubnormalTolerance;
+}
+
+// Structural equality, members compared in order (duplicate keys included).
+bool same(const rapidjson::Value& a, const rapidjson::Value& b) {
+  if (a.GetType() != b.GetType()) return false;
+  if (a.IsNumber()) return same_number(a, b);
+  if (a.IsString()) return zproxy::as_view(a) == zproxy::as_view(b);
+  if (a.IsArray()) {
+    if (a.Size() != b.Size()) return false;
+    for (rapidjson::SizeType i = 0; i < a.Size(); ++i) {
+      if (!same(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  if (a.IsObject()) {
+    if (a.MemberCount() != b.MemberCount()) return false;
+    for (auto i = a.MemberBegin(), j = b.MemberBegin(); i != a.MemberEnd(); ++i, ++j) {
+      if (zproxy::as_view(i->name) != zproxy::as_view(j->name)) return false;
+      if (!same(i->value, j->value)) return false;
+    }
+    return true;
+  }
+  return true;  // null, true, false: the type says it all
+}
+
+void check_accessors(const rapidjson::Value& v) {
+  if (!v.IsObject()) return;
+  for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+    const std::string_view key = zproxy::as_view(it->name);
+    const rapidjson::Value* m = zproxy::json_member(v, key);
+    if (m == nullptr) __builtin_trap();
+    if (zproxy::json_is_string(m) != m->IsString()) __builtin_trap();
+    if (m->IsString() && zproxy::json_string(v, key) != zproxy::as_view(*m)) __builtin_trap();
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto small = zproxy::parse_json(text, kSmallDepth);
+  if (!small.ok() && small.error().code != zproxy::Errc::kInvalidJson) __builtin_trap();
+
+  auto doc = zproxy::parse_json(text);
+  if (!doc.ok()) {
+    if (doc.error().code != zproxy::Errc::kInvalidJson) __builtin_trap();
+    if (small.ok()) __builtin_trap();  // a tighter cap cannot accept more
+    return 0;
+  }
+  check_accessors(*doc);
+  auto again = zproxy::parse_json(zproxy::json_dump(*doc));
+  if (!again.ok()) __builtin_trap();
+  if (!same(*doc, *again)) __builtin_trap();
+  return 0;
+}

@@ -1,0 +1,515 @@
+#include "config/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <initializer_list>
+#include <optional>
+#include <utility>
+
+#include "core/version.h"
+#include "json/json.h"
+
+namespace zproxy {
+namespace {
+
+// One row per setting: the single source of defaults for both load_config and config_help.
+// An empty `fallback` means "unset"; ZAI_USER_AGENT's default is built from kVersion.
+struct Setting {
+  std::string_view name;
+  std::string_view fallback;
+  std::string_view meaning;
+};
+
+constexpr std::string_view kDefaultApiKey = "sk-z2api-key-2024";
+
+constexpr Setting kSettings[] = {
+    {"PORT", "3000", "native listen port (1..65535)"},
+    {"HOST", "0.0.0.0", "native listen address"},
+    {"API_KEY", kDefaultApiKey, "client key(s) for Authorization: Bearer, comma-separated"},
+    {"ALLOW_OPEN_ACCESS", "false", "true disables client authentication entirely"},
+    {"UPSTREAM_MODE", "auto", "auto | guest | api (auto: api when ZAI_API_KEYS is set)"},
+    {"TOKEN_POOL_SIZE", "5", "guest mode: anonymous tokens to keep (0..256)"},
+    {"ZAI_API_KEYS", "", "comma-separated keys for Z.AI's official API (api mode)"},
+    {"ZAI_API_BASE_URL", "https://api.z.ai/api/paas/v4", "official API base URL"},
+    {"ZAI_BASE_URL", "https://chat.z.ai", "guest-mode upstream origin"},
+    {"ZAI_AUTH_PATH", "/api/v1/auths/", "guest-mode anonymous token path"},
+    {"ZAI_CHAT_PATH", "/api/chat/completions", "guest-mode chat path"},
+    {"ZAI_FE_VERSION", "prod-fe-1.0.95", "web client version header sent in guest mode"},
+    {"ZAI_USER_AGENT", "", "User-Agent sent upstream"},
+    {"ZAI_ACCEPT_LANGUAGE", "en-US,en;q=0.9", "Accept-Language sent in guest mode"},
+    {"ZAI_EXTRA_HEADERS", "", "JSON object of extra upstream headers"},
+    {"MODEL_MAP", "", "JSON object public name -> upstream id, merged over the built-in table"},
+    {"SHOW_THINK_TAGS", "false", "true: reasoning goes into content as <think>...</think>"},
+    {"THINKING", "", "reasoning_content | think_tags | hidden (overrides SHOW_THINK_TAGS)"},
+    {"MAX_BODY_BYTES", "8388608", "request body limit in bytes (1024..1073741824)"},
+    {"SSE_MAX_EVENT_MIB", "8", "largest upstream SSE event in MiB (1..256)"},
+    {"CONNECT_TIMEOUT_MS", "5000", "upstream connect timeout"},
+    {"FIRST_BYTE_TIMEOUT_MS", "60000", "upstream time to first byte"},
+    {"STREAM_IDLE_TIMEOUT_MS", "120000", "longest silence in an upstream stream"},
+    {"REQUEST_DEADLINE_MS", "90000", "total time for all attempts before the first byte"},
+    {"MAX_ATTEMPTS", "3", "upstream attempts per request (1..10)"},
+    {"MAX_INFLIGHT_PER_CREDENTIAL", "0", "concurrent requests per credential (0: no cap)"},
+    {"TOKEN_MAX_AGE_S", "1800", "guest tokens are replaced before this age (>= 60)"},
+    {"KEEPALIVE_S", "15", "seconds of stream silence before a keep-alive comment"},
+    {"CORS_ORIGINS", "*", "allowed origins, comma-separated"},
+    {"SHUTDOWN_GRACE_S", "8", "native: seconds open streams get after SIGTERM"},
+    {"UPSTREAM_CA_FILE", "", "native: extra CA bundle for upstream TLS (default: system bundle)"},
+    {"HTTPS_PROXY", "", "native: proxy for upstream HTTPS (also https_proxy)"},
+    {"LOG_LEVEL", "info", "debug | info | warn | error"},
+    {"LOG_BODIES", "false", "true logs prompts and answers (debug only)"},
+};
+
+constexpr std::pair<std::string_view, std::string_view> kGuestModels[] = {
+    {"glm-4.5", "0727-360B-API"},  {"glm-4.5-air", "0727-106B-API"}, {"glm-4.5v", "glm-4.5v"},
+    {"glm-4.6", "GLM-4-6-API-V1"}, {"glm-4.7", "glm-4.7"},           {"glm-5", "glm-5"},
+};
+constexpr std::string_view kApiModels[] = {"glm-4.5", "glm-4.5-air", "glm-4.5v",
+                                           "glm-4.6", "glm-4.7",     "glm-5"};
+
+constexpr int64_t kMaxTimeoutMs = 24LL * 3600 * 1000;
+
+std::string_view fallback_of(std::string_view name) {
+  for (const Setting& s : kSettings) {
+    if (s.name == name) return s.fallback;
+  }
+  return {};
+}
+
+bool is_ctl(char c) {
+  return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+}
+
+std::string_view trim(std::string_view s) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  const size_t begin = s.find_first_not_of(kSpace);
+  if (begin == std::string_view::npos) return {};
+  return s.substr(begin, s.find_last_not_of(kSpace) - begin + 1);
+}
+
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+// A bad value as it appears in messages: quoted, at most 64 bytes, control bytes escaped.
+std::string quoted(std::string_view v) {
+  constexpr size_t kMax = 64;
+  std::string out = "\"";
+  for (size_t i = 0; i < v.size() && i < kMax; ++i) {
+    const char c = v[i];
+    if (is_ctl(c) || c == '"' || c == '\\') {
+      constexpr char kHex[] = "0123456789abcdef";
+      const auto u = static_cast<unsigned char>(c);
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  if (v.size() > kMax) out += "...";
+  return out + "\"";
+}
+
+// Comma-separated list: entries trimmed, empty entries dropped.
+std::vector<std::string> split_list(std::string_view s) {
+  std::vector<std::string> out;
+  while (true) {
+    const size_t comma = s.find(',');
+    const std::string_view item = trim(s.substr(0, comma));
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+// RFC 9110 token (header field names).
+bool is_token(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+
+// A header value: no control bytes except HTAB (so no CR/LF injection).
+bool is_header_value(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](char c) { return is_ctl(c) && c != '\t'; });
+}
+
+bool has_space_or_ctl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return is_ctl(c) || c == ' '; });
+}
+
+// Reads settings with a sticky first error: after a failure every read returns a harmless
+// value and load_config reports only that first error.
+class Reader {
+ public:
+  explicit Reader(const EnvMap& env) : env_(env) {}
+
+  // The trimmed value when set and non-empty, else nullopt.
+  std::optional<std::string_view> given(std::string_view name) const {
+    const auto it = env_.find(name);
+    if (it == env_.end()) return std::nullopt;
+    const std::string_view v = trim(it->second);
+    if (v.empty()) return std::nullopt;
+    return v;
+  }
+  std::string_view text(std::string_view name) const {
+    return given(name).value_or(fallback_of(name));
+  }
+
+  void fail(std::string message) {
+    if (!error_) error_ = make_error(Errc::kInvalidConfig, std::move(message));
+  }
+  // Fails with "<name> <what> (got "<value>")". Never used for secret settings.
+  void fail_value(std::string_view name, std::string_view what) {
+    fail(std::string(name) + " " + std::string(what) + " (got " + quoted(text(name)) + ")");
+  }
+  bool failed() const { return error_.has_value(); }
+  Error take_error() { return std::move(*error_); }
+
+  int64_t integer(std::string_view name, int64_t lo, int64_t hi);
+  bool boolean(std::string_view name);
+  // Index into `options` (case-insensitive match).
+  size_t choice(std::string_view name, std::initializer_list<std::string_view> options);
+  std::string url(std::string_view name);
+  std::string path(std::string_view name);
+  std::string header_value(std::string_view name);
+  // A JSON object of string -> string, in document order.
+  std::vector<std::pair<std::string, std::string>> string_map(std::string_view name);
+
+ private:
+  const EnvMap& env_;
+  std::optional<Error> error_;
+};
+
+int64_t Reader::integer(std::string_view name, int64_t lo, int64_t hi) {
+  const std::string_view v = text(name);
+  int64_t n = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || end != v.data() + v.size() || n < lo || n > hi) {
+    fail_value(name,
+               "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi));
+    return lo;
+  }
+  return n;
+}
+
+bool Reader::boolean(std::string_view name) {
+  const std::string_view v = text(name);
+  for (std::string_view t : {"true", "1", "yes"}) {
+    if (iequals(v, t)) return true;
+  }
+  for (std::string_view f : {"false", "0", "no"}) {
+    if (iequals(v, f)) return false;
+  }
+  fail_value(name, "must be true or false (also 1/0, yes/no)");
+  return false;
+}
+
+size_t Reader::choice(std::string_view name, std::initializer_list<std::string_view> options) {
+  const std::string_view v = text(name);
+  std::string list;
+  size_t i = 0;
+  for (std::string_view o : options) {
+    if (iequals(v, o)) return i;
+    list += (i++ == 0 ? "" : ", ") + std::string(o);
+  }
+  fail_value(name, "must be one of " + list);
+  return 0;
+}
+
+// Authority "host[:port]" or "[v6]:port": a non-empty host and, when given, a port 1..65535.
+bool valid_authority(std::string_view a) {
+  std::string_view host = a;
+  std::string_view rest;
+  if (!a.empty() && a.front() == '[') {
+    const size_t close = a.find(']');
+    if (close == std::string_view::npos) return false;
+    host = a.substr(0, close + 1);
+    rest = a.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+  } else if (const size_t colon = a.find(':'); colon != std::string_view::npos) {
+    host = a.substr(0, colon);
+    rest = a.substr(colon);
+  }
+  if (host.empty() || host.find('@') != std::string_view::npos) return false;
+  if (rest.empty()) return true;
+  const std::string_view port = rest.substr(1);
+  int p = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  return ec == std::errc() && end == port.data() + port.size() && p >= 1 && p <= 65535;
+}
+
+std::string Reader::url(std::string_view name) {
+  std::string_view v = text(name);
+  if (v.find('@') != std::string_view::npos) {  // userinfo: never echoed, never accepted
+    fail(std::string(name) + " must not contain credentials (user:password@)");
+    return {};
+  }
+  size_t scheme_len = 0;
+  if (istarts_with(v, "http://")) scheme_len = 7;
+  if (istarts_with(v, "https://")) scheme_len = 8;
+  while (v.size() > scheme_len && v.back() == '/') v.remove_suffix(1);
+  const std::string_view rest = v.substr(scheme_len);
+  const std::string_view authority = rest.substr(0, rest.find('/'));
+  if (scheme_len == 0 || has_space_or_ctl(v) || v.find_first_of("?#") != std::string_view::npos ||
+      !valid_authority(authority)) {
+    fail_value(name, "must be an http:// or https:// URL with a host and no query");
+    return {};
+  }
+  return std::string(v);
+}
+
+std::string Reader::path(std::string_view name) {
+  const std::string_view v = text(name);
+  if (v.empty() || v.front() != '/' || has_space_or_ctl(v)) {
+    fail_value(name, "must be a path starting with '/' without spaces");
+    return {};
+  }
+  return std::string(v);
+}
+
+std::string Reader::header_value(std::string_view name) {
+  const std::string_view v = text(name);
+  if (!is_header_value(v)) {
+    fail_value(name, "must not contain control characters (CR, LF, ...)");
+    return {};
+  }
+  return std::string(v);
+}
+
+std::vector<std::pair<std::string, std::string>> Reader::string_map(std::string_view name) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::optional<std::string_view> v = given(name);
+  if (!v || failed()) return out;
+  const std::string what = std::string(name) + " must be a JSON object of string values";
+  Result<rapidjson::Document> doc = parse_json(*v);
+  if (!doc.ok()) {
+    fail(what + " (" + doc.error().message + ")");
+    return out;
+  }
+  if (!doc->IsObject()) {
+    fail(what + " (got another JSON type)");
+    return out;
+  }
+  const rapidjson::Value& object = *doc;  // const iterators: no C++20 operator ambiguity
+  for (auto m = object.MemberBegin(); m != object.MemberEnd(); ++m) {
+    const std::string_view key = as_view(m->name);
+    if (!m->value.IsString()) {
+      fail(what + " (the value of " + quoted(key) + " is not a string)");
+      return {};
+    }
+    out.emplace_back(std::string(key), std::string(as_view(m->value)));
+  }
+  return out;
+}
+
+// A list of credentials. Messages never echo any part of it.
+std::vector<std::string> read_keys(Reader& r, std::string_view name) {
+  std::vector<std::string> keys = split_list(r.text(name));
+  if (r.given(name) && keys.empty()) {
+    r.fail(std::string(name) + " holds no key (only commas and spaces)");
+  }
+  for (const std::string& k : keys) {
+    if (has_space_or_ctl(k)) {
+      r.fail(std::string(name) + " entries must not contain spaces or control characters");
+    }
+  }
+  return keys;
+}
+
+void load_listen(Reader& r, Config& c) {
+  c.port = static_cast<int>(r.integer("PORT", 1, 65535));
+  c.host = std::string(r.text("HOST"));
+  if (has_space_or_ctl(c.host)) r.fail_value("HOST", "must be an address without spaces");
+}
+
+void load_mode(Reader& r, Config& c) {
+  c.zai_api_keys = read_keys(r, "ZAI_API_KEYS");
+  const size_t mode = r.choice("UPSTREAM_MODE", {"auto", "guest", "api"});
+  const bool api = mode == 2 || (mode == 0 && !c.zai_api_keys.empty());
+  c.mode = api ? UpstreamMode::kApi : UpstreamMode::kGuest;
+  if (api && c.zai_api_keys.empty()) {
+    r.fail("ZAI_API_KEYS must hold at least one key when UPSTREAM_MODE=api");
+  }
+  if (!api && !c.zai_api_keys.empty()) {
+    c.warnings.push_back("ZAI_API_KEYS is ignored because UPSTREAM_MODE=guest");
+  }
+  c.token_pool_size = static_cast<size_t>(r.integer("TOKEN_POOL_SIZE", 0, 256));
+  if (!api && c.token_pool_size == 0 && !r.failed()) {
+    c.warnings.push_back("TOKEN_POOL_SIZE=0: chat requests will be answered with 503");
+  }
+}
+
+// Runs after load_mode: the default key's verdict depends on the mode.
+void load_auth(Reader& r, Config& c) {
+  c.allow_open_access = r.boolean("ALLOW_OPEN_ACCESS");
+  std::vector<std::string> keys = read_keys(r, "API_KEY");
+  if (c.allow_open_access) {
+    c.warnings.push_back(
+        "ALLOW_OPEN_ACCESS=true: client authentication is disabled, anyone who can reach the "
+        "proxy can use it");
+    if (r.given("API_KEY"))
+      c.warnings.push_back("API_KEY is ignored because ALLOW_OPEN_ACCESS=true");
+    return;
+  }
+  bool uses_default = false;
+  for (const std::string& k : keys) uses_default = uses_default || k == kDefaultApiKey;
+  if (uses_default && c.mode == UpstreamMode::kApi) {
+    r.fail(
+        "API_KEY must be set to a private key in api mode: the default key is public and would "
+        "expose ZAI_API_KEYS to anyone (or set ALLOW_OPEN_ACCESS=true deliberately)");
+  } else if (uses_default) {
+    c.warnings.push_back(
+        "public default API_KEY in use: anyone who knows it can use this proxy; set API_KEY to a "
+        "private value");
+  }
+  c.client_keys = std::move(keys);
+}
+
+void load_extra_headers(Reader& r, Config& c) {
+  for (auto& [name, value] : r.string_map("ZAI_EXTRA_HEADERS")) {
+    if (!is_token(name)) {
+      r.fail("ZAI_EXTRA_HEADERS: " + quoted(name) + " is not a valid header name");
+    } else if (iequals(name, "host") || iequals(name, "content-length") ||
+               iequals(name, "transfer-encoding") || iequals(name, "connection")) {
+      r.fail("ZAI_EXTRA_HEADERS: " + quoted(name) +
+             " is set by the proxy and cannot be overridden");
+    } else if (!is_header_value(value)) {
+      r.fail("ZAI_EXTRA_HEADERS: the value of " + quoted(name) +
+             " must not contain control characters (CR, LF, ...)");
+    }
+    c.zai_extra_headers.push_back(Header{std::move(name), std::move(value)});
+  }
+}
+
+void load_upstream(Reader& r, Config& c) {
+  c.zai_api_base_url = r.url("ZAI_API_BASE_URL");
+  c.zai_base_url = r.url("ZAI_BASE_URL");
+  c.zai_auth_path = r.path("ZAI_AUTH_PATH");
+  c.zai_chat_path = r.path("ZAI_CHAT_PATH");
+  c.zai_fe_version = r.header_value("ZAI_FE_VERSION");
+  c.zai_user_agent = r.given("ZAI_USER_AGENT") ? r.header_value("ZAI_USER_AGENT")
+                                               : std::string("z-ai-proxy/") + kVersion;
+  c.zai_accept_language = r.header_value("ZAI_ACCEPT_LANGUAGE");
+  load_extra_headers(r, c);
+}
+
+void load_models(Reader& r, Config& c) {
+  if (c.mode == UpstreamMode::kGuest) {
+    for (const auto& [pub, id] : kGuestModels)
+      c.models.push_back({std::string(pub), std::string(id)});
+  } else {
+    for (std::string_view name : kApiModels)
+      c.models.push_back({std::string(name), std::string(name)});
+  }
+  for (auto& [pub, id] : r.string_map("MODEL_MAP")) {
+    if (pub.empty() || id.empty() || has_space_or_ctl(pub) || has_space_or_ctl(id)) {
+      r.fail("MODEL_MAP: " + quoted(pub) + " must map a non-empty name to a non-empty id " +
+             "without spaces");
+      return;
+    }
+    bool replaced = false;
+    for (ModelEntry& m : c.models) {
+      if (m.public_name == pub) {
+        m.upstream_id = id;
+        replaced = true;
+      }
+    }
+    if (!replaced) c.models.push_back({std::move(pub), std::move(id)});
+  }
+}
+
+void load_limits(Reader& r, Config& c) {
+  c.max_body_bytes = static_cast<size_t>(r.integer("MAX_BODY_BYTES", 1024, int64_t{1} << 30));
+  c.sse_max_event_bytes = static_cast<size_t>(r.integer("SSE_MAX_EVENT_MIB", 1, 256)) << 20;
+  c.connect_timeout_ms = r.integer("CONNECT_TIMEOUT_MS", 1, kMaxTimeoutMs);
+  c.first_byte_timeout_ms = r.integer("FIRST_BYTE_TIMEOUT_MS", 1, kMaxTimeoutMs);
+  c.stream_idle_timeout_ms = r.integer("STREAM_IDLE_TIMEOUT_MS", 1, kMaxTimeoutMs);
+  c.request_deadline_ms = r.integer("REQUEST_DEADLINE_MS", 1, kMaxTimeoutMs);
+  c.max_attempts = static_cast<int>(r.integer("MAX_ATTEMPTS", 1, 10));
+  c.max_inflight_per_credential =
+      static_cast<uint32_t>(r.integer("MAX_INFLIGHT_PER_CREDENTIAL", 0, 1000000));
+  c.token_max_age_ms = r.integer("TOKEN_MAX_AGE_S", 60, 30LL * 86400) * 1000;
+  c.keepalive_ms = r.integer("KEEPALIVE_S", 1, 3600) * 1000;
+  c.shutdown_grace_ms = r.integer("SHUTDOWN_GRACE_S", 0, 3600) * 1000;
+}
+
+void load_misc(Reader& r, Config& c) {
+  const bool tags = r.boolean("SHOW_THINK_TAGS");
+  c.thinking = tags ? ThinkingMode::kThinkTags : ThinkingMode::kReasoningContent;
+  if (r.given("THINKING")) {
+    const size_t t = r.choice("THINKING", {"reasoning_content", "think_tags", "hidden"});
+    constexpr ThinkingMode kModes[] = {ThinkingMode::kReasoningContent, ThinkingMode::kThinkTags,
+                                       ThinkingMode::kHidden};
+    c.thinking = kModes[t];
+  }
+  for (std::string origin : split_list(r.text("CORS_ORIGINS"))) {
+    while (origin.size() > 1 && origin.back() == '/') origin.pop_back();
+    if (origin != "*" && (origin.find("://") == std::string::npos || has_space_or_ctl(origin))) {
+      r.fail_value("CORS_ORIGINS", "must be * or origins like https://example.com");
+    }
+    c.cors_origins.push_back(std::move(origin));
+  }
+  if (c.cors_origins.empty()) r.fail_value("CORS_ORIGINS", "must list at least one origin");
+  constexpr LogLevel kLevels[] = {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn,
+                                  LogLevel::kError};
+  c.log_level = kLevels[r.choice("LOG_LEVEL", {"debug", "info", "warn", "error"})];
+  c.log_bodies = r.boolean("LOG_BODIES");
+  c.upstream_ca_file = std::string(r.text("UPSTREAM_CA_FILE"));
+  c.https_proxy = std::string(r.given("HTTPS_PROXY").value_or(r.text("https_proxy")));
+}
+
+}  // namespace
+
+std::string_view to_string(UpstreamMode m) {
+  return m == UpstreamMode::kApi ? "api" : "guest";
+}
+
+const ModelEntry* Config::find_model(std::string_view public_name) const {
+  for (const ModelEntry& m : models) {
+    if (m.public_name == public_name) return &m;
+  }
+  return nullptr;
+}
+
+Result<Config> load_config(const EnvMap& env) {
+  Reader r(env);
+  Config c;
+  load_listen(r, c);
+  load_mode(r, c);
+  load_auth(r, c);
+  load_upstream(r, c);
+  load_models(r, c);
+  load_limits(r, c);
+  load_misc(r, c);
+  if (r.failed()) return r.take_error();
+  return c;
+}
+
+std::string config_help() {
+  std::string out = "Settings (environment variables; empty means unset):\n";
+  for (const Setting& s : kSettings) {
+    std::string fallback(s.fallback);
+    if (s.name == "ZAI_USER_AGENT") fallback = std::string("z-ai-proxy/") + kVersion;
+    out += "  " + std::string(s.name);
+    out.append(s.name.size() < 28 ? 28 - s.name.size() : 1, ' ');
+    out += std::string(s.meaning) + " (default: " + (fallback.empty() ? "unset" : fallback) + ")\n";
+  }
+  return out;
+}
+
+}  // namespace zproxy

@@ -1,0 +1,191 @@
+// The guest chat request (zai-upstream.md 1.3) and the guest column of INTERFACE.md section 4.
+#include <initializer_list>
+#include <string>
+#include <utility>
+
+#include "guest/guest.h"
+#include "guest/upstream_headers.h"
+#include "guest/utc_datetime.h"
+#include "json/json.h"
+
+namespace zproxy::guest {
+namespace {
+
+Error unsupported(std::string message, std::string param) {
+  return make_error(Errc::kUnsupportedValue, std::move(message), std::move(param));
+}
+
+// The first content part that is not text, as a 400 naming it; ok when all parts are text.
+Status check_content_parts(const ChatRequest& request) {
+  const rapidjson::Value* messages = json_member(request.doc, "messages");
+  if (messages == nullptr || !messages->IsArray()) return ok_status();
+  for (rapidjson::SizeType i = 0; i < messages->Size(); ++i) {
+    const rapidjson::Value* content = json_member((*messages)[i], "content");
+    if (content == nullptr || !content->IsArray()) continue;
+    for (rapidjson::SizeType j = 0; j < content->Size(); ++j) {
+      const std::string_view type = json_string((*content)[j], "type");
+      if (type == "text") continue;
+      const std::string param =
+          "messages[" + std::to_string(i) + "].content[" + std::to_string(j) + "]";
+      if (type == "image_url") {
+        return unsupported(
+            "image parts are not supported in guest mode (guests cannot upload "
+            "files); use API mode (UPSTREAM_MODE=api)",
+            param);
+      }
+      return unsupported(
+          "content parts of type \"" + std::string(type) + "\" are not supported in guest mode",
+          param);
+    }
+  }
+  return ok_status();
+}
+
+void write_content(JsonWriter& w, const rapidjson::Value* content) {
+  if (content != nullptr && content->IsString()) {
+    json_write_string(w, as_view(*content));
+    return;
+  }
+  if (content == nullptr || !content->IsArray()) {
+    w.String("");
+    return;
+  }
+  w.StartArray();
+  for (const rapidjson::Value& part : content->GetArray()) {
+    if (json_string(part, "type") != "text") continue;
+    w.StartObject();
+    w.Key("type");
+    w.String("text");
+    w.Key("text");
+    json_write_string(w, json_string(part, "text"));
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void write_messages(JsonWriter& w, const ChatRequest& request) {
+  w.StartArray();
+  const rapidjson::Value* messages = json_member(request.doc, "messages");
+  if (messages != nullptr && messages->IsArray()) {
+    for (const rapidjson::Value& message : messages->GetArray()) {
+      w.StartObject();
+      w.Key("role");
+      json_write_string(w, json_string(message, "role", "user"));
+      w.Key("content");
+      write_content(w, json_member(message, "content"));
+      w.EndObject();
+    }
+  }
+  w.EndArray();
+}
+
+void write_params(JsonWriter& w, const ChatRequest& request) {
+  w.StartObject();
+  if (request.temperature) {
+    w.Key("temperature");
+    w.Double(*request.temperature);
+  }
+  if (request.top_p) {
+    w.Key("top_p");
+    w.Double(*request.top_p);
+  }
+  if (request.max_tokens) {
+    w.Key("max_tokens");
+    w.Int64(*request.max_tokens);
+  }
+  w.EndObject();
+}
+
+void write_flags(JsonWriter& w, std::initializer_list<std::pair<const char*, bool>> flags) {
+  w.StartObject();
+  for (const auto& [name, value] : flags) {
+    w.Key(name);
+    w.Bool(value);
+  }
+  w.EndObject();
+}
+
+// The web client's prompt template variables.
+void write_variables(JsonWriter& w, int64_t now_wall_ms) {
+  w.StartObject();
+  w.Key("{{USER_NAME}}");
+  w.String("Guest");
+  w.Key("{{CURRENT_DATETIME}}");
+  json_write_string(w, format_utc_datetime(now_wall_ms));
+  w.EndObject();
+}
+
+std::string chat_body(const ChatRequest& request, std::string_view upstream_model,
+                      const ChatIds& ids, int64_t now_wall_ms) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("stream");
+  w.Bool(true);
+  w.Key("model");
+  json_write_string(w, upstream_model);
+  w.Key("messages");
+  write_messages(w, request);
+  w.Key("params");
+  write_params(w, request);
+  w.Key("features");
+  write_flags(w, {{"image_generation", false},
+                  {"web_search", false},
+                  {"auto_web_search", false},
+                  {"preview_mode", false},
+                  {"enable_thinking", request.thinking != ThinkingSwitch::kDisabled}});
+  w.Key("variables");
+  write_variables(w, now_wall_ms);
+  w.Key("chat_id");
+  json_write_string(w, ids.chat_id);
+  w.Key("id");
+  json_write_string(w, ids.message_id);
+  w.Key("background_tasks");
+  write_flags(w, {{"title_generation", false}, {"tags_generation", false}});
+  w.Key("mcp_servers");
+  w.StartArray();
+  w.EndArray();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace
+
+Status check_request(const ChatRequest& request) {
+  if (request.has_tools) {
+    return unsupported("tools are not supported in guest mode; use API mode (UPSTREAM_MODE=api)",
+                       "tools");
+  }
+  if (!request.tool_choice.empty()) {
+    return unsupported("tool_choice is not supported in guest mode", "tool_choice");
+  }
+  if (Status parts = check_content_parts(request); !parts.ok()) return parts;
+  if (request.has_image_parts) {
+    return unsupported("image parts are not supported in guest mode", "messages");
+  }
+  if (request.n > 1) return unsupported("n > 1 is not supported", "n");
+  if (request.logprobs) return unsupported("logprobs are not supported", "logprobs");
+  if (!request.response_format.empty() && request.response_format != "text") {
+    return unsupported("response_format \"" + request.response_format +
+                           "\" is not supported in guest mode; only \"text\"",
+                       "response_format");
+  }
+  return ok_status();
+}
+
+UpstreamRequest build_chat_request(const ChatRequest& request, const Config& config,
+                                   std::string_view upstream_model, std::string_view token,
+                                   const ChatIds& ids, int64_t now_wall_ms) {
+  UpstreamRequest req;
+  req.method = "POST";
+  req.url = join_url(config.zai_base_url, config.zai_chat_path);
+  req.headers.push_back(Header{"Authorization", "Bearer " + std::string(token)});
+  req.headers.push_back(Header{"Content-Type", "application/json"});
+  req.headers.push_back(Header{"Accept", "text/event-stream"});
+  add_protocol_headers(req.headers, config, join_url(config.zai_base_url, "/c/" + ids.chat_id));
+  add_extra_headers(req.headers, config);
+  req.body = chat_body(request, upstream_model, ids, now_wall_ms);
+  return req;
+}
+
+}  // namespace zproxy::guest

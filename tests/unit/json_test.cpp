@@ -1,0 +1,221 @@
+#include "json/json.h"
+
+#include <string>
+#include <string_view>
+
+#include <catch2/catch.hpp>
+
+using namespace zproxy;
+using namespace std::string_literals;
+
+namespace {
+
+std::string nested(size_t depth, std::string_view open = "[", std::string_view close = "]") {
+  std::string s;
+  for (size_t i = 0; i < depth; ++i) s += open;
+  for (size_t i = 0; i < depth; ++i) s += close;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("parse_json accepts valid documents and dumps them compactly", "[json]") {
+  struct Case {
+    std::string text;
+    std::string dump;
+  };
+  const Case cases[] = {
+      {"{}", "{}"},
+      {"[]", "[]"},
+      {" 0 ", "0"},
+      {"-12.5e2", "-1250.0"},
+      {"null", "null"},
+      {"true", "true"},
+      {"\"x\"", "\"x\""},
+      {"\t{ \"a\" : [1, 2, {\"b\": null}] }\r\n", "{\"a\":[1,2,{\"b\":null}]}"},
+      {"\"caf\xC3\xA9 \xF0\x9F\x98\x80\"", "\"caf\xC3\xA9 \xF0\x9F\x98\x80\""},
+      {"\"\\u00e9\\ud83d\\ude00\"", "\"\xC3\xA9\xF0\x9F\x98\x80\""},
+      {"\"a\\u0000b\\n\\\"\"", "\"a\\u0000b\\n\\\"\""},
+      {"[1e5, 1E+308, 1e-00005, 18446744073709551615]",
+       "[100000.0,1e308,0.00001,18446744073709551615]"},
+      // Short decimals are exact (RapidJSON's fast path).
+      {"[0.1, 0.7, 1e-7, 2.5e-3, -3.25]", "[0.1,0.7,1e-7,0.0025,-3.25]"},
+      {"-1.7976931348623157e308", "-1.7976931348623157e308"},
+      // Found by json_fuzz: RapidJSON's full-precision path reads out of bounds on this one.
+      {"0." + std::string(400, '0') + "1e-300", "0.0"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.text);
+    auto doc = parse_json(c.text);
+    REQUIRE(doc.ok());
+    CHECK(json_dump(*doc) == c.dump);
+  }
+}
+
+TEST_CASE("parse_json rejects invalid documents with the byte offset", "[json]") {
+  struct Case {
+    std::string text;
+    std::string message;  // exact
+  };
+  const Case cases[] = {
+      {"", "Invalid JSON at byte 0: The document is empty."},
+      {"   ", "Invalid JSON at byte 3: The document is empty."},
+      {"{", "Invalid JSON at byte 1: Missing a name for object member."},
+      // Trailing garbage is an error, not ignored.
+      {"{}x", "Invalid JSON at byte 2: The document root must not be followed by other values."},
+      {"{} {}", "Invalid JSON at byte 3: The document root must not be followed by other values."},
+      {"[1,]", "Invalid JSON at byte 3: Invalid value."},
+      {"{\"a\":1,}", "Invalid JSON at byte 7: Missing a name for object member."},
+      {"'a'", "Invalid JSON at byte 0: Invalid value."},
+      {"[NaN]", "Invalid JSON at byte 1: Invalid value."},
+      {"[1] // c",
+       "Invalid JSON at byte 4: The document root must not be followed by other values."},
+      {"\"a\nb\"", "Invalid JSON at byte 2: Invalid escape character in string."},
+      {"[1e400]", "Invalid JSON at byte 1: Number too big to be stored in double."},
+      // Found by json_fuzz: RapidJSON 1.1.0 turns these into infinity instead of an error.
+      {"[2.225070001311e308]", "Invalid JSON at byte 1: number out of range"},
+      {"-17976931348623159e292", "Invalid JSON at byte 0: number out of range"},
+      // A NUL byte would look like the end of input to RapidJSON's stream: refused up front.
+      {"{}\0x"s, "Invalid JSON at byte 2: NUL byte"},
+      {"\"a\0\""s, "Invalid JSON at byte 2: NUL byte"},
+      // A byte-order mark is not JSON (RFC 8259 8.1), nor is any stray part of one.
+      {"\xEF\xBB\xBF{}", "Invalid JSON at byte 0: Invalid value."},
+      {"\xBF{}", "Invalid JSON at byte 0: Invalid value."},
+      // Exponents of more than 5 digits (RapidJSON 1.1.0 overflows an int on long ones).
+      {"[1e000001]", "Invalid JSON at byte 2: exponent too long"},
+      {"0.00000000001e-2147483639", "Invalid JSON at byte 13: exponent too long"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.text);
+    auto doc = parse_json(c.text);
+    REQUIRE_FALSE(doc.ok());
+    CHECK(doc.error().code == Errc::kInvalidJson);
+    CHECK(doc.error().message == c.message);
+  }
+}
+
+// Invalid UTF-8 is rejected (kParseValidateEncodingFlag), never repaired: every string the proxy
+// forwards or re-serialises is then valid UTF-8. Escaped lone surrogates are rejected too.
+TEST_CASE("parse_json rejects invalid UTF-8 inside strings", "[json]") {
+  const std::string bad[] = {
+      "\"\xFF\"",              // never valid
+      "\"\xC0\xAF\"",          // overlong '/'
+      "\"\xE0\x80\xAF\"",      // overlong, three bytes
+      "\"\xED\xA0\x80\"",      // UTF-16 surrogate encoded in UTF-8
+      "\"\xF4\x90\x80\x80\"",  // above U+10FFFF
+      "\"\xE2\x82\"",          // truncated sequence
+      "\"\x80\"",              // lone continuation byte
+      "\"\\ud800\"",           // lone high surrogate escape
+      "\"\\udc00\"",           // lone low surrogate escape
+      "{\"k\xFF\":1}",         // in a key
+  };
+  for (const std::string& text : bad) {
+    INFO(text);
+    auto doc = parse_json(text);
+    REQUIRE_FALSE(doc.ok());
+    CHECK(doc.error().code == Errc::kInvalidJson);
+  }
+  auto lone = parse_json("[\"ab\\udc00\"]");
+  REQUIRE_FALSE(lone.ok());
+  CHECK(lone.error().message == "Invalid JSON at byte 4: lone surrogate escape");
+  CHECK_FALSE(parse_json("\"\\ud83d\\u0041\"").ok());  // high surrogate, then no low one
+  CHECK(parse_json("\"\\\\udc00\"").ok());             // an escaped backslash, then text
+  CHECK(parse_json("\"\\uD83D\\uDE00\"").ok());        // upper-case hex pair
+  CHECK(parse_json("\"\xF4\x8F\xBF\xBF\"").ok());      // U+10FFFF
+  CHECK(parse_json("\"\xEF\xBF\xBD\"").ok());          // U+FFFD
+}
+
+TEST_CASE("parse_json caps nesting depth", "[json]") {
+  SECTION("depth exactly at the default cap is accepted, one more is not") {
+    CHECK(parse_json(nested(kDefaultJsonMaxDepth)).ok());
+    std::string objects;
+    for (size_t i = 0; i < kDefaultJsonMaxDepth - 1; ++i) objects += "{\"a\":";
+    objects += "[]";
+    for (size_t i = 0; i < kDefaultJsonMaxDepth - 1; ++i) objects += "}";
+    CHECK(parse_json(objects).ok());
+    auto deeper = parse_json(nested(kDefaultJsonMaxDepth + 1));
+    REQUIRE_FALSE(deeper.ok());
+    CHECK(deeper.error().message == "Invalid JSON at byte 64: nesting deeper than 64 levels");
+  }
+  SECTION("a custom cap") {
+    CHECK(parse_json(nested(3), 3).ok());
+    CHECK_FALSE(parse_json(nested(4), 3).ok());
+    CHECK(parse_json("1", 0).ok());
+    CHECK_FALSE(parse_json("[]", 0).ok());
+  }
+  SECTION("a million open brackets stop at the cap, before parsing") {
+    const std::string bomb(1'000'000, '[');
+    auto doc = parse_json(bomb);
+    REQUIRE_FALSE(doc.ok());
+    CHECK(doc.error().code == Errc::kInvalidJson);
+    CHECK(doc.error().message == "Invalid JSON at byte 64: nesting deeper than 64 levels");
+    std::string objects;
+    for (int i = 0; i < 1'000'000; ++i) objects += "{\"a\":";
+    CHECK_FALSE(parse_json(objects).ok());
+  }
+  SECTION("the parser itself is iterative: 100000 levels parse when allowed") {
+    auto doc = parse_json(nested(100'000), 100'000);
+    CHECK(doc.ok());
+  }
+  SECTION("brackets inside strings and after escapes do not count") {
+    CHECK(parse_json("[\"[[[[{{{{\"]", 1).ok());
+    CHECK(parse_json("[\"\\\"[[[[\"]", 1).ok());
+    CHECK(parse_json("{\"[[[\":\"]]]\"}", 1).ok());
+    // An escaped backslash ends the escape: the quote after it closes the string.
+    CHECK_FALSE(parse_json("[\"\\\\\",[[]]]", 2).ok());
+    CHECK(parse_json("[\"\\\\\",[[]]]", 3).ok());
+  }
+}
+
+TEST_CASE("json accessors tolerate absent and mistyped members", "[json]") {
+  auto doc = parse_json(
+      "{\"s\":\"text\",\"n\":5,\"o\":{\"s\":\"inner\"},\"dup\":\"first\",\"dup\":\"last\","
+      "\"a\\u0000b\":\"nul\",\"a\":\"plain\"}");
+  REQUIRE(doc.ok());
+  const rapidjson::Value& root = *doc;
+
+  CHECK(json_string(root, "s") == "text");
+  CHECK(json_string(root, "n", "fb") == "fb");
+  CHECK(json_string(root, "missing", "fb") == "fb");
+  CHECK(json_string(root, "missing").empty());
+  CHECK(json_string(root, "dup") == "last");
+  CHECK(json_string(root, "a") == "plain");
+  CHECK(json_string(root, std::string_view("a\0b", 3)) == "nul");
+
+  const rapidjson::Value* o = json_member(root, "o");
+  REQUIRE(o != nullptr);
+  CHECK(json_string(*o, "s") == "inner");
+  CHECK(json_member(root, "missing") == nullptr);
+  CHECK(json_member(root["n"], "x") == nullptr);  // not an object
+  CHECK(json_string(root["n"], "x", "fb") == "fb");
+
+  CHECK(json_is_string(json_member(root, "s")));
+  CHECK_FALSE(json_is_string(json_member(root, "n")));
+  CHECK_FALSE(json_is_string(nullptr));
+  CHECK(as_view(root["s"]) == "text");
+}
+
+TEST_CASE("json_dump output parses back to the same dump", "[json]") {
+  const std::string text =
+      "{\"k\":[\"\\u0001\\t\\\\\",-0.0,1.5e-7,123456789012345678,{\"\":[]}],\"u\":"
+      "\"\xE2\x80\xA6\"}";
+  auto doc = parse_json(text);
+  REQUIRE(doc.ok());
+  const std::string dumped = json_dump(*doc);
+  CHECK(dumped ==
+        "{\"k\":[\"\\u0001\\t\\\\\",-0.0,1.5e-7,123456789012345678,{\"\":[]}],\"u\":"
+        "\"\xE2\x80\xA6\"}");
+  auto again = parse_json(dumped);
+  REQUIRE(again.ok());
+  CHECK(json_dump(*again) == dumped);
+}
+
+TEST_CASE("json writer helpers take string_views with embedded NULs", "[json]") {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  json_write_key(w, std::string_view("k\0", 2));
+  json_write_string(w, "v");
+  w.EndObject();
+  CHECK(std::string(buf.GetString(), buf.GetSize()) == "{\"k\\u0000\":\"v\"}");
+}

@@ -1,0 +1,105 @@
+#include "openai/writer.h"
+
+#include <catch2/catch.hpp>
+
+#include <rapidjson/document.h>
+
+#include <string>
+#include <vector>
+
+using zproxy::append_json_string;
+using zproxy::ModelEntry;
+
+namespace {
+
+// RapidJSON 1.1's operator== recurses forever under C++20's rewritten comparisons: avoid it.
+bool has_string(const rapidjson::Value& v, const char* want) {
+  return v.IsString() && std::string_view(v.GetString(), v.GetStringLength()) == want;
+}
+
+std::string quoted(std::string_view s) {
+  std::string out;
+  append_json_string(out, s);
+  return out;
+}
+
+rapidjson::Document parse_strict(const std::string& json) {
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
+  REQUIRE_FALSE(d.HasParseError());
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("append_sse_data frames one event") {
+  std::string out = "x";
+  zproxy::append_sse_data(out, R"({"a":1})");
+  CHECK(out == "xdata: {\"a\":1}\n\n");
+  CHECK(zproxy::kSseDone == "data: [DONE]\n\n");
+}
+
+TEST_CASE("append_json_string escapes exactly") {
+  struct Case {
+    std::string in;
+    std::string want;
+  };
+  const std::vector<Case> cases = {
+      {"", R"("")"},
+      {"plain text", R"("plain text")"},
+      {"say \"hi\"", R"("say \"hi\"")"},
+      {"back\\slash", R"("back\\slash")"},
+      {"a\nb\rc\td", R"("a\nb\rc\td")"},
+      {"\b\f", R"("\b\f")"},
+      {std::string("nul\0x", 5), R"("nul\u0000x")"},
+      {"\x01\x1f", R"("\u0001\u001f")"},
+      {"del\x7f/slash", "\"del\x7f/slash\""},                        // DEL and '/' need no escape
+      {"é 你好 😀", "\"é 你好 😀\""},                                  // valid UTF-8 passes through
+      {"\xFF", "\"\xEF\xBF\xBD\""},                                  // invalid byte: U+FFFD
+      {"a\xC0\xAF", "\"a\xEF\xBF\xBD\xEF\xBF\xBD\""},                // overlong '/'
+      {"\xED\xA0\x80", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""},  // surrogate
+      {"\xF4\x90\x80\x80", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""},  // > U+10FFFF
+      {"\xE4\xB8", "\"\xEF\xBF\xBD\xEF\xBF\xBD\""},  // truncated at the end
+      {"\xF0\x9F\x98\x80\"", "\"\xF0\x9F\x98\x80\\\"\""},
+  };
+  for (const Case& c : cases) {
+    INFO(c.want);
+    const std::string got = quoted(c.in);
+    CHECK(got == c.want);
+    const rapidjson::Document d = parse_strict(got);  // always valid JSON, valid UTF-8
+    REQUIRE(d.IsString());
+  }
+}
+
+TEST_CASE("append_json_string round-trips valid text") {
+  constexpr char kText[] = "q\"b\\n\n\x01\x7f é 你 😀 </script>\0end";
+  const std::string text(kText, sizeof(kText) - 1);
+  const rapidjson::Document d = parse_strict(quoted(text));
+  REQUIRE(d.IsString());
+  CHECK(std::string(d.GetString(), d.GetStringLength()) == text);
+}
+
+TEST_CASE("model_json and models_list_json") {
+  const std::vector<ModelEntry> models = {{"GLM-4.6", "GLM-4-6-API-V1"}, {"odd\"name", "x"}};
+  CHECK(zproxy::model_json(models[0], 1700000000) ==
+        R"({"id":"GLM-4.6","object":"model","created":1700000000,"owned_by":"z-ai"})");
+  CHECK(
+      zproxy::models_list_json(models, 5) ==
+      R"({"object":"list","data":[{"id":"GLM-4.6","object":"model","created":5,"owned_by":"z-ai"},)"
+      R"({"id":"odd\"name","object":"model","created":5,"owned_by":"z-ai"}]})");
+  CHECK(zproxy::models_list_json({}, 5) == R"({"object":"list","data":[]})");
+
+  // OpenAPI ListModelsResponse requires object, data; Model requires id, object, created, owned_by.
+  const rapidjson::Document d = parse_strict(zproxy::models_list_json(models, 5));
+  REQUIRE(d.IsObject());
+  CHECK(has_string(d["object"], "list"));
+  REQUIRE(d["data"].IsArray());
+  REQUIRE(d["data"].Size() == 2);
+  for (const auto& m : d["data"].GetArray()) {
+    CHECK(m["id"].IsString());
+    CHECK(has_string(m["object"], "model"));
+    CHECK(m["created"].IsInt64());
+    CHECK(has_string(m["owned_by"], "z-ai"));
+  }
+  CHECK(std::string(d["data"][1]["id"].GetString()) == "odd\"name");
+}
