@@ -1,0 +1,193 @@
+// Process life cycle, where INTERFACE.md lets the hosts differ: command line (native), bad
+// settings (native: exit 2 with one JSON log line; Worker: 500 invalid_config), graceful
+// shutdown (native).
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertError, assertStreamText, parseStream } from './assertions.mjs';
+import { HOST_KIND, hostOnly, runNative, startHost } from './hosts.mjs';
+import { expected } from './oracle.mjs';
+import { CLIENT_KEY, GUEST_MODEL, chatBody, request, startStack, waitPool } from './stack.mjs';
+import { promptFor } from '../fake-upstream/streams.mjs';
+import { connectionRefused, freePort, freshFetch, waitFor } from './util.mjs';
+
+const T = { timeout: 60_000 };
+const NATIVE = hostOnly('native', 'command line and process signals');
+const WORKER = hostOnly('worker', 'a Worker cannot refuse to start');
+const SETTINGS = [
+  'PORT', 'HOST', 'API_KEY', 'ALLOW_OPEN_ACCESS', 'UPSTREAM_MODE', 'TOKEN_POOL_SIZE', 'ZAI_API_KEYS',
+  'ZAI_API_BASE_URL', 'ZAI_BASE_URL', 'ZAI_FE_VERSION', 'ZAI_USER_AGENT', 'ZAI_EXTRA_HEADERS', 'MODEL_MAP',
+  'SHOW_THINK_TAGS', 'THINKING', 'MAX_BODY_BYTES', 'CONNECT_TIMEOUT_MS', 'FIRST_BYTE_TIMEOUT_MS',
+  'STREAM_IDLE_TIMEOUT_MS', 'REQUEST_DEADLINE_MS', 'MAX_ATTEMPTS', 'MAX_INFLIGHT_PER_CREDENTIAL',
+  'TOKEN_MAX_AGE_S', 'KEEPALIVE_S', 'CORS_ORIGINS', 'SHUTDOWN_GRACE_S', 'UPSTREAM_CA_FILE', 'LOG_LEVEL', 'LOG_BODIES',
+];
+const DEFAULT_KEY = 'sk-z2api-key-2024';
+
+// [settings, the variable the refusal must name]
+const BAD = [
+  [{ PORT: 'abc' }, 'PORT'],
+  [{ PORT: '70000' }, 'PORT'],
+  [{ UPSTREAM_MODE: 'sideways' }, 'UPSTREAM_MODE'],
+  [{ TOKEN_POOL_SIZE: '-1' }, 'TOKEN_POOL_SIZE'],
+  [{ TOKEN_POOL_SIZE: 'many' }, 'TOKEN_POOL_SIZE'],
+  [{ MAX_BODY_BYTES: '8MB' }, 'MAX_BODY_BYTES'],
+  [{ THINKING: 'loud' }, 'THINKING'],
+  [{ LOG_LEVEL: 'chatty' }, 'LOG_LEVEL'],
+  [{ ALLOW_OPEN_ACCESS: 'perhaps' }, 'ALLOW_OPEN_ACCESS'],
+  [{ SHOW_THINK_TAGS: 'perhaps' }, 'SHOW_THINK_TAGS'],
+  [{ MODEL_MAP: 'not json' }, 'MODEL_MAP'],
+  [{ ZAI_EXTRA_HEADERS: '[1, 2]' }, 'ZAI_EXTRA_HEADERS'],
+  [{ MAX_ATTEMPTS: 'three' }, 'MAX_ATTEMPTS'],
+  [{ KEEPALIVE_S: 'often' }, 'KEEPALIVE_S'],
+  [{ ZAI_BASE_URL: 'not a url' }, 'ZAI_BASE_URL'],
+  [{ UPSTREAM_MODE: 'api' }, /ZAI_API_KEYS|UPSTREAM_MODE/],
+  [{ UPSTREAM_MODE: 'api', ZAI_API_KEYS: 'zk-1', API_KEY: undefined }, 'API_KEY'],
+  [{ ZAI_API_KEYS: 'zk-1', API_KEY: DEFAULT_KEY }, 'API_KEY'],
+];
+const names = (v) => (v instanceof RegExp ? v : new RegExp(`\\b${v}\\b`));
+
+describe('native command line', () => {
+  test('--help lists every setting with its default', { ...T, ...NATIVE }, async () => {
+    const r = await runNative(['--help']);
+    assert.equal(r.code, 0, r.stderr);
+    for (const name of SETTINGS) assert.match(r.stdout, new RegExp(`\\b${name}\\b`), `--help mentions ${name}`);
+    for (const def of ['3000', '8388608', 'sk-z2api-key-2024', '1800']) assert.ok(r.stdout.includes(def), `default ${def}`);
+  });
+
+  test('--version prints the version', { ...T, ...NATIVE }, async () => {
+    const r = await runNative(['--version']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.trim(), /\d+\.\d+\.\d+/);
+    assert.equal(r.stdout.trim().split('\n').length, 1);
+  });
+
+  test('--healthcheck exits 0 against a serving proxy, 1 otherwise', { ...T, ...NATIVE }, async () => {
+    const host = await startHost('native', { API_KEY: CLIENT_KEY, TOKEN_POOL_SIZE: 0 });
+    try {
+      assert.equal((await runNative(['--healthcheck'], { PORT: host.port })).code, 0);
+    } finally {
+      await host.stop();
+    }
+    assert.equal((await runNative(['--healthcheck'], { PORT: await freePort() })).code, 1);
+  });
+});
+
+describe('bad settings', () => {
+  test('native: exit 2, the only output one JSON log line naming the variable', { ...T, ...NATIVE }, async () => {
+    const results = await Promise.all(
+      BAD.map(async ([settings]) =>
+        runNative([], { HOST: '127.0.0.1', PORT: await freePort(), API_KEY: CLIENT_KEY, ...settings }),
+      ),
+    );
+    BAD.forEach(([settings, variable], i) => {
+      const r = results[i];
+      const label = JSON.stringify(settings);
+      assert.equal(r.code, 2, `${label}: exit code (stderr: ${r.stderr})`);
+      assert.equal(r.stdout, '', `${label}: nothing on stdout`);
+      const lines = r.stderr.split('\n').filter(Boolean);
+      assert.equal(lines.length, 1, `${label}: one line, got ${r.stderr}`);
+      assert.doesNotThrow(() => JSON.parse(lines[0]), `${label}: JSON: ${lines[0]}`);
+      assert.match(lines[0], names(variable), `${label}: names the variable`);
+    });
+  });
+
+  test('worker: 500 invalid_config naming the variable on every route but /healthz', { timeout: 300_000, ...WORKER }, async () => {
+    const cases = [
+      [{ TOKEN_POOL_SIZE: 'many' }, 'TOKEN_POOL_SIZE'],
+      [{ ZAI_API_KEYS: 'zk-1', API_KEY: DEFAULT_KEY }, 'API_KEY'],
+    ];
+    await Promise.all(
+      cases.map(async ([settings, variable]) => {
+        const host = await startHost('worker', { API_KEY: CLIENT_KEY, ...settings });
+        try {
+          assert.equal((await request(host, '/healthz', { key: null })).status, 200);
+          assert.equal((await request(host, '/readyz', { key: null })).status, 503);
+          for (const [method, path, body] of [['GET', '/v1/models'], ['POST', '/v1/chat/completions', chatBody('x')], ['GET', '/nowhere']]) {
+            const e = assertError(await request(host, path, { method, body }), { status: 500, type: 'server_error', code: 'invalid_config' });
+            assert.match(e.message, names(variable));
+          }
+        } finally {
+          await host.stop();
+        }
+      }),
+    );
+  });
+});
+
+describe('graceful shutdown (native)', () => {
+  let s;
+  before(async () => {
+    if (HOST_KIND !== 'native') return;
+    s = await startStack({ mode: 'guest', settings: { TOKEN_POOL_SIZE: 1, SHUTDOWN_GRACE_S: 8 } });
+    await waitPool(s, 1);
+  });
+  after(() => s?.stop());
+
+  test('SIGTERM mid-stream: new connections refused, the stream completes, exit 0', { ...T, ...NATIVE }, async () => {
+    s.fake.script({ text: 'graceful', dripMs: 150 });
+    const res = await freshFetch(`${s.host.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...chatBody(promptFor('thinking', 'graceful')), stream: true }),
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body.getReader();
+    const dec = new TextDecoder();
+    let text = dec.decode((await reader.read()).value, { stream: true });
+    let ended = false;
+    const rest = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += dec.decode(value, { stream: true });
+      }
+      ended = true;
+    })();
+    const logsBefore = s.host.logs.length;
+    s.host.signal('SIGTERM');
+    await waitFor('new connections refused', () => connectionRefused(s.host.port), { timeoutMs: 2000 });
+    assert.equal(ended, false, 'refused while the stream still ran');
+    await rest;
+    assertStreamText({ status: 200, headers: res.headers, text }, { model: GUEST_MODEL, ...(await expected('guest', 'thinking')) });
+    const exit = await s.host.exited;
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.ok(s.host.logs.length > logsBefore, 'a shutdown log line');
+  });
+});
+
+describe('shutdown grace runs out (native)', () => {
+  let s;
+  before(async () => {
+    if (HOST_KIND !== 'native') return;
+    s = await startStack({ mode: 'guest', settings: { TOKEN_POOL_SIZE: 1, SHUTDOWN_GRACE_S: 1 } });
+    await waitPool(s, 1);
+  });
+  after(() => s?.stop());
+
+  test('a stream longer than SHUTDOWN_GRACE_S is ended; exit 0 soon after', { ...T, ...NATIVE }, async () => {
+    s.fake.script({ text: 'too-long', dripMs: 1000 });
+    const res = await freshFetch(`${s.host.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...chatBody(promptFor('thinking', 'too-long')), stream: true }),
+    });
+    const reader = res.body.getReader();
+    const dec = new TextDecoder();
+    let text = dec.decode((await reader.read()).value, { stream: true });
+    const t0 = Date.now();
+    s.host.signal('SIGTERM');
+    const exit = await s.host.exited;
+    assert.equal(exit.code, 0);
+    assert.ok(Date.now() - t0 < 5000, `exited ${Date.now() - t0} ms after SIGTERM (grace 1 s)`);
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += dec.decode(value, { stream: true });
+      }
+    } catch {
+      // the connection may be cut
+    }
+    if (text.endsWith('data: [DONE]\n\n')) assert.ok(parseStream(text).chunks.every((c) => c.choices.every((ch) => ch.finish_reason !== 'stop')));
+  });
+});

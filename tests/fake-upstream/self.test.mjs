@@ -1,0 +1,389 @@
+// Self-test of the fake upstream: every route and every scripted behaviour, with raw HTTP.
+// Run: node --test tests/fake-upstream/
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { presets, startFake } from './server.mjs';
+import { caseFor, loadStream, promptFor, splitEvents } from './streams.mjs';
+import { makeTestPki } from './tls.mjs';
+
+async function poll(what, fn, timeoutMs = 5000, intervalMs = 20) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+const chatBody = (text, extra = {}) => JSON.stringify({ model: 'glm-4.6', messages: [{ role: 'user', content: text }], ...extra });
+
+describe('fake upstream', () => {
+  let fake;
+  let token;
+  const guestChat = (text, credential = token, init = {}) =>
+    fetch(`${fake.url}/api/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
+      body: chatBody(text),
+      ...init,
+    });
+  const apiChat = (text, extra = {}, key = 'key-a') =>
+    fetch(`${fake.url}/api/paas/v4/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: chatBody(text, extra),
+    });
+
+  before(async () => {
+    fake = await startFake();
+    token = (await (await fetch(`${fake.url}/api/v1/auths/`)).json()).token;
+  });
+  after(() => fake.close());
+
+  test('selection table and splitting', async () => {
+    assert.equal(caseFor({ messages: [{ role: 'user', content: 'hello' }] }), 'answer_only');
+    assert.equal(caseFor({ messages: [{ role: 'user', content: '#fixture:thinking more' }] }), 'thinking');
+    assert.equal(
+      caseFor({ messages: [{ role: 'user', content: '#fixture:x' }, { role: 'assistant', content: 'y' }, { role: 'user', content: [{ type: 'text', text: '#fixture:thinking' }] }] }),
+      'thinking',
+    );
+    assert.equal(promptFor('thinking', 'abc'), '#fixture:thinking abc');
+    const { bytes } = await loadStream('guest', 'thinking', 'sse');
+    const pieces = splitEvents(bytes);
+    assert.equal(pieces.length, 17);
+    assert.deepEqual(Buffer.concat(pieces), bytes);
+    const crlf = Buffer.from('data: a\r\n\r\ndata: b\n\ntail');
+    assert.deepEqual(splitEvents(crlf).map(String), ['data: a\r\n\r\n', 'data: b\n\n', 'tail']);
+  });
+
+  test('guest auth issues unique tokens with the documented fields', async () => {
+    const a = await (await fetch(`${fake.url}/api/v1/auths/`)).json();
+    const b = await (await fetch(`${fake.url}/api/v1/auths/`)).json();
+    for (const k of ['id', 'email', 'name', 'role', 'token', 'token_type']) assert.ok(k in a, k);
+    assert.equal(a.role, 'guest');
+    assert.equal(a.token_type, 'Bearer');
+    assert.notEqual(a.token, b.token);
+    assert.equal(a.token.split('.').length, 3);
+  });
+
+  test('guest chat replays the recording byte for byte', async () => {
+    for (const [text, name] of [['Hello', 'answer_only'], [promptFor('thinking'), 'thinking']]) {
+      const res = await guestChat(text);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type'), /^text\/event-stream/);
+      const got = Buffer.from(await res.arrayBuffer());
+      const { bytes } = await loadStream('guest', name, 'sse');
+      assert.deepEqual(got, bytes);
+      const entry = fake.log.at(-1);
+      assert.equal(entry.case, name);
+      assert.equal(entry.credential, token);
+      assert.equal(entry.status, 200);
+      assert.equal(entry.body.messages[0].content, text);
+      assert.ok(entry.finished);
+      assert.equal(entry.hungUp, false);
+      assert.equal(entry.bytesAccepted, bytes.length);
+    }
+  });
+
+  test('guest chat refuses unknown or missing tokens; unknown case is a loud 500', async () => {
+    assert.equal((await guestChat('hi', 'not-issued')).status, 401);
+    const res = await fetch(`${fake.url}/api/chat/completions`, { method: 'POST', body: chatBody('hi') });
+    assert.equal(res.status, 401);
+    const bad = await guestChat(promptFor('no_such_case'));
+    assert.equal(bad.status, 500);
+    assert.match(await bad.text(), /unknown guest case \\"no_such_case\\"/);
+  });
+
+  test('API mode: stream, JSON, models, unknown model -> 1211', async () => {
+    const s = await apiChat(promptFor('reasoning'), { stream: true });
+    assert.equal(s.status, 200);
+    assert.deepEqual(Buffer.from(await s.arrayBuffer()), (await loadStream('api', 'reasoning', 'sse')).bytes);
+    const j = await apiChat('plain');
+    assert.equal(j.status, 200);
+    assert.match(j.headers.get('content-type'), /application\/json/);
+    assert.deepEqual(Buffer.from(await j.arrayBuffer()), (await loadStream('api', 'answer_only', 'json')).bytes);
+    const u = await apiChat('x', { model: 'glm-unknown' });
+    assert.equal(u.status, 400);
+    assert.deepEqual(await u.json(), { error: { code: '1211', message: 'Unknown Model, please check the model code.' } });
+    const m = await (await fetch(`${fake.url}/api/paas/v4/models`, { headers: { authorization: 'Bearer k' } })).json();
+    assert.equal(m.object, 'list');
+    assert.ok(m.data.some((x) => x.id === 'glm-4.6'));
+    const g = await (await fetch(`${fake.url}/api/models`, { headers: { authorization: `Bearer ${token}` } })).json();
+    assert.ok(g.data.some((x) => x.id === '0727-360B-API'));
+    const nokey = await fetch(`${fake.url}/api/paas/v4/chat/completions`, { method: 'POST', body: chatBody('x') });
+    assert.equal(nokey.status, 401);
+  });
+
+  test('rules: per credential (persistent) and for the next N requests', async () => {
+    fake.clear();
+    const [perToken] = fake.script({ credential: token, ...presets.unauthorized() });
+    for (let i = 0; i < 3; i++) assert.equal((await guestChat('hi')).status, 401);
+    assert.equal(perToken.matched, 3);
+    fake.clear();
+    assert.equal((await guestChat('hi')).status, 200);
+
+    fake.script({ times: 2, ...presets.busy() });
+    assert.equal((await guestChat('hi')).status, 429);
+    assert.equal((await guestChat('hi')).status, 429);
+    assert.equal((await guestChat('hi')).status, 200);
+
+    fake.script({ times: 1, ...presets.firewall() });
+    const fw = await guestChat('hi');
+    assert.equal(fw.status, 405);
+    assert.match(fw.headers.get('content-type'), /text\/html/);
+    assert.match(await fw.text(), /<html>/);
+
+    fake.script({ times: 1, route: 'api_chat', ...presets.apiError(1302) });
+    const busy = await apiChat('x');
+    assert.equal(busy.status, 429);
+    assert.equal((await busy.json()).error.code, '1302');
+
+    fake.script({ times: 1, text: 'only-me', ...presets.apiError(1301, 400) });
+    assert.equal((await apiChat('not this one')).status, 200);
+    assert.equal((await apiChat('yes only-me')).status, 400);
+
+    fake.script({ times: 1, model: 'glm-4.5', ...presets.signature() });
+    assert.equal((await apiChat('x')).status, 200);
+    assert.equal((await apiChat('x', { model: 'glm-4.5' })).status, 400);
+    assert.equal(fake.rules.every((r) => r.matched === r.times), true);
+  });
+
+  test('rules: auth endpoint failures, then recovery', async () => {
+    fake.clear();
+    fake.script([
+      { route: 'auth', times: 1, ...presets.firewall() },
+      { route: 'auth', times: 1, status: 200, body: '<html>not json</html>' },
+      { route: 'auth', times: 1, status: 200, body: { id: 'x', role: 'guest' } },
+    ]);
+    assert.equal((await fetch(`${fake.url}/api/v1/auths/`)).status, 405);
+    assert.equal(await (await fetch(`${fake.url}/api/v1/auths/`)).text(), '<html>not json</html>');
+    assert.equal((await (await fetch(`${fake.url}/api/v1/auths/`)).json()).token, undefined);
+    const ok = await (await fetch(`${fake.url}/api/v1/auths/`)).json();
+    assert.equal(typeof ok.token, 'string');
+    assert.deepEqual(fake.entries('auth').slice(-4).map((e) => e.status), [405, 200, 200, 200]);
+    assert.equal(fake.entries('auth').at(-1).issuedToken, ok.token);
+  });
+
+  test('error frame mid-stream (guest and API)', async () => {
+    fake.clear();
+    fake.script({ times: 1, errorAfterEvents: 2 });
+    const text = await (await guestChat('hi')).text();
+    const events = text.split('\n\n').filter(Boolean);
+    assert.equal(events.length, 3);
+    assert.match(events[2], /"error": \{"detail"/);
+    assert.doesNotMatch(text, /"done": true/);
+    assert.equal(fake.log.at(-1).errorSent, true);
+
+    fake.script({ times: 1, route: 'api_chat', errorAfterEvents: 1, errorFrame: { error: { code: '1305', message: 'overloaded' } } });
+    const api = await (await apiChat('hi', { stream: true })).text();
+    assert.equal(api.split('\n\n').filter(Boolean).length, 2);
+    assert.ok(api.endsWith('data: {"error":{"code":"1305","message":"overloaded"}}\n\n'));
+  });
+
+  test('slow drip and slow first byte', async () => {
+    fake.clear();
+    fake.script({ times: 1, dripMs: 80, headerDelayMs: 150 });
+    const t0 = Date.now();
+    const res = await guestChat('hi');
+    assert.ok(Date.now() - t0 >= 140, 'status line waited');
+    const arrivals = [];
+    for await (const chunk of res.body) arrivals.push([Date.now(), chunk.length]);
+    assert.ok(arrivals.length >= 4, `events arrived separately (${arrivals.length})`);
+    assert.ok(arrivals.at(-1)[0] - arrivals[0][0] >= 3 * 80 * 0.8, 'drip spaced the events');
+  });
+
+  test('fragmented writes deliver the same bytes in many small reads', async () => {
+    fake.clear();
+    fake.script({ times: 1, fragmentBytes: 3 });
+    const expected = (await loadStream('guest', 'thinking', 'sse')).bytes;
+    const { body, reads } = await new Promise((resolve, reject) => {
+      const req = http.request(`${fake.url}/api/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      });
+      req.on('response', (res) => {
+        const parts = [];
+        res.on('data', (c) => parts.push(c));
+        res.on('end', () => resolve({ body: Buffer.concat(parts), reads: parts.length }));
+      });
+      req.on('error', reject);
+      req.end(chatBody(promptFor('thinking')));
+    });
+    assert.deepEqual(body, expected);
+    assert.ok(reads > 17 * 2, `${reads} reads for 17 events`);
+  });
+
+  test('connection cut mid-stream: destroy and clean end without end marker', async () => {
+    fake.clear();
+    fake.script({ times: 1, cutAfterEvents: 2 });
+    const res = await guestChat('hi');
+    assert.equal(res.status, 200);
+    await assert.rejects(res.text(), /terminated|other side closed|socket/i);
+    assert.equal(fake.log.at(-1).cut, true);
+    assert.equal(fake.log.at(-1).hungUp, false);
+
+    fake.script({ times: 1, cutAfterEvents: 1, cutMode: 'end' });
+    const text = await (await guestChat('hi')).text();
+    assert.equal(text.split('\n\n').filter(Boolean).length, 1);
+
+    fake.script({ times: 1, cutAfterEvents: 0, cutMode: 'end' });
+    assert.equal(await (await guestChat('hi')).text(), '');
+
+    fake.script({ times: 1, route: 'api_chat', cutAfterEvents: 0 });
+    const half = await apiChat('hi');
+    assert.equal(half.status, 200);
+    await assert.rejects(half.text());
+  });
+
+  test('client hang-up is logged with its time', async () => {
+    fake.clear();
+    fake.script({ times: 1, dripMs: 200 });
+    const ctl = new AbortController();
+    const res = await guestChat('hi', token, { signal: ctl.signal });
+    const reader = res.body.getReader();
+    await reader.read();
+    const t = Date.now();
+    ctl.abort();
+    const entry = fake.log.at(-1);
+    await poll('hang-up in the log', () => entry.hungUp);
+    assert.ok(entry.hungUpAt - t < 2000);
+    assert.equal(entry.finished, false);
+  });
+
+  test('huge stream honours backpressure and counts accepted bytes', async () => {
+    fake.clear();
+    const total = 50 * 1024 * 1024;
+    fake.script({ times: 1, hugeBytes: total });
+    const sock = net.connect(fake.port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    const body = chatBody('huge');
+    sock.write(
+      `POST /api/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    let received = 0;
+    await new Promise((resolve) => {
+      const onData = (c) => {
+        received += c.length;
+        if (received >= 64 * 1024) {
+          sock.off('data', onData);
+          sock.pause();
+          resolve();
+        }
+      };
+      sock.on('data', onData);
+    });
+    const entry = fake.log.at(-1);
+    // Stable: no growth over 10 consecutive polls (the socket buffers are full).
+    let last = -1;
+    let same = 0;
+    await poll('accepted bytes to settle', () => {
+      same = entry.bytesAccepted === last ? same + 1 : 0;
+      last = entry.bytesAccepted;
+      return same >= 10;
+    }, 20000, 50);
+    assert.ok(entry.bytesAccepted < total / 4, `accepted ${entry.bytesAccepted} of ${total}`);
+    assert.ok(entry.bytesOffered - entry.bytesAccepted < 1 << 20, 'nothing piles up in the fake');
+    sock.destroy();
+    await poll('hang-up', () => entry.hungUp);
+  });
+
+  test('control API: script, log, reset over HTTP', async () => {
+    fake.reset();
+    const r = await fetch(`${fake.url}/__control/script`, {
+      method: 'POST',
+      body: JSON.stringify([{ times: 1, ...presets.busy() }, { route: 'auth', times: 1, status: 500, body: 'down' }]),
+    });
+    assert.deepEqual(await r.json(), { ok: true, rules: 2 });
+    assert.equal((await guestChat('logged')).status, 429);
+    assert.equal((await fetch(`${fake.url}/api/v1/auths/`)).status, 500);
+    const log = await (await fetch(`${fake.url}/__control/log`)).json();
+    assert.equal(log.length, 2);
+    const [chat, auth] = log;
+    assert.equal(chat.path, '/api/chat/completions');
+    assert.equal(chat.method, 'POST');
+    assert.equal(chat.route, 'guest_chat');
+    assert.equal(chat.credential, token);
+    assert.equal(chat.status, 429);
+    assert.equal(chat.body.messages[0].content, 'logged');
+    assert.equal(typeof chat.time, 'number');
+    assert.equal(chat.hungUp, false);
+    assert.equal(auth.status, 500);
+    await fetch(`${fake.url}/__control/script`, { method: 'DELETE' });
+    assert.equal(fake.rules.length, 0);
+    await fetch(`${fake.url}/__control/script`, { method: 'POST', body: '{"reset":true}' });
+    await fetch(`${fake.url}/__control/reset`, { method: 'POST' });
+    assert.deepEqual(await (await fetch(`${fake.url}/__control/log`)).json(), []);
+  });
+});
+
+describe('fake upstream over TLS', () => {
+  let pki;
+  let good;
+  let wrong;
+  before(async () => {
+    pki = makeTestPki();
+    good = await startFake({ tls: pki.good });
+    wrong = await startFake({ tls: pki.wrong });
+  });
+  after(async () => {
+    await good?.close();
+    await wrong?.close();
+    pki?.cleanup();
+  });
+
+  const get = (url) =>
+    new Promise((resolve, reject) => {
+      https
+        .get(url, { ca: pki.ca }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode, text }));
+        })
+        .on('error', reject);
+    });
+
+  test('the test CA verifies localhost and 127.0.0.1; the wrong-name certificate is refused', async () => {
+    assert.match(good.url, /^https:\/\/localhost:\d+$/);
+    const a = await get(`${good.url}/api/v1/auths/`);
+    assert.equal(a.status, 200);
+    const b = await get(`https://127.0.0.1:${good.port}/api/v1/auths/`);
+    assert.equal(b.status, 200);
+    await assert.rejects(get(`${wrong.url}/api/v1/auths/`), (err) => err.code === 'ERR_TLS_CERT_ALTNAME_INVALID');
+    assert.equal(wrong.log.length, 0);
+    await assert.rejects(
+      new Promise((resolve, reject) => https.get(`${good.url}/api/v1/auths/`, resolve).on('error', reject)),
+      /self[- ]signed|unable to (get|verify)/i,
+    );
+  });
+});
+
+describe('fake upstream as a process', () => {
+  test('prints {"port":N} first and stops on SIGTERM', async () => {
+    const script = fileURLToPath(new URL('./server.mjs', import.meta.url));
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const line = await new Promise((resolve, reject) => {
+        createInterface({ input: child.stdout }).once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`exited early with ${code}`)));
+      });
+      const { port } = JSON.parse(line);
+      assert.ok(Number.isInteger(port) && port > 0);
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/auths/`);
+      assert.equal(res.status, 200);
+      const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+});
