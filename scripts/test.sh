@@ -50,9 +50,10 @@ stage setup setup || { echo "setup failed"; exit 1; }
 run core-purity core_purity
 run release release
 run wasm wasm
-[ -d tests/e2e ] && run e2e-native e2e native
-[ -d tests/e2e ] && run e2e-worker e2e worker
-[ -f scripts/container-test.sh ] && run container bash scripts/container-test.sh
+run fake-upstream node --test tests/fake-upstream/
+run e2e-native e2e native
+run e2e-worker e2e worker
+run container bash scripts/container-test.sh
 run sanitizers sanitizers
 echo "=== total: $((SECONDS - t0))s"
 if [ ${#failed[@]} -gt 0 ]; then
