@@ -61,8 +61,8 @@ UpstreamFailure failure(Errc code, std::string message, Verdict verdict) {
 
 UpstreamFailure firewall() {
   return failure(Errc::kUpstreamRejected,
-                 "upstream firewall blocked the request; guest mode is unavailable from here, "
-                 "use API mode (UPSTREAM_MODE=api)",
+                 "upstream firewall blocked the request; if this persists, use API mode "
+                 "(UPSTREAM_MODE=api)",
                  Verdict::kUpstreamWide);
 }
 

@@ -110,6 +110,8 @@ void StreamDecoder::Impl::on_event(const SseEvent& event) {
   if (is_end(payload)) end();
 }
 
+// A frame carrying both applies its edit first (edit_index counts M before this frame), then
+// appends its delta_content.
 bool StreamDecoder::Impl::apply_text(const rapidjson::Value& payload) {
   bool changed = false;
   const rapidjson::Value* edit = json_member(payload, "edit_content");
