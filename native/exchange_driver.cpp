@@ -1,0 +1,215 @@
+#include "exchange_driver.h"
+
+#include <algorithm>
+#include <functional>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "pool/credential_pool.h"
+
+namespace zproxy::native {
+
+namespace {
+
+constexpr int64_t kTimerGuardMs = 50;  // when on_timer left the deadline in the past
+
+}  // namespace
+
+ExchangeDriver::ExchangeDriver(Host& host, ClientSide& client,
+                               const asio::any_io_executor& executor)
+    : host_(host), client_(client), executor_(executor), waker_(executor) {}
+
+void ExchangeDriver::client_gone() {
+  gone_ = true;
+  waker_.notify();
+}
+
+asio::awaitable<void> ExchangeDriver::run(Exchange& exchange,
+                                          std::shared_ptr<ExchangeDriver> self) {
+  ex_ = &exchange;
+  up_ = Upstream{};
+  gone_ = false;
+  gone_reported_ = false;
+  no_fire_before_ = 0;
+  while (true) {
+    co_await client_.send(*ex_, false);
+    if (deliver_events()) continue;
+    const Action action = ex_->next();
+    if (action == Action::kFinish) break;
+    if (action == Action::kReadBody) {
+      co_await read_body();
+      continue;
+    }
+    client_.watch();
+    if (action == Action::kFetch && !up_.call) start_fetch(self);
+    if (action == Action::kReadUpstream && up_.op == Op::kNone) start_read(self);
+    if (action == Action::kWait) host_.add_waiter(&waker_);
+    co_await waker_.wait_until(timer_due());
+    if (action == Action::kWait) {  // a credential may have become free: let it look
+      host_.remove_waiter(&waker_);
+      ex_->on_timer(now_ms());
+      after_call(true);
+    }
+  }
+  co_await client_.send(*ex_, true);
+  abort_upstream();
+  host_.gw().finish(*ex_, now_ms(), wall_ms());
+  ex_ = nullptr;
+  host_.after_core_call();
+}
+
+asio::awaitable<void> ExchangeDriver::read_body() {
+  std::string body;
+  const BodyStatus status = co_await client_.read_body(ex_->body_limit(), body);
+  switch (status) {
+    case BodyStatus::kRead:
+      ex_->on_body(body, now_ms());
+      break;
+    case BodyStatus::kTooLarge:
+      ex_->on_body_too_large(now_ms());
+      break;
+    case BodyStatus::kFailed:
+      gone_ = true;
+      co_return;  // reported by deliver_events()
+  }
+  after_call(true);
+}
+
+// One pending event per call, in causal order: the connection before the head, results
+// before timers. Returns false when nothing was pending.
+bool ExchangeDriver::deliver_events() {
+  const int64_t now = now_ms();
+  if (up_.connected) {
+    up_.connected = false;
+    ex_->on_upstream_connected(now);
+    after_call(false);
+    return true;
+  }
+  if (up_.head) {
+    HeadResult head = std::move(*up_.head);
+    up_.head.reset();
+    up_.op = Op::kNone;
+    deliver_head(std::move(head), now);
+    return true;
+  }
+  if (up_.read) {
+    const ReadResult result = *up_.read;
+    up_.read.reset();
+    up_.op = Op::kNone;
+    deliver_read(result, std::move(up_.data), now);
+    return true;
+  }
+  if (gone_ && !gone_reported_) {
+    gone_reported_ = true;
+    ex_->on_client_gone(now);
+    after_call(true);
+    return true;
+  }
+  const int64_t due = timer_due();
+  if (due == kNever || now < due) return false;
+  ex_->on_timer(now);
+  no_fire_before_ = ex_->deadline() <= now ? now + kTimerGuardMs : 0;
+  after_call(true);
+  return true;
+}
+
+void ExchangeDriver::deliver_head(HeadResult head, int64_t now) {
+  if (head.error != CallError::kNone) {
+    ex_->on_upstream_error(
+        head.error == CallError::kConnect ? NetError::kConnect : NetError::kReset, now);
+  } else {
+    std::vector<std::pair<std::string_view, std::string_view>> views;
+    views.reserve(head.headers.size());
+    for (const auto& [name, value] : head.headers) views.emplace_back(name, value);
+    ex_->on_upstream_head(head.status, views, now);
+  }
+  after_call(true);
+}
+
+void ExchangeDriver::deliver_read(ReadResult result, std::string data, int64_t now) {
+  if (!data.empty()) {
+    ex_->on_upstream_data(data, now);
+    // The exchange may have moved on (done, or a new attempt): the end is not its concern.
+    if (ex_->next() != Action::kReadUpstream) {
+      after_call(true);
+      return;
+    }
+  }
+  if (result.error != CallError::kNone) {
+    ex_->on_upstream_error(NetError::kReset, now);
+  } else if (result.end) {
+    ex_->on_upstream_end(now);
+  }
+  after_call(true);
+}
+
+// After every call into the exchange. kReadUpstream keeps the call; kFetch right after the
+// connection came up keeps the running fetch; any other kFetch is a new attempt, and kWait or
+// kFinish leave the call no future: it is cancelled (its connection closed) at once.
+void ExchangeDriver::after_call(bool may_restart) {
+  host_.after_core_call();
+  const Action action = ex_->next();
+  if (action == Action::kReadUpstream) return;
+  if (action == Action::kFetch && !may_restart) return;
+  abort_upstream();
+}
+
+int64_t ExchangeDriver::timer_due() const {
+  const int64_t d = ex_->deadline();
+  return d == kNever ? kNever : std::max(d, no_fire_before_);
+}
+
+void ExchangeDriver::start_fetch(const std::shared_ptr<ExchangeDriver>& self) {
+  up_ = Upstream{};
+  up_.call = host_.upstream().make_call();
+  up_.op = Op::kFetch;
+  asio::co_spawn(
+      executor_,
+      fetch_task(self, up_.call, ++gen_, ex_->upstream_request(), ex_->connect_timeout_ms()),
+      asio::detached);
+}
+
+void ExchangeDriver::start_read(const std::shared_ptr<ExchangeDriver>& self) {
+  if (!up_.call) {  // asked to read without a response: treat it as a lost connection
+    ex_->on_upstream_error(NetError::kReset, now_ms());
+    after_call(true);
+    return;
+  }
+  up_.op = Op::kRead;
+  asio::co_spawn(executor_, read_task(self, up_.call, gen_), asio::detached);
+}
+
+void ExchangeDriver::abort_upstream() {
+  ++gen_;
+  if (up_.call) up_.call->cancel();
+  up_ = Upstream{};
+}
+
+asio::awaitable<void> ExchangeDriver::fetch_task(std::shared_ptr<ExchangeDriver> self,
+                                                 std::shared_ptr<UpstreamCall> call, uint64_t gen,
+                                                 UpstreamRequest request,
+                                                 int64_t connect_timeout_ms) {
+  ExchangeDriver* d = self.get();  // kept alive by `self` for the whole task
+  const std::function<void()> on_connected = [d, gen] {
+    if (d->gen_ != gen) return;
+    d->up_.connected = true;
+    d->waker_.notify();
+  };
+  HeadResult head = co_await call->start(std::move(request), connect_timeout_ms, on_connected);
+  if (d->gen_ != gen) co_return;
+  d->up_.head = std::move(head);
+  d->waker_.notify();
+}
+
+asio::awaitable<void> ExchangeDriver::read_task(std::shared_ptr<ExchangeDriver> self,
+                                                std::shared_ptr<UpstreamCall> call, uint64_t gen) {
+  std::string data;
+  const ReadResult result = co_await call->read(data);
+  if (self->gen_ != gen) co_return;
+  self->up_.read = result;
+  self->up_.data = std::move(data);
+  self->waker_.notify();
+}
+
+}  // namespace zproxy::native

@@ -1,0 +1,90 @@
+#pragma once
+// The host loop of gateway.h for one exchange: turns the exchange's Actions into body reads,
+// upstream calls, timers and waits, and feeds every result back. The HTTP details of the
+// client side stay behind ClientSide (implemented by the session); the upstream side is an
+// UpstreamCall. Only the driver's own coroutine calls into the exchange: the upstream tasks
+// and the client watch leave their results here and wake it.
+
+#include <utility>  // before Asio (Boost 1.74)
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "host.h"
+#include "upstream_client.h"
+
+namespace zproxy::native {
+
+enum class BodyStatus : uint8_t {
+  kRead,      // the whole body is in `body`
+  kTooLarge,  // more than the limit: the exchange answers 413
+  kFailed,    // the client left, stalled or sent a broken body
+};
+
+// The client connection as the driver needs it.
+class ClientSide {
+ public:
+  virtual ~ClientSide() = default;
+  // Reads the request body, at most `limit` bytes.
+  virtual asio::awaitable<BodyStatus> read_body(size_t limit, std::string& body) = 0;
+  // Writes what the exchange produced since the last call: the head once, then the body
+  // pieces as they come. `last`: the exchange is done; end the response.
+  virtual asio::awaitable<void> send(Exchange& exchange, bool last) = 0;
+  // From now until the exchange ends, report the client leaving through client_gone().
+  virtual void watch() = 0;
+};
+
+class ExchangeDriver {
+ public:
+  ExchangeDriver(Host& host, ClientSide& client, const asio::any_io_executor& executor);
+
+  // Drives `exchange` until Action::kFinish, then ends it with gw.finish(). `self` owns this
+  // driver (it keeps it alive for the upstream tasks).
+  asio::awaitable<void> run(Exchange& exchange, std::shared_ptr<ExchangeDriver> self);
+
+  // The client went away or its connection failed; the exchange learns it at the next step.
+  void client_gone();
+
+ private:
+  enum class Op : uint8_t { kNone, kFetch, kRead };
+
+  // The running upstream call and the results its task left for the driver.
+  struct Upstream {
+    std::shared_ptr<UpstreamCall> call;
+    Op op = Op::kNone;
+    bool connected = false;
+    std::optional<HeadResult> head;
+    std::optional<ReadResult> read;
+    std::string data;
+  };
+
+  asio::awaitable<void> read_body();
+  bool deliver_events();
+  void deliver_head(HeadResult head, int64_t now);
+  void deliver_read(ReadResult result, std::string data, int64_t now);
+  void after_call(bool may_restart);
+  void start_fetch(const std::shared_ptr<ExchangeDriver>& self);
+  void start_read(const std::shared_ptr<ExchangeDriver>& self);
+  void abort_upstream();
+  int64_t timer_due() const;
+
+  static asio::awaitable<void> fetch_task(std::shared_ptr<ExchangeDriver> self,
+                                          std::shared_ptr<UpstreamCall> call, uint64_t gen,
+                                          UpstreamRequest request, int64_t connect_timeout_ms);
+  static asio::awaitable<void> read_task(std::shared_ptr<ExchangeDriver> self,
+                                         std::shared_ptr<UpstreamCall> call, uint64_t gen);
+
+  Host& host_;
+  ClientSide& client_;
+  asio::any_io_executor executor_;
+  Waker waker_;
+  Exchange* ex_ = nullptr;
+  Upstream up_;
+  uint64_t gen_ = 0;  // bumped whenever the upstream call changes; stale tasks compare it
+  bool gone_ = false;
+  bool gone_reported_ = false;
+  int64_t no_fire_before_ = 0;  // guards against a deadline that on_timer left in the past
+};
+
+}  // namespace zproxy::native

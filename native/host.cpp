@@ -1,0 +1,137 @@
+#include "host.h"
+
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include <openssl/rand.h>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/errors.h"
+#include "core/ids.h"
+#include "pool/credential_pool.h"
+
+namespace zproxy::native {
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+int64_t wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::array<uint8_t, 32> entropy() {
+  std::array<uint8_t, 32> out{};
+  if (RAND_bytes(out.data(), static_cast<int>(out.size())) == 1) return out;
+  // OpenSSL's generator failed (it practically never does): ask the kernel directly.
+  size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = getrandom(out.data() + got, out.size() - got, 0);
+    if (n > 0) got += static_cast<size_t>(n);
+    if (n < 0 && errno != EINTR) break;
+  }
+  return out;
+}
+
+void write_stderr(std::string_view text) {
+  while (!text.empty()) {
+    const ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // stderr is gone: nothing sensible left to do with log lines
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+namespace {
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
+  }
+}
+
+}  // namespace
+
+std::string host_error_response(const Config& config, int status, std::string_view message,
+                                int retry_after_s) {
+  const Errc code = status >= 500 ? Errc::kInternalError : Errc::kInvalidValue;
+  const std::string body = error_json(make_error(code, std::string(message)));
+  const auto seed = entropy();
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
+  out += reason_phrase(status);
+  out += "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size());
+  out += "\r\nConnection: close\r\nX-Request-Id: req_" + IdSource(seed).alnum(24) + "\r\n";
+  for (const std::string& origin : config.cors_origins) {
+    if (origin == "*") out += "Access-Control-Allow-Origin: *\r\n";
+  }
+  if (retry_after_s > 0) out += "Retry-After: " + std::to_string(retry_after_s) + "\r\n";
+  out += "\r\n";
+  out += body;
+  return out;
+}
+
+void Waker::notify() {
+  pending_ = true;
+  timer_.cancel();
+}
+
+asio::awaitable<void> Waker::wait_until(int64_t deadline) {
+  if (pending_) {
+    pending_ = false;
+    co_return;
+  }
+  using std::chrono::steady_clock;
+  timer_.expires_at(deadline == kNever
+                        ? steady_clock::time_point::max()
+                        : steady_clock::time_point(std::chrono::milliseconds(deadline)));
+  boost::system::error_code ec;  // operation_aborted is the notify() path
+  co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  pending_ = false;
+}
+
+Host::Host(asio::io_context& io, Gateway& gw, UpstreamClient& upstream)
+    : io_(io),
+      gw_(gw),
+      upstream_(upstream),
+      jobs_waker_(io.get_executor()),
+      seen_version_(gw.version()) {}
+
+void Host::after_core_call(bool jobs) {
+  std::string logs = gw_.take_logs();
+  if (!logs.empty()) write_stderr(logs);
+  const uint64_t v = gw_.version();
+  if (v != seen_version_) {
+    seen_version_ = v;
+    for (Waker* w : waiters_) w->notify();
+    jobs = true;
+  }
+  if (jobs) jobs_waker_.notify();
+}
+
+void Host::stop() {
+  stopping_ = true;
+  jobs_waker_.notify();
+}
+
+}  // namespace zproxy::native

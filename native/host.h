@@ -1,0 +1,104 @@
+#pragma once
+// What every part of the native host shares: the clocks, the entropy source, a wake-up
+// primitive for coroutines, and the Host context that owns the one Gateway of the process.
+// Everything here runs on the single event-loop thread.
+//
+// Coroutine rules for this code base (GCC 12.2 miscompiles the alternatives):
+//   - co_await never appears inside a condition: write `bool ok = co_await f(); if (!ok)`,
+//     not `if (!co_await f())` (the frame resumes at a bogus state: SIGILL).
+//   - a co_await expression holds no conditional operator and no lambda that builds a
+//     temporary: `co_await f(c ? g(x) : std::move(y))` destroys that temporary twice.
+//   Name such values in a statement of their own first.
+
+#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without including it
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+// GCC 12 misreads Asio's recycling coroutine-frame allocator (operator new of a larger block,
+// sized delete of the frame) as a mismatched pair wherever it inlines it into our coroutines.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "engine/gateway.h"
+
+namespace zproxy::native {
+
+namespace asio = boost::asio;
+
+class UpstreamClient;
+
+// Monotonic milliseconds (the gateway's `now`) and Unix milliseconds (its `wall`).
+int64_t now_ms();
+int64_t wall_ms();
+
+// 32 bytes from the process CSPRNG, seeding one exchange's ids.
+std::array<uint8_t, 32> entropy();
+
+// Writes all of `text` to stderr (log lines are whole lines: never interleaved mid-line).
+void write_stderr(std::string_view text);
+
+// A complete `Connection: close` HTTP/1.1 response with an OpenAI error body, for what the
+// host answers itself (unparsable requests, connection shedding). Carries a fresh
+// X-Request-Id and, when CORS_ORIGINS allows any origin, the CORS header.
+std::string host_error_response(const Config& config, int status, std::string_view message,
+                                int retry_after_s = -1);
+
+// A one-waiter event: wait_until() returns at `deadline` (monotonic ms, kNever for none) or
+// as soon as notify() is called. A notify() that arrives while nobody waits is remembered,
+// so "check state, then wait" cannot miss it.
+class Waker {
+ public:
+  explicit Waker(const asio::any_io_executor& executor) : timer_(executor) {}
+  void notify();
+  asio::awaitable<void> wait_until(int64_t deadline);
+
+ private:
+  asio::steady_timer timer_;
+  bool pending_ = false;
+};
+
+class Host {
+ public:
+  Host(asio::io_context& io, Gateway& gw, UpstreamClient& upstream);
+
+  asio::io_context& io() { return io_; }
+  Gateway& gw() { return gw_; }
+  UpstreamClient& upstream() { return upstream_; }
+
+  // Call after every call into the gateway: writes its log lines, wakes the exchanges that
+  // wait for a credential when gw.version() moved, and (unless `jobs` is false) lets the job
+  // loop look for token fetches to start.
+  void after_core_call(bool jobs = true);
+
+  // Exchanges in Action::kWait register here to be woken by version changes.
+  void add_waiter(Waker* w) { waiters_.insert(w); }
+  void remove_waiter(Waker* w) { waiters_.erase(w); }
+
+  Waker& jobs_waker() { return jobs_waker_; }
+  bool stopping() const { return stopping_; }
+  // Ends the job loop (shutdown).
+  void stop();
+
+ private:
+  asio::io_context& io_;
+  Gateway& gw_;
+  UpstreamClient& upstream_;
+  std::unordered_set<Waker*> waiters_;
+  Waker jobs_waker_;
+  uint64_t seen_version_ = 0;
+  bool stopping_ = false;
+};
+
+// The background loop performing gw.take_jobs() (guest token fetches); ends after stop().
+asio::awaitable<void> run_jobs(Host& host);
+
+}  // namespace zproxy::native

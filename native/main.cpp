@@ -1,0 +1,207 @@
+// z-ai-proxy, native host.
+//
+// One io_context on one thread owns one Gateway. The core is not thread-safe and is cheap, and
+// a single event loop per process keeps the credential pool coherent: one view of which token
+// or key is busy, cooling down or dead. Scale out with more processes, not threads. No thread
+// per connection: every client connection, upstream call and timer is a coroutine on this loop.
+//
+// The host only moves bytes: it owns the clocks, timers, sockets and randomness, performs the
+// upstream requests the core asks for, and writes the core's log lines to stderr.
+
+#include <utility>  // before Asio (Boost 1.74)
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/version.h"
+#include "healthcheck.h"
+#include "host.h"
+#include "listener.h"
+#include "session.h"
+#include "upstream_client.h"
+
+extern char** environ;
+
+namespace zproxy::native {
+
+namespace {
+
+using boost::system::error_code;
+
+constexpr auto kPollInterval = std::chrono::milliseconds(25);
+constexpr int64_t kForceCloseWaitMs = 1000;  // after the grace: for the killed exchanges' logs
+
+EnvMap read_environment() {
+  EnvMap env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string_view kv(*e);
+    const size_t eq = kv.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;
+    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
+// Many concurrent streams need many descriptors: take all the hard limit allows.
+void raise_fd_limit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+void print_usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: z-ai-proxy [--help | --version | --healthcheck]\n"
+               "  (no option)     serve; settings come from the environment\n"
+               "  --help          this text and every setting with its default\n"
+               "  --version       print the version\n"
+               "  --healthcheck   probe http://127.0.0.1:$PORT/healthz; exit 0 when healthy\n");
+}
+
+asio::awaitable<void> sleep_for(asio::io_context& io, std::chrono::milliseconds d) {
+  asio::steady_timer t(io);
+  t.expires_after(d);
+  error_code ec;
+  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+// Polls until no exchange is open, `end` (monotonic ms) passes or `*stop` turns true; closes
+// connections that wait between requests on every round when `close_idle` is set.
+asio::awaitable<void> drain(Host& host, Sessions& sessions, int64_t end, bool close_idle,
+                            std::shared_ptr<bool> stop) {
+  while (host.gw().open_exchanges() > 0 && now_ms() < end && !*stop) {
+    if (close_idle) {
+      for (Session* s : std::vector<Session*>(sessions.open.begin(), sessions.open.end())) {
+        s->close_if_idle();
+      }
+    }
+    co_await sleep_for(host.io(), kPollInterval);
+  }
+}
+
+// SIGTERM/SIGINT: stop accepting, let open exchanges finish within SHUTDOWN_GRACE_S, then end
+// the loop. A second signal cuts the grace short.
+asio::awaitable<void> shutdown_on_signal(asio::signal_set& signals, Host& host, Listener& listener,
+                                         Sessions& sessions) {
+  error_code ec;
+  const int sig = co_await signals.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  Gateway& gw = host.gw();
+  listener.close();
+  sessions.draining = true;
+  gw.begin_shutdown();
+  gw.log(LogLevel::kInfo, "shutdown_started",
+         std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + ": " +
+             std::to_string(gw.open_exchanges()) + " open request(s), grace " +
+             std::to_string(gw.config().shutdown_grace_ms) + " ms",
+         wall_ms());
+  host.after_core_call();
+  const auto forced = std::make_shared<bool>(false);
+  signals.async_wait([forced](const error_code& e, int) { *forced = *forced || !e; });
+  co_await drain(host, sessions, now_ms() + gw.config().shutdown_grace_ms, true, forced);
+  const size_t cut = gw.open_exchanges();
+  for (Session* s : std::vector<Session*>(sessions.open.begin(), sessions.open.end())) {
+    s->close_now();  // their exchanges end as if the clients left, and log so
+  }
+  const auto never = std::make_shared<bool>(false);
+  co_await drain(host, sessions, now_ms() + kForceCloseWaitMs, false, never);
+  gw.log(LogLevel::kInfo, "shutdown",
+         cut == 0 ? std::string("all requests finished")
+                  : std::to_string(cut) + " request(s) cut at the end of the grace period",
+         wall_ms());
+  host.stop();
+  host.after_core_call(false);
+  host.io().stop();
+}
+
+int serve(const EnvMap& env) {
+  raise_fd_limit();
+  Gateway gw(env, HostKind::kNative, now_ms(), wall_ms());
+  if (const Error* e = gw.config_error()) {
+    std::string logs = gw.take_logs();  // the gateway logs its configuration error itself
+    if (logs.empty()) {
+      gw.log(LogLevel::kError, "invalid_config", e->message, wall_ms());
+      logs = gw.take_logs();
+    }
+    write_stderr(logs);
+    return 2;
+  }
+  write_stderr(gw.take_logs());  // start-up warnings
+  asio::io_context io(1);
+  auto client = UpstreamClient::create(io, gw.config(), env);
+  if (!client) {
+    gw.log(LogLevel::kError, "invalid_config", client.error().message, wall_ms());
+    write_stderr(gw.take_logs());
+    return 2;
+  }
+  Host host(io, gw, **client);
+  Sessions sessions;
+  Listener listener(host, sessions);
+  if (Status st = listener.open(gw.config().host, gw.config().port); !st) {
+    gw.log(LogLevel::kError, "listen_failed", st.error().message, wall_ms());
+    write_stderr(gw.take_logs());
+    return st.error().code == Errc::kInvalidConfig ? 2 : 1;
+  }
+  gw.log(LogLevel::kInfo, "started",
+         std::string("z-ai-proxy ") + kVersion + " listening on " + listener.local_endpoint() +
+             " (" + std::string(to_string(gw.config().mode)) + " mode)",
+         wall_ms());
+  host.after_core_call(false);
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  asio::co_spawn(io, listener.run(), asio::detached);
+  asio::co_spawn(io, run_jobs(host), asio::detached);
+  asio::co_spawn(io, shutdown_on_signal(signals, host, listener, sessions), asio::detached);
+  io.run();
+  write_stderr(gw.take_logs());
+  // Suspended coroutines still reference the gateway, the client and the sessions; tearing
+  // them down one by one buys nothing at exit. The OS reclaims the rest.
+  std::fflush(nullptr);
+  std::_Exit(0);
+}
+
+}  // namespace
+
+}  // namespace zproxy::native
+
+int main(int argc, char** argv) {
+  using namespace zproxy;
+  std::signal(SIGPIPE, SIG_IGN);  // a closed stderr or socket is an error code, not a kill
+  if (argc > 2) {
+    native::print_usage(stderr);
+    return 2;
+  }
+  const std::string_view arg = argc == 2 ? argv[1] : "";
+  if (arg == "--help" || arg == "-h") {
+    native::print_usage(stdout);
+    std::printf("\n%s", config_help().c_str());
+    return 0;
+  }
+  if (arg == "--version") {
+    std::printf("z-ai-proxy %s\n", kVersion);
+    return 0;
+  }
+  if (arg == "--healthcheck") return native::run_healthcheck(native::read_environment());
+  if (!arg.empty()) {
+    std::fprintf(stderr, "unknown option: %s\n", argv[1]);
+    native::print_usage(stderr);
+    return 2;
+  }
+  return native::serve(native::read_environment());
+}

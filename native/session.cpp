@@ -1,0 +1,412 @@
+#include "session.h"
+
+#include <sys/socket.h>
+
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <limits>
+#include <optional>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "exchange_driver.h"
+
+namespace zproxy::native {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr uint32_t kMaxHeaderBytes = 16 * 1024;
+constexpr size_t kMaxTargetBytes = 8 * 1024;
+constexpr auto kIdleTimeout = std::chrono::seconds(60);   // to receive a request head
+constexpr auto kBodyTimeout = std::chrono::seconds(120);  // to receive a whole request body
+constexpr auto kLingerTimeout = std::chrono::seconds(2);  // draining an unread body at close
+constexpr size_t kLingerBytes = 64u << 20;
+// A client that takes no bytes for STREAM_IDLE_TIMEOUT_MS (at least this) is gone.
+constexpr int64_t kMinWriteTimeoutMs = 30000;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+auto awaitable_ec(error_code& ec) {
+  return asio::redirect_error(asio::use_awaitable, ec);
+}
+
+// Beast's string_view as std::string_view (one type when BOOST_BEAST_USE_STD_STRING_VIEW).
+template <class S>
+std::string_view sv(const S& s) {
+  return {s.data(), s.size()};
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Headers the core produced, minus anything that would break the framing the host owns.
+bool response_header_ok(const Header& h) {
+  for (std::string_view s : {std::string_view(h.name), std::string_view(h.value)}) {
+    if (s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) return false;
+  }
+  for (std::string_view own : {"content-length", "transfer-encoding", "connection"}) {
+    if (iequals(h.name, own)) return false;
+  }
+  return !h.name.empty();
+}
+
+bool status_has_body(int status) {
+  return status >= 200 && status != 204 && status != 304;
+}
+
+std::string chunk(std::string_view data) {
+  char size[24];
+  const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  std::string out(size, static_cast<size_t>(n));
+  out += data;
+  out += "\r\n";
+  return out;
+}
+
+// Is `ec` the parser rejecting the bytes (as opposed to the connection ending)?
+bool is_parse_error(const error_code& ec) {
+  return ec.category() == make_error_code(http::error::bad_target).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message &&
+         ec != http::error::need_more;
+}
+
+class HttpSession final : public Session,
+                          public ClientSide,
+                          public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(Host& host, Sessions& sessions, tcp::socket socket)
+      : host_(host),
+        sessions_(sessions),
+        stream_(std::move(socket)),
+        driver_(host, *this, stream_.get_executor()) {
+    sessions_.open.insert(this);
+  }
+  ~HttpSession() override { sessions_.open.erase(this); }
+
+  static asio::awaitable<void> run(std::shared_ptr<HttpSession> self);
+  void close_if_idle() override;
+  void close_now() override;
+
+  asio::awaitable<BodyStatus> read_body(size_t limit, std::string& body) override;
+  asio::awaitable<void> send(Exchange& exchange, bool last) override;
+  void watch() override;
+
+ private:
+  // What one request/response needs beyond the exchange itself.
+  struct RequestState {
+    bool keep_alive = false;  // the client allows another request on this connection
+    bool http10 = false;
+    bool head_method = false;
+    bool expect_continue = false;
+    bool body_pending = false;  // the request has a body that was not read
+    bool head_sent = false;
+    bool chunked = false;
+    bool close_after = false;
+    bool write_failed = false;
+    bool client_gone = false;
+    bool pipelined = false;  // the next request arrived early: stop watching for EOF
+  };
+
+  asio::awaitable<void> serve_connection();
+  asio::awaitable<bool> read_head();
+  asio::awaitable<void> reject(const error_code& ec);
+  asio::awaitable<bool> serve();
+  asio::awaitable<void> close_connection();
+  std::string response_head(const Exchange& exchange, size_t content_length);
+  asio::awaitable<bool> write(std::string_view data);
+  void lost_client();
+  void stop_watch();
+  static asio::awaitable<void> watch_task(std::shared_ptr<HttpSession> self, uint64_t gen);
+
+  Host& host_;
+  Sessions& sessions_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  ExchangeDriver driver_;
+  RequestState rq_;
+  bool idle_ = true;
+  bool closed_ = false;
+  uint64_t watch_gen_ = 0;
+  bool watching_ = false;
+};
+
+asio::awaitable<void> HttpSession::run(std::shared_ptr<HttpSession> self) {
+  try {
+    co_await self->serve_connection();
+  } catch (const std::exception& e) {
+    // Nothing here throws by design (errors are codes); if something does, the connection
+    // ends rather than the process.
+    self->host_.gw().log(LogLevel::kError, "host_error", e.what(), wall_ms());
+    self->host_.after_core_call(false);
+    self->closed_ = true;
+  }
+  co_await self->close_connection();
+}
+
+asio::awaitable<void> HttpSession::serve_connection() {
+  while (!sessions_.draining && !closed_) {
+    const bool have_request = co_await read_head();
+    if (!have_request) break;
+    const bool keep_alive = co_await serve();
+    if (!keep_alive) break;
+  }
+}
+
+asio::awaitable<void> HttpSession::close_connection() {
+  stop_watch();
+  error_code ec;
+  if (!closed_ && rq_.body_pending) {
+    // Lingering close: drain what the client still sends, so the answer is not lost to a
+    // reset caused by unread bytes.
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(kLingerTimeout);
+    std::vector<char> sink(16384);
+    size_t drained = 0;
+    while (!ec && drained < kLingerBytes) {
+      drained += co_await stream_.async_read_some(asio::buffer(sink), awaitable_ec(ec));
+    }
+  }
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.close();
+  closed_ = true;
+}
+
+asio::awaitable<bool> HttpSession::read_head() {
+  rq_ = RequestState{};
+  parser_.emplace();
+  parser_->header_limit(kMaxHeaderBytes);
+  // Beast checks Content-Length against the body limit as soon as the head is complete; the
+  // exchange decides about the size (413) and read_body() sets its limit.
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+  idle_ = true;
+  stream_.expires_after(kIdleTimeout);
+  error_code ec;
+  co_await http::async_read_header(stream_, buffer_, *parser_, awaitable_ec(ec));
+  stream_.expires_never();
+  idle_ = false;
+  if (!ec && !closed_) co_return true;
+  if (!closed_) co_await reject(ec);
+  co_return false;
+}
+
+asio::awaitable<void> HttpSession::reject(const error_code& ec) {
+  int status = 0;
+  if (ec == http::error::header_limit) {
+    status = 431;
+  } else if (is_parse_error(ec)) {
+    status = 400;
+  }
+  if (status == 0) co_return;  // the client left or timed out: nothing to answer
+  const char* message = status == 431 ? "Request headers are too large" : "Malformed HTTP request";
+  host_.gw().log(LogLevel::kDebug, "http_rejected", message, wall_ms());
+  host_.after_core_call(false);
+  const std::string answer = host_error_response(host_.gw().config(), status, message);
+  co_await write(answer);
+}
+
+asio::awaitable<bool> HttpSession::serve() {
+  auto& msg = parser_->get();
+  if (msg.target().size() > kMaxTargetBytes) {
+    rq_.body_pending = true;
+    const std::string answer =
+        host_error_response(host_.gw().config(), 414, "Request URL is too long");
+    co_await write(answer);
+    co_return false;
+  }
+  RequestHead head;
+  head.method = sv(msg.method_string());
+  head.target = sv(msg.target());
+  for (const auto& f : msg) head.headers.emplace_back(sv(f.name_string()), sv(f.value()));
+  const uint64_t length = parser_->content_length().value_or(0);
+  head.content_length = parser_->chunked() ? -1 : static_cast<int64_t>(length);
+  rq_.keep_alive = msg.keep_alive();
+  rq_.http10 = msg.version() < 11;
+  rq_.head_method = msg.method() == http::verb::head;
+  rq_.expect_continue = !rq_.http10 && iequals(sv(msg[http::field::expect]), "100-continue");
+  rq_.body_pending = parser_->chunked() || length > 0;
+  const auto seed = entropy();
+  Exchange& exchange = host_.gw().start(head, now_ms(), wall_ms(), seed);
+  host_.after_core_call();
+  const std::shared_ptr<ExchangeDriver> driver(shared_from_this(), &driver_);
+  co_await driver_.run(exchange, driver);
+  stop_watch();
+  co_return rq_.head_sent && !rq_.close_after && !rq_.write_failed && !rq_.client_gone &&
+      !sessions_.draining && !closed_;
+}
+
+asio::awaitable<BodyStatus> HttpSession::read_body(size_t limit, std::string& body) {
+  auto& p = *parser_;
+  const auto length = p.content_length();
+  if (length && *length > limit) co_return BodyStatus::kTooLarge;  // before asking for it
+  if (rq_.expect_continue && !p.is_done()) {
+    const bool sent = co_await write(kContinue);
+    if (!sent) co_return BodyStatus::kFailed;
+  }
+  p.body_limit(limit);
+  stream_.expires_after(kBodyTimeout);
+  error_code ec;
+  co_await http::async_read(stream_, buffer_, p, awaitable_ec(ec));
+  stream_.expires_never();
+  if (ec == http::error::body_limit) co_return BodyStatus::kTooLarge;
+  if (ec) {
+    rq_.client_gone = true;  // cut, timed out or malformed: the connection is beyond use
+    co_return BodyStatus::kFailed;
+  }
+  rq_.body_pending = false;
+  body.swap(p.get().body());
+  co_return BodyStatus::kRead;
+}
+
+// The head goes out once (with the whole body when not streaming); then each piece of a
+// stream as one chunk. Nothing is read upstream meanwhile: the driver waits for this write,
+// which is what slows upstream down to the client's pace.
+asio::awaitable<void> HttpSession::send(Exchange& exchange, bool last) {
+  if (!exchange.head_ready()) {
+    if (last) rq_.close_after = true;  // nothing was answered (the client left)
+    co_return;
+  }
+  std::string out = exchange.take_output();
+  if (rq_.write_failed) co_return;  // nobody to send it to
+  const bool body_allowed = !rq_.head_method && status_has_body(exchange.status());
+  if (!rq_.head_sent) {
+    rq_.head_sent = true;
+    std::string wire = response_head(exchange, out.size());
+    if (body_allowed && !out.empty()) wire += rq_.chunked ? chunk(out) : out;
+    if (last && rq_.chunked && body_allowed) wire += kLastChunk;
+    co_await write(wire);
+    co_return;
+  }
+  if (!exchange.streaming() || !body_allowed) co_return;
+  if (!out.empty() && rq_.chunked) out = chunk(out);
+  if (last && rq_.chunked) out += kLastChunk;
+  if (!out.empty()) co_await write(out);
+}
+
+std::string HttpSession::response_head(const Exchange& exchange, size_t content_length) {
+  const int status = exchange.status();
+  const bool streaming = exchange.streaming();
+  rq_.chunked = streaming && !rq_.http10;
+  rq_.close_after =
+      !rq_.keep_alive || rq_.body_pending || sessions_.draining || (streaming && !rq_.chunked);
+  std::string h = "HTTP/1.1 " + std::to_string(status) + " ";
+  h += sv(http::obsolete_reason(http::int_to_status(static_cast<unsigned>(status))));
+  h += "\r\n";
+  for (const Header& x : exchange.headers()) {
+    if (response_header_ok(x)) h += x.name + ": " + x.value + "\r\n";
+  }
+  if (!streaming && status_has_body(status)) {
+    h += "Content-Length: " + std::to_string(content_length) + "\r\n";
+  } else if (rq_.chunked) {
+    h += "Transfer-Encoding: chunked\r\n";
+  }
+  if (rq_.close_after) {
+    h += "Connection: close\r\n";
+  } else if (rq_.http10) {
+    h += "Connection: keep-alive\r\n";
+  }
+  h += "\r\n";
+  return h;
+}
+
+// `data` must stay alive until the write completes (callers pass named locals or constants).
+asio::awaitable<bool> HttpSession::write(std::string_view data) {
+  if (rq_.write_failed || closed_) co_return false;
+  const int64_t timeout =
+      std::max<int64_t>(host_.gw().config().stream_idle_timeout_ms, kMinWriteTimeoutMs);
+  stream_.expires_after(std::chrono::milliseconds(timeout));
+  error_code ec;
+  co_await asio::async_write(stream_, asio::buffer(data), awaitable_ec(ec));
+  stream_.expires_never();
+  if (!ec) co_return true;
+  rq_.write_failed = true;
+  lost_client();
+  co_return false;
+}
+
+void HttpSession::lost_client() {
+  rq_.client_gone = true;
+  driver_.client_gone();
+}
+
+void HttpSession::watch() {
+  if (watching_ || rq_.client_gone || rq_.pipelined || closed_) return;
+  watching_ = true;
+  asio::co_spawn(stream_.get_executor(), watch_task(shared_from_this(), ++watch_gen_),
+                 asio::detached);
+}
+
+void HttpSession::stop_watch() {
+  if (!watching_) return;
+  ++watch_gen_;
+  watching_ = false;
+  error_code ec;
+  stream_.socket().cancel(ec);  // called only when no other operation is pending on it
+}
+
+// Waits for the client socket to become readable while the answer is produced: EOF or an
+// error means the client went away; bytes mean it pipelined its next request.
+asio::awaitable<void> HttpSession::watch_task(std::shared_ptr<HttpSession> self, uint64_t gen) {
+  while (true) {
+    error_code ec;
+    co_await self->stream_.socket().async_wait(tcp::socket::wait_read, awaitable_ec(ec));
+    if (self->watch_gen_ != gen) co_return;
+    if (!ec) {
+      char c;
+      const ssize_t n =
+          ::recv(self->stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+      if (n > 0) {
+        self->watching_ = false;
+        self->rq_.pipelined = true;
+        co_return;
+      }
+    }
+    self->watching_ = false;
+    error_code ignored;
+    self->stream_.socket().cancel(ignored);  // a write stuck on a dead peer ends now
+    self->lost_client();
+    co_return;
+  }
+}
+
+void HttpSession::close_if_idle() {
+  if (idle_ && parser_ && !parser_->got_some() && buffer_.size() == 0) close_now();
+}
+
+void HttpSession::close_now() {
+  closed_ = true;
+  error_code ec;
+  stream_.socket().close(ec);  // pending reads, writes and the watch complete with an error
+  lost_client();
+}
+
+}  // namespace
+
+void spawn_session(Host& host, Sessions& sessions, tcp::socket socket) {
+  auto session = std::make_shared<HttpSession>(host, sessions, std::move(socket));
+  asio::co_spawn(host.io(), HttpSession::run(std::move(session)), asio::detached);
+}
+
+}  // namespace zproxy::native

@@ -1,0 +1,446 @@
+#include "upstream_client.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <optional>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "host.h"
+#include "url.h"
+
+namespace zproxy::native {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr size_t kChunkBytes = 16 * 1024;
+constexpr uint32_t kMaxHeaderBytes = 64 * 1024;  // upstream heads (CDN cookies can be large)
+constexpr size_t kProxyHeadLimit = 16 * 1024;
+constexpr int64_t kIdleMaxMs = 30000;  // idle connections older than this are dropped
+constexpr size_t kIdlePerKey = 16;
+constexpr size_t kIdleTotal = 64;
+
+HeadResult head_error(CallError e) {
+  HeadResult r;
+  r.error = e;
+  return r;
+}
+
+auto awaitable_ec(error_code& ec) {
+  return asio::redirect_error(asio::use_awaitable, ec);
+}
+
+// One live connection: a TCP stream, wrapped in TLS for https. Exactly one of plain/tls is set.
+// The branches on `tls` below are spelled out rather than hidden in a generic lambda: see the
+// coroutine rules in host.h.
+struct Conn {
+  std::string key;
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  int64_t idle_since = 0;
+
+  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+};
+
+// A connection that sat idle is reusable when young enough and silent (no EOF, no stray bytes).
+bool reusable(Conn& c, int64_t now) {
+  if (now - c.idle_since > kIdleMaxMs) return false;
+  pollfd p{c.tcp().socket().native_handle(), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool safe_header(std::string_view name, std::string_view value) {
+  if (name.empty()) return false;
+  for (std::string_view s : {name, value}) {
+    for (char c : s) {
+      if (c == '\r' || c == '\n' || c == '\0') return false;
+    }
+  }
+  // The host owns framing, the target host and the encoding.
+  for (std::string_view own : {"host", "content-length", "transfer-encoding", "connection",
+                               "accept-encoding", "keep-alive", "te", "upgrade"}) {
+    if (iequals(name, own)) return false;
+  }
+  return true;
+}
+
+http::request<http::string_body> build_request(UpstreamRequest r, const Url& url) {
+  http::request<http::string_body> req;
+  req.method_string(r.method.empty() ? std::string_view("GET") : std::string_view(r.method));
+  req.target(url.target);
+  req.version(11);
+  req.set(http::field::host, host_header(url));
+  for (const Header& h : r.headers) {
+    if (safe_header(h.name, h.value)) req.insert(h.name, h.value);
+  }
+  req.set(http::field::accept_encoding, "identity");
+  req.body() = std::move(r.body);
+  if (!req.body().empty() || req.method() == http::verb::post || req.method() == http::verb::put ||
+      req.method() == http::verb::patch) {
+    req.prepare_payload();
+  }
+  return req;
+}
+
+// A verifying TLS client context: system CAs plus `ca_file` (checked at start-up) if set.
+ssl::context make_tls_context(const std::string& ca_file) {
+  ssl::context ctx(ssl::context::tls_client);
+  error_code ec;
+  ctx.set_default_verify_paths(ec);  // no system bundle is not fatal: UPSTREAM_CA_FILE may do
+  if (!ca_file.empty()) ctx.load_verify_file(ca_file, ec);
+  ctx.set_verify_mode(ssl::verify_peer, ec);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  return ctx;
+}
+
+class ClientImpl;
+
+class CallImpl final : public UpstreamCall, public std::enable_shared_from_this<CallImpl> {
+ public:
+  explicit CallImpl(ClientImpl& client);
+  ~CallImpl() override { close(); }
+
+  asio::awaitable<HeadResult> start(UpstreamRequest&& request, int64_t connect_timeout_ms,
+                                    const std::function<void()>& on_connected) override;
+  asio::awaitable<ReadResult> read(std::string& out) override;
+  void cancel() override;
+  void cancel_after(int64_t ms) override;
+
+ private:
+  asio::awaitable<bool> connect(const Url& url, int64_t timeout_ms);
+  asio::awaitable<bool> tunnel(const Url& url);
+  asio::awaitable<bool> handshake(const Url& url);
+  asio::awaitable<HeadResult> send_and_read_head(const http::request<http::string_body>& req);
+  void new_parser();
+  void release();
+  void close();
+
+  ClientImpl& client_;
+  tcp::resolver resolver_;
+  asio::steady_timer timeout_;
+  std::unique_ptr<Conn> conn_;
+  std::optional<http::response_parser<http::buffer_body>> parser_;
+  std::array<char, kChunkBytes> chunk_{};
+  bool cancelled_ = false;
+};
+
+class ClientImpl final : public UpstreamClient {
+ public:
+  ClientImpl(asio::io_context& io, std::string ca_file, std::optional<ProxySetting> proxy,
+             NoProxy no_proxy)
+      : io_(io),
+        ca_file_(std::move(ca_file)),
+        proxy_(std::move(proxy)),
+        no_proxy_(std::move(no_proxy)) {}
+
+  std::shared_ptr<UpstreamCall> make_call() override { return std::make_shared<CallImpl>(*this); }
+
+  asio::io_context& io() { return io_; }
+  // Built on first use: loading the system CA bundle costs tens of milliseconds and about a
+  // megabyte, which a plain-HTTP deployment (or the first /healthz) should not wait for.
+  ssl::context& ssl_context() {
+    if (!ctx_) ctx_.emplace(make_tls_context(ca_file_));
+    return *ctx_;
+  }
+  // The proxy to tunnel through for `url`, or nullptr (only https:// goes through it).
+  const ProxySetting* proxy_for(const Url& url) const {
+    return proxy_ && url.tls && !no_proxy_.matches(url.host) ? &*proxy_ : nullptr;
+  }
+
+  // Most recently used first: the warmest connection is the likeliest to still be open.
+  std::unique_ptr<Conn> take_idle(const std::string& key) {
+    const int64_t now = now_ms();
+    while (true) {
+      auto range = idle_.equal_range(key);
+      if (range.first == range.second) return nullptr;
+      auto it = std::prev(range.second);
+      std::unique_ptr<Conn> c = std::move(it->second);
+      idle_.erase(it);
+      if (reusable(*c, now)) return c;
+    }
+  }
+
+  void put_idle(std::unique_ptr<Conn> c) {
+    const int64_t now = now_ms();
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      it = now - it->second->idle_since > kIdleMaxMs ? idle_.erase(it) : std::next(it);
+    }
+    if (idle_.count(c->key) >= kIdlePerKey) idle_.erase(idle_.find(c->key));
+    if (idle_.size() >= kIdleTotal) return;  // c closes here
+    c->idle_since = now;
+    const std::string key = c->key;
+    idle_.emplace(key, std::move(c));
+  }
+
+ private:
+  asio::io_context& io_;
+  std::string ca_file_;
+  std::optional<ssl::context> ctx_;
+  std::optional<ProxySetting> proxy_;
+  NoProxy no_proxy_;
+  std::multimap<std::string, std::unique_ptr<Conn>> idle_;
+};
+
+CallImpl::CallImpl(ClientImpl& client)
+    : client_(client), resolver_(client.io()), timeout_(client.io()) {}
+
+std::string conn_key(const Url& url) {
+  return (url.tls ? "https://" : "http://") + url.host + ":" + url.port;
+}
+
+asio::awaitable<HeadResult> CallImpl::start(UpstreamRequest&& request, int64_t connect_timeout_ms,
+                                            const std::function<void()>& on_connected) {
+  auto self = shared_from_this();  // alive until this coroutine ends, whatever the caller does
+  const std::optional<Url> url = parse_url(request.url);
+  if (!url) co_return head_error(CallError::kConnect);
+  const http::request<http::string_body> req = build_request(std::move(request), *url);
+  const std::string key = conn_key(*url);
+  bool notified = false;
+  for (int round = 0; round < 2 && !cancelled_; ++round) {
+    conn_ = round == 0 ? client_.take_idle(key) : nullptr;
+    const bool reused = conn_ != nullptr;
+    if (!reused) {
+      const bool connected = co_await connect(*url, connect_timeout_ms);
+      if (!connected) co_return head_error(CallError::kConnect);
+      conn_->key = key;
+    }
+    if (!notified && on_connected) on_connected();
+    notified = true;
+    HeadResult head = co_await send_and_read_head(req);
+    // A reused connection the server had already closed fails before any response byte:
+    // the request then goes once more over a fresh connection.
+    if (head.error == CallError::kNone || !reused || cancelled_ || parser_->got_some()) {
+      co_return head;
+    }
+    close();
+  }
+  co_return head_error(CallError::kReset);
+}
+
+asio::awaitable<bool> CallImpl::connect(const Url& url, int64_t timeout_ms) {
+  const ProxySetting* proxy = client_.proxy_for(url);
+  error_code ec;
+  const std::string& host = proxy ? proxy->host : url.host;
+  const std::string& port = proxy ? proxy->port : url.port;
+  const auto endpoints = co_await resolver_.async_resolve(host, port, awaitable_ec(ec));
+  if (ec || cancelled_) co_return false;
+  conn_ = std::make_unique<Conn>();
+  conn_->plain = std::make_unique<beast::tcp_stream>(client_.io());
+  conn_->plain->expires_after(std::chrono::milliseconds(timeout_ms));
+  co_await conn_->plain->async_connect(endpoints, awaitable_ec(ec));
+  if (ec || cancelled_) co_return false;
+  conn_->plain->socket().set_option(tcp::no_delay(true), ec);
+  if (proxy) {
+    const bool tunnelled = co_await tunnel(url);
+    if (!tunnelled) co_return false;
+  }
+  if (url.tls) {
+    const bool secured = co_await handshake(url);
+    if (!secured) co_return false;
+  }
+  conn_->tcp().expires_never();
+  co_return true;
+}
+
+// HTTP CONNECT through the proxy; the tunnel then carries the TLS session end to end.
+asio::awaitable<bool> CallImpl::tunnel(const Url& url) {
+  const ProxySetting& proxy = *client_.proxy_for(url);
+  const bool v6 = url.host.find(':') != std::string::npos;
+  const std::string authority = (v6 ? "[" + url.host + "]" : url.host) + ":" + url.port;
+  std::string req = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n";
+  if (!proxy.authorization.empty()) req += "Proxy-Authorization: " + proxy.authorization + "\r\n";
+  req += "\r\n";
+  error_code ec;
+  co_await asio::async_write(*conn_->plain, asio::buffer(req), awaitable_ec(ec));
+  if (ec || cancelled_) co_return false;
+  std::string head;
+  const size_t n = co_await asio::async_read_until(
+      *conn_->plain, asio::dynamic_buffer(head, kProxyHeadLimit), "\r\n\r\n", awaitable_ec(ec));
+  if (ec || cancelled_ || n != head.size()) co_return false;  // nothing may precede TLS
+  // "HTTP/1.x 2xx ..."
+  co_return head.size() > 12 && head.compare(0, 7, "HTTP/1.") == 0 && head[9] == '2';
+}
+
+asio::awaitable<bool> CallImpl::handshake(const Url& url) {
+  conn_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*conn_->plain),
+                                                                      client_.ssl_context());
+  conn_->plain.reset();
+  SSL* ssl_handle = conn_->tls->native_handle();
+  if (!is_ip_literal(url.host)) SSL_set_tlsext_host_name(ssl_handle, url.host.c_str());
+  error_code ec;
+  conn_->tls->set_verify_mode(ssl::verify_peer, ec);
+  conn_->tls->set_verify_callback(ssl::host_name_verification(url.host), ec);
+  if (ec) co_return false;
+  co_await conn_->tls->async_handshake(ssl::stream_base::client, awaitable_ec(ec));
+  co_return !ec && !cancelled_;
+}
+
+asio::awaitable<HeadResult> CallImpl::send_and_read_head(
+    const http::request<http::string_body>& req) {
+  new_parser();
+  error_code ec;
+  if (conn_->tls) {
+    co_await http::async_write(*conn_->tls, req, awaitable_ec(ec));
+  } else {
+    co_await http::async_write(*conn_->plain, req, awaitable_ec(ec));
+  }
+  if (ec || cancelled_) co_return head_error(CallError::kReset);
+  while (true) {
+    if (conn_->tls) {
+      co_await http::async_read_header(*conn_->tls, conn_->buffer, *parser_, awaitable_ec(ec));
+    } else {
+      co_await http::async_read_header(*conn_->plain, conn_->buffer, *parser_, awaitable_ec(ec));
+    }
+    if (ec || cancelled_) co_return head_error(CallError::kReset);
+    const unsigned status = parser_->get().result_int();
+    if (status >= 200 || status == 101) break;
+    new_parser();  // an interim 1xx answer: the real head follows
+  }
+  HeadResult head;
+  head.status = static_cast<int>(parser_->get().result_int());
+  for (const auto& f : parser_->get()) {
+    head.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  }
+  co_return head;
+}
+
+void CallImpl::new_parser() {
+  parser_.emplace();
+  parser_->header_limit(kMaxHeaderBytes);
+  // No limit: the core bounds what it keeps. (Not boost::none: Boost 1.74 compares a
+  // Content-Length against the optional and an empty optional then refuses every body.)
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+}
+
+asio::awaitable<ReadResult> CallImpl::read(std::string& out) {
+  auto self = shared_from_this();
+  if (!conn_ || !parser_ || cancelled_) co_return ReadResult{CallError::kReset};
+  while (!parser_->is_done()) {
+    auto& body = parser_->get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    error_code ec;
+    if (conn_->tls) {
+      co_await http::async_read_some(*conn_->tls, conn_->buffer, *parser_, awaitable_ec(ec));
+    } else {
+      co_await http::async_read_some(*conn_->plain, conn_->buffer, *parser_, awaitable_ec(ec));
+    }
+    if (ec == http::error::need_buffer) ec = {};
+    // TLS peers often close without close_notify; that ends a close-delimited body cleanly.
+    if (ec == ssl::error::stream_truncated && parser_->need_eof()) parser_->put_eof(ec);
+    if (ec || cancelled_) co_return ReadResult{CallError::kReset};
+    const size_t n = chunk_.size() - parser_->get().body().size;
+    out.append(chunk_.data(), n);
+    if (n > 0) break;
+  }
+  const bool end = parser_->is_done();
+  if (end) release();
+  co_return ReadResult{CallError::kNone, end};
+}
+
+void CallImpl::release() {
+  if (!conn_) return;
+  const bool keep = !cancelled_ && parser_ && parser_->is_done() && parser_->get().keep_alive() &&
+                    conn_->buffer.size() == 0;
+  if (keep) {
+    client_.put_idle(std::move(conn_));
+  } else {
+    close();
+  }
+}
+
+void CallImpl::close() {
+  if (!conn_) return;
+  error_code ec;
+  conn_->tcp().socket().close(ec);
+  conn_.reset();
+}
+
+void CallImpl::cancel() {
+  cancelled_ = true;
+  resolver_.cancel();
+  timeout_.cancel();
+  if (conn_) {
+    error_code ec;
+    conn_->tcp().socket().close(ec);  // pending operations complete with an error
+  }
+}
+
+void CallImpl::cancel_after(int64_t ms) {
+  timeout_.expires_after(std::chrono::milliseconds(ms));
+  timeout_.async_wait([weak = weak_from_this()](const error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->cancel();
+  });
+}
+
+}  // namespace
+
+Result<std::unique_ptr<UpstreamClient>> UpstreamClient::create(asio::io_context& io,
+                                                               const Config& config,
+                                                               const EnvMap& env) {
+  if (!config.upstream_ca_file.empty()) {
+    // Only the operator's file is checked now (cheap); the system bundle loads on first use.
+    ssl::context probe(ssl::context::tls_client);
+    error_code ec;
+    probe.load_verify_file(config.upstream_ca_file, ec);
+    if (ec) {
+      const std::string why = ::access(config.upstream_ca_file.c_str(), R_OK) != 0
+                                  ? std::string(std::strerror(errno))
+                                  : "no PEM certificate found in it";
+      return make_error(Errc::kInvalidConfig, "UPSTREAM_CA_FILE could not be loaded (" +
+                                                  config.upstream_ca_file + "): " + why);
+    }
+  }
+  std::optional<ProxySetting> proxy;
+  if (!config.https_proxy.empty()) {
+    proxy = parse_proxy(config.https_proxy);
+    if (!proxy) {
+      return make_error(Errc::kInvalidConfig,
+                        "HTTPS_PROXY must be http://[user:password@]host[:port]");
+    }
+  }
+  const auto no_proxy_it = env.count("NO_PROXY") ? env.find("NO_PROXY") : env.find("no_proxy");
+  NoProxy no_proxy(no_proxy_it == env.end() ? std::string_view() : no_proxy_it->second);
+  return std::unique_ptr<UpstreamClient>(std::make_unique<ClientImpl>(
+      io, config.upstream_ca_file, std::move(proxy), std::move(no_proxy)));
+}
+
+}  // namespace zproxy::native
