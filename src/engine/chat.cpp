@@ -34,6 +34,14 @@ AttemptOutcome outcome_of(Verdict v) {
   return AttemptOutcome::kTransient;
 }
 
+// Time to first token: streams at the commit point, other answers at the first bytes of the
+// upstream answer that succeeds.
+void record_first_token(ExchangeState& s, int64_t now) {
+  if (s.ttft_ms >= 0) return;
+  s.ttft_ms = now - s.start_mono;
+  s.gw.metrics.first_token(s.gw.config.mode, static_cast<double>(s.ttft_ms) / 1000.0);
+}
+
 void commit_stream(ExchangeState& s, int64_t now) {
   s.status = 200;
   s.streaming = true;
@@ -41,8 +49,7 @@ void commit_stream(ExchangeState& s, int64_t now) {
   s.headers.push_back({"Cache-Control", "no-cache"});
   s.headers.push_back({"X-Accel-Buffering", "no"});
   s.head_ready = true;
-  s.ttft_ms = now - s.start_mono;
-  s.gw.metrics.first_token(s.gw.config.mode, static_cast<double>(s.ttft_ms) / 1000.0);
+  record_first_token(s, now);
 }
 
 void release_lease(ExchangeState& s, const UpstreamFailure* f, int64_t now) {
@@ -89,7 +96,9 @@ void start_attempt(ExchangeState& s, int64_t now);
 
 void deadline_expired(ExchangeState& s) {
   if (s.phase == Phase::kWaitCredential) {
-    if (s.wait_reason == AcquireStatus::kWaitFetch) {
+    if (s.wait_reason == AcquireStatus::kWaitFetch && s.gw.last_fetch_error) {
+      fail_final(s, *s.gw.last_fetch_error, 1);  // why no token came: firewall, bad answer…
+    } else if (s.wait_reason == AcquireStatus::kWaitFetch) {
       fail_final(s, make_error(Errc::kNoCredentials, "No upstream credential became available "
                                                      "within REQUEST_DEADLINE_MS"), 1);
     } else {
@@ -105,10 +114,9 @@ void deadline_expired(ExchangeState& s) {
 void wait_for_credential(ExchangeState& s, const Acquire& a, int64_t now) {
   GatewayCore& gw = s.gw;
   if (a.status == AcquireStatus::kWaitFetch && gw.jobs_in_flight.empty() &&
-      gw.last_fetch_error) {
-    // Token fetching is failing right now: say why instead of hanging until the deadline.
-    const Error& e = *gw.last_fetch_error;
-    fail_final(s, e, ceil_seconds(a.until == kNever ? 1000 : a.until - now));
+      gw.last_fetch_error && a.until != kNever && a.until > s.deadline_total) {
+    // Token fetching is failing and the next try comes after the deadline: say why now.
+    fail_final(s, *gw.last_fetch_error, ceil_seconds(a.until - now));
     return;
   }
   if (a.status == AcquireStatus::kWaitCooldown && a.until > s.deadline_total) {
@@ -170,6 +178,7 @@ void start_attempt(ExchangeState& s, int64_t now) {
   s.fingerprint = gw.pool.fingerprint(a.lease);
   build_upstream(s, now);
   s.translator.reset();
+  s.first_body_at = -1;
   s.error_body.clear();
   s.attempt_start = now;
   s.last_upstream = now;
@@ -230,6 +239,7 @@ void after_translate(ExchangeState& s, int64_t now) {
   s.gw.metrics.attempt(s.gw.config.mode, AttemptOutcome::kOk);
   release_lease(s, nullptr, now);
   if (!s.chat->stream) {
+    record_first_token(s, s.first_body_at);
     respond_json(s, 200, em.take_output());
   } else {
     finish_action(s);
@@ -246,6 +256,13 @@ void chat_on_body(ExchangeState& s, std::string_view body, int64_t now) {
     return;
   }
   const Config& cfg = gw.config;
+  // Fields before model (INTERFACE.md section 5): the mode's field rules come first.
+  const Status mode_ok = cfg.mode == UpstreamMode::kGuest ? guest::check_request(*req)
+                                                          : api::check_request(*req);
+  if (!mode_ok) {
+    respond_error(s, mode_ok.error());
+    return;
+  }
   if (const ModelEntry* m = cfg.find_model(req->model)) {
     s.upstream_model = m->upstream_id;
   } else if (cfg.mode == UpstreamMode::kApi) {
@@ -253,12 +270,6 @@ void chat_on_body(ExchangeState& s, std::string_view body, int64_t now) {
   } else {
     respond_error(s, make_error(Errc::kModelNotFound,
                                 "The model '" + req->model + "' does not exist", "model"));
-    return;
-  }
-  const Status mode_ok = cfg.mode == UpstreamMode::kGuest ? guest::check_request(*req)
-                                                          : api::check_request(*req);
-  if (!mode_ok) {
-    respond_error(s, mode_ok.error());
     return;
   }
   s.chat.emplace(std::move(req).value());
@@ -300,6 +311,7 @@ void chat_on_data(ExchangeState& s, std::string_view bytes, int64_t now) {
     return;
   }
   if (s.phase != Phase::kUpstreamBody) return;
+  if (s.first_body_at < 0) s.first_body_at = now;
   s.translator->feed(bytes);
   after_translate(s, now);
 }

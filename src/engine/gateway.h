@@ -159,7 +159,7 @@ class Gateway {
   // Host-originated log line (start-up, shutdown, I/O trouble); request_id null.
   void log(LogLevel level, std::string_view event, std::string_view message, int64_t wall);
 
-  // Native shutdown bookkeeping: new requests after this get 503; /readyz says so.
+  // Native shutdown bookkeeping: /readyz answers 503 from now on (the host stops accepting).
   void begin_shutdown();
   size_t open_exchanges() const;
 

@@ -93,6 +93,7 @@ struct ExchangeState {
   AcquireStatus wait_reason = AcquireStatus::kNone;
   int64_t wait_until = kNever;
   int64_t ttft_ms = -1;
+  int64_t first_body_at = -1;   // this attempt's first upstream body bytes (monotonic ms)
   std::string fingerprint;
   std::string error_code;  // for the log line
 };
