@@ -48,13 +48,15 @@ void write_headers(JsonWriter& w, const std::vector<Header>& headers) {
   w.EndArray();
 }
 
-void write_request(JsonWriter& w, const UpstreamRequest& r) {
+// method, url, headers and, unless `with_body` is false, body.
+void write_request(JsonWriter& w, const UpstreamRequest& r, bool with_body) {
   w.Key("method");
   json_write_string(w, r.method);
   w.Key("url");
   json_write_string(w, r.url);
   w.Key("headers");
   write_headers(w, r.headers);
+  if (!with_body) return;
   w.Key("body");
   json_write_string(w, r.body);
 }
@@ -77,7 +79,8 @@ EMSCRIPTEN_KEEPALIVE Handle* zp_gateway_new(const char* env, uint32_t env_len, d
   EnvMap map;
   auto doc = parse_json(view(env, env_len));
   if (doc && doc->IsObject()) {
-    for (const auto& m : doc->GetObject()) {
+    const rapidjson::Value& obj = *doc;  // const iterators: no C++20 reversed-operator ambiguity
+    for (const auto& m : obj.GetObject()) {
       if (m.value.IsString()) map.emplace(std::string(as_view(m.name)), as_view(m.value));
     }
   }
@@ -122,14 +125,22 @@ EMSCRIPTEN_KEEPALIVE void zp_on_body_too_large(Exchange* ex, double now) {
   ex->on_body_too_large(ms(now));
 }
 
-// {"method","url","headers":[[n,v]…],"body"}
+// {"method","url","headers":[[n,v]…]}. The body (up to MAX_BODY_BYTES and more) is read in
+// place, without copies: zp_upstream_body .. + zp_upstream_body_len, valid until the next call
+// into this exchange.
 EMSCRIPTEN_KEEPALIVE uint32_t zp_upstream_request(Handle* h, Exchange* ex) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
-  write_request(w, ex->upstream_request());
+  write_request(w, ex->upstream_request(), false);
   w.EndObject();
   return put(h, finish_json(buf));
+}
+EMSCRIPTEN_KEEPALIVE const char* zp_upstream_body(Exchange* ex) {
+  return ex->upstream_request().body.data();
+}
+EMSCRIPTEN_KEEPALIVE uint32_t zp_upstream_body_len(Exchange* ex) {
+  return static_cast<uint32_t>(ex->upstream_request().body.size());
 }
 
 EMSCRIPTEN_KEEPALIVE void zp_on_upstream_connected(Exchange* ex, double now) {
@@ -180,8 +191,10 @@ EMSCRIPTEN_KEEPALIVE void zp_finish(Handle* h, Exchange* ex, double now, double 
   h->gw.finish(*ex, ms(now), ms(wall));
 }
 
-// [{"id","method","url","headers","body"}…]
+// [{"id","timeout_ms","method","url","headers","body"}…]; timeout_ms bounds the whole fetch
+// (the native host's budget: connect + first byte).
 EMSCRIPTEN_KEEPALIVE uint32_t zp_take_jobs(Handle* h, double now) {
+  const Config& cfg = h->gw.config();
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartArray();
@@ -189,7 +202,9 @@ EMSCRIPTEN_KEEPALIVE uint32_t zp_take_jobs(Handle* h, double now) {
     w.StartObject();
     w.Key("id");
     w.Uint64(job.id);
-    write_request(w, job.request);
+    w.Key("timeout_ms");
+    w.Int64(cfg.connect_timeout_ms + cfg.first_byte_timeout_ms);
+    write_request(w, job.request, true);
     w.EndObject();
   }
   w.EndArray();

@@ -29,6 +29,7 @@ export class Core {
   put(data) {
     const b = typeof data === 'string' ? enc.encode(data) : data;
     const p = this.x.zp_alloc(b.length);
+    if (p === 0) throw new Error(`core out of memory (${b.length} bytes)`);
     this.bytes().set(b, p);
     return [p, b.length];
   }
@@ -39,8 +40,12 @@ export class Core {
     try { return fn(p, n); } finally { this.x.zp_free(p); }
   }
 
-  scratchBytes(h, n) { const p = this.x.zp_scratch(h); return this.bytes().slice(p, p + n); }
-  scratchText(h, n) { return dec.decode(this.scratchBytes(h, n)); }
+  scratchBytes(h, n) {
+    if (n === 0) return new Uint8Array(0);
+    const p = this.x.zp_scratch(h);
+    return this.bytes().slice(p, p + n);
+  }
+  scratchText(h, n) { return n === 0 ? '' : dec.decode(this.scratchBytes(h, n)); }
   scratchJson(h, n) { return JSON.parse(this.scratchText(h, n)); }
 
   newGateway(env, now, wall) {
@@ -56,7 +61,13 @@ export class Core {
     }
   }
 
-  upstreamRequest(h, ex) { return this.scratchJson(h, this.x.zp_upstream_request(h, ex)); }
+  // {method, url, headers: [[name, value]…], body: Uint8Array}
+  upstreamRequest(h, ex) {
+    const req = this.scratchJson(h, this.x.zp_upstream_request(h, ex));
+    const p = this.x.zp_upstream_body(ex);
+    req.body = this.bytes().slice(p, p + this.x.zp_upstream_body_len(ex));
+    return req;
+  }
   head(h, ex) { return this.scratchJson(h, this.x.zp_head(h, ex)); }
   takeOutput(h, ex) { return this.scratchBytes(h, this.x.zp_take_output(h, ex)); }
   takeJobs(h, now) { return this.scratchJson(h, this.x.zp_take_jobs(h, now)); }
