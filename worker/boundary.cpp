@@ -29,8 +29,12 @@ struct Handle {
   std::string scratch;
 };
 
-int64_t ms(double v) { return static_cast<int64_t>(v); }
-std::string_view view(const char* p, uint32_t n) { return std::string_view(p, n); }
+int64_t ms(double v) {
+  return static_cast<int64_t>(v);
+}
+std::string_view view(const char* p, uint32_t n) {
+  return std::string_view(p, n);
+}
 
 uint32_t put(Handle* h, std::string s) {
   h->scratch = std::move(s);
@@ -69,9 +73,15 @@ std::string finish_json(rapidjson::StringBuffer& buf) {
 
 extern "C" {
 
-EMSCRIPTEN_KEEPALIVE void* zp_alloc(uint32_t n) { return std::malloc(n == 0 ? 1 : n); }
-EMSCRIPTEN_KEEPALIVE void zp_free(void* p) { std::free(p); }
-EMSCRIPTEN_KEEPALIVE const char* zp_scratch(Handle* h) { return h->scratch.data(); }
+EMSCRIPTEN_KEEPALIVE void* zp_alloc(uint32_t n) {
+  return std::malloc(n == 0 ? 1 : n);
+}
+EMSCRIPTEN_KEEPALIVE void zp_free(void* p) {
+  std::free(p);
+}
+EMSCRIPTEN_KEEPALIVE const char* zp_scratch(Handle* h) {
+  return h->scratch.data();
+}
 
 // env: a JSON object of string values (the Worker's vars and secrets).
 EMSCRIPTEN_KEEPALIVE Handle* zp_gateway_new(const char* env, uint32_t env_len, double now,
@@ -87,12 +97,13 @@ EMSCRIPTEN_KEEPALIVE Handle* zp_gateway_new(const char* env, uint32_t env_len, d
   return new Handle(map, ms(now), ms(wall));
 }
 
-EMSCRIPTEN_KEEPALIVE int zp_config_ok(Handle* h) { return h->gw.config_error() ? 0 : 1; }
+EMSCRIPTEN_KEEPALIVE int zp_config_ok(Handle* h) {
+  return h->gw.config_error() ? 0 : 1;
+}
 
 // head: {"method","target","headers":[[name,value],…],"content_length":n|-1}
-EMSCRIPTEN_KEEPALIVE Exchange* zp_start(Handle* h, const char* head, uint32_t head_len,
-                                        double now, double wall, const uint8_t* entropy,
-                                        uint32_t entropy_len) {
+EMSCRIPTEN_KEEPALIVE Exchange* zp_start(Handle* h, const char* head, uint32_t head_len, double now,
+                                        double wall, const uint8_t* entropy, uint32_t entropy_len) {
   auto doc = parse_json(view(head, head_len));
   RequestHead rh;
   if (doc && doc->IsObject()) {
@@ -114,7 +125,9 @@ EMSCRIPTEN_KEEPALIVE Exchange* zp_start(Handle* h, const char* head, uint32_t he
   return &h->gw.start(rh, ms(now), ms(wall), std::span<const uint8_t>(entropy, entropy_len));
 }
 
-EMSCRIPTEN_KEEPALIVE int zp_next(Exchange* ex) { return static_cast<int>(ex->next()); }
+EMSCRIPTEN_KEEPALIVE int zp_next(Exchange* ex) {
+  return static_cast<int>(ex->next());
+}
 EMSCRIPTEN_KEEPALIVE double zp_body_limit(Exchange* ex) {
   return static_cast<double>(ex->body_limit());
 }
@@ -149,8 +162,7 @@ EMSCRIPTEN_KEEPALIVE void zp_on_upstream_connected(Exchange* ex, double now) {
 EMSCRIPTEN_KEEPALIVE void zp_on_upstream_head(Exchange* ex, int status, double now) {
   ex->on_upstream_head(status, {}, ms(now));
 }
-EMSCRIPTEN_KEEPALIVE void zp_on_upstream_data(Exchange* ex, const char* p, uint32_t n,
-                                              double now) {
+EMSCRIPTEN_KEEPALIVE void zp_on_upstream_data(Exchange* ex, const char* p, uint32_t n, double now) {
   ex->on_upstream_data(view(p, n), ms(now));
 }
 EMSCRIPTEN_KEEPALIVE void zp_on_upstream_end(Exchange* ex, double now) {
@@ -164,12 +176,16 @@ EMSCRIPTEN_KEEPALIVE double zp_deadline(Exchange* ex) {
   const int64_t d = ex->deadline();
   return d == kNever ? -1 : static_cast<double>(d);
 }
-EMSCRIPTEN_KEEPALIVE void zp_on_timer(Exchange* ex, double now) { ex->on_timer(ms(now)); }
+EMSCRIPTEN_KEEPALIVE void zp_on_timer(Exchange* ex, double now) {
+  ex->on_timer(ms(now));
+}
 EMSCRIPTEN_KEEPALIVE void zp_on_client_gone(Exchange* ex, double now) {
   ex->on_client_gone(ms(now));
 }
 
-EMSCRIPTEN_KEEPALIVE int zp_head_ready(Exchange* ex) { return ex->head_ready() ? 1 : 0; }
+EMSCRIPTEN_KEEPALIVE int zp_head_ready(Exchange* ex) {
+  return ex->head_ready() ? 1 : 0;
+}
 // {"status":n,"streaming":bool,"headers":[[n,v]…]}
 EMSCRIPTEN_KEEPALIVE uint32_t zp_head(Handle* h, Exchange* ex) {
   rapidjson::StringBuffer buf;
@@ -221,13 +237,15 @@ EMSCRIPTEN_KEEPALIVE double zp_next_deadline(Handle* h, double now) {
 EMSCRIPTEN_KEEPALIVE double zp_version(Handle* h) {
   return static_cast<double>(h->gw.version());
 }
-EMSCRIPTEN_KEEPALIVE uint32_t zp_take_logs(Handle* h) { return put(h, h->gw.take_logs()); }
+EMSCRIPTEN_KEEPALIVE uint32_t zp_take_logs(Handle* h) {
+  return put(h, h->gw.take_logs());
+}
 
 // Golden fixtures through this very module: options JSON + upstream bytes fed in slices cut
 // at the ascending byte offsets `cuts[0..ncuts)` -> the transcript (src/engine/translator.h).
 EMSCRIPTEN_KEEPALIVE uint32_t zp_fixture_run(Handle* h, const char* opt, uint32_t opt_len,
-                                             const char* bytes, uint32_t n,
-                                             const uint32_t* cuts, uint32_t ncuts) {
+                                             const char* bytes, uint32_t n, const uint32_t* cuts,
+                                             uint32_t ncuts) {
   auto tr = translator_from_fixture_options(view(opt, opt_len));
   if (!tr) return put(h, "fixture options: " + tr.error().message);
   std::string out;

@@ -6,19 +6,25 @@ const dec = new TextDecoder();
 
 export const Action = { ReadBody: 0, Fetch: 1, ReadUpstream: 2, Wait: 3, Finish: 4 };
 
+// Everything the standalone module may import. proc_exit (abort, failed allocation) throws, so
+// the call into the core fails and the host discards the instance; fd_* only exist in builds
+// with assertions and answer ENOSYS.
+export function coreImports() {
+  return {
+    env: { emscripten_notify_memory_growth() {} },
+    wasi_snapshot_preview1: {
+      proc_exit(code) { throw new Error(`core exited with code ${code}`); },
+      fd_write() { return 52; },
+      fd_close() { return 52; },
+      fd_seek() { return 52; },
+    },
+  };
+}
+
 export class Core {
   // wasmModule: a compiled WebAssembly.Module (Workers import it; Node compiles the file).
   constructor(wasmModule) {
-    const imports = {
-      env: { emscripten_notify_memory_growth() {} },
-      wasi_snapshot_preview1: {
-        proc_exit(code) { throw new Error(`core exited with code ${code}`); },
-        fd_write() { return 52; },
-        fd_close() { return 52; },
-        fd_seek() { return 52; },
-      },
-    };
-    this.instance = new WebAssembly.Instance(wasmModule, imports);
+    this.instance = new WebAssembly.Instance(wasmModule, coreImports());
     this.x = this.instance.exports;
     if (this.x._initialize) this.x._initialize();
   }
