@@ -4,10 +4,14 @@
 // OpenAPI's `nullable: true` is rewritten into JSON Schema before compiling with Ajv (2020-12).
 
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import Ajv2020 from 'ajv/dist/2020.js';
 
-export const SPEC_FILE = process.env.OPENAI_OPENAPI ?? '/work/shared/openai-openapi.yaml';
+// The spec lives beside the repository in ../shared (wherever the clone is), else /work/shared.
+const besideRepo = fileURLToPath(new URL('../../../shared/openai-openapi.yaml', import.meta.url));
+export const SPEC_FILE = process.env.OPENAI_OPENAPI ??
+  (existsSync(besideRepo) ? besideRepo : '/work/shared/openai-openapi.yaml');
 export const SCHEMA_NAMES = [
   'CreateChatCompletionResponse',
   'CreateChatCompletionStreamResponse',
