@@ -1,4 +1,5 @@
 #include "session.h"
+#include "core/ascii.h"
 
 #include <sys/socket.h>
 
@@ -47,17 +48,6 @@ auto awaitable_ec(error_code& ec) {
 template <class S>
 std::string_view sv(const S& s) {
   return {s.data(), s.size()};
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 // Headers the core produced, minus anything that would break the framing the host owns.

@@ -1,4 +1,5 @@
 #include "upstream_client.h"
+#include "core/ascii.h"
 
 #include <poll.h>
 #include <unistd.h>
@@ -73,17 +74,6 @@ bool reusable(Conn& c, int64_t now) {
   if (now - c.idle_since > kIdleMaxMs) return false;
   pollfd p{c.tcp().socket().native_handle(), POLLIN, 0};
   return ::poll(&p, 1, 0) == 0;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 bool safe_header(std::string_view name, std::string_view value) {

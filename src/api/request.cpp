@@ -18,6 +18,7 @@
 #include <cmath>
 
 #include "api/api.h"
+#include "core/ascii.h"
 #include "json/json.h"
 
 namespace zproxy::api {
@@ -158,25 +159,14 @@ std::string build_body(const ChatRequest& r, std::string_view model, std::string
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-bool same_name(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // ZAI_EXTRA_HEADERS replace a header of the same name (case-insensitive), else are appended;
 // Authorization stays the pool's.
 void add_extra_headers(std::vector<Header>& headers, const std::vector<Header>& extra) {
   for (const Header& h : extra) {
-    if (same_name(h.name, "Authorization")) continue;
+    if (iequals(h.name, "Authorization")) continue;
     bool replaced = false;
     for (Header& existing : headers) {
-      if (same_name(existing.name, h.name)) {
+      if (iequals(existing.name, h.name)) {
         existing.value = h.value;
         replaced = true;
       }

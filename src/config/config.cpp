@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "core/ascii.h"
 
 #include <algorithm>
 #include <charconv>
@@ -84,18 +85,6 @@ std::string_view trim(std::string_view s) {
   const size_t begin = s.find_first_not_of(kSpace);
   if (begin == std::string_view::npos) return {};
   return s.substr(begin, s.find_last_not_of(kSpace) - begin + 1);
-}
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 bool istarts_with(std::string_view s, std::string_view prefix) {

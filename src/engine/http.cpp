@@ -6,19 +6,9 @@ namespace zproxy {
 
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
 constexpr std::string_view kModelsPrefix = "/v1/models/";
 
 }  // namespace
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 std::string_view find_header(std::span<const HeaderView> headers, std::string_view name) {
   for (const auto& [k, v] : headers) {
@@ -101,9 +91,9 @@ void add_cors_headers(std::vector<Header>& out, const std::vector<std::string>& 
 
 void add_preflight_headers(std::vector<Header>& out, std::string_view requested_headers) {
   out.push_back({"Access-Control-Allow-Methods", "GET, POST, OPTIONS"});
-  out.push_back({"Access-Control-Allow-Headers",
-                 requested_headers.empty() ? "Authorization, Content-Type, X-Request-Id"
-                                           : std::string(requested_headers)});
+  out.push_back({"Access-Control-Allow-Headers", requested_headers.empty()
+                                                     ? "Authorization, Content-Type, X-Request-Id"
+                                                     : std::string(requested_headers)});
   out.push_back({"Access-Control-Max-Age", "86400"});
 }
 

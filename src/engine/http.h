@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/ascii.h"
 #include "core/upstream.h"
 #include "engine/metrics.h"
 
@@ -16,14 +17,13 @@ using HeaderView = std::pair<std::string_view, std::string_view>;
 
 // Case-insensitive lookup; empty when absent.
 std::string_view find_header(std::span<const HeaderView> headers, std::string_view name);
-bool iequals(std::string_view a, std::string_view b);
 
 struct RouteMatch {
   Route route = Route::kOther;
-  bool known_path = false;     // a path we serve (with some method)
-  bool method_ok = false;      // the method is served on this path
-  std::string_view allow;      // Allow header value for known paths
-  std::string_view model_id;   // GET /v1/models/{id}: the id (percent-decoded by caller)
+  bool known_path = false;    // a path we serve (with some method)
+  bool method_ok = false;     // the method is served on this path
+  std::string_view allow;     // Allow header value for known paths
+  std::string_view model_id;  // GET /v1/models/{id}: the id (percent-decoded by caller)
 };
 
 // `path` without the query string.

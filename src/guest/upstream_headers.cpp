@@ -1,17 +1,11 @@
 #include "guest/upstream_headers.h"
+#include "core/ascii.h"
 
 #include <algorithm>
 #include <cctype>
 
 namespace zproxy::guest {
 namespace {
-
-bool same_name(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 void add(std::vector<Header>& headers, std::string_view name, std::string_view value) {
   if (!value.empty()) headers.push_back(Header{std::string(name), std::string(value)});
@@ -38,7 +32,7 @@ void add_protocol_headers(std::vector<Header>& headers, const Config& config,
 
 void add_extra_headers(std::vector<Header>& headers, const Config& config) {
   for (const Header& extra : config.zai_extra_headers) {
-    std::erase_if(headers, [&](const Header& h) { return same_name(h.name, extra.name); });
+    std::erase_if(headers, [&](const Header& h) { return iequals(h.name, extra.name); });
   }
   headers.insert(headers.end(), config.zai_extra_headers.begin(), config.zai_extra_headers.end());
 }
