@@ -15,6 +15,7 @@ namespace {
 
 // A tight cap on the same input exercises the depth pre-scan at small depths.
 constexpr size_t kSmallDepth = 4;
+constexpr size_t kSmallValues = 16;
 constexpr double kDoubleTolerance = 1e-12;
 constexpr double kSubnormalTolerance = 2 * DBL_MIN;
 
@@ -67,15 +68,24 @@ void check_accessors(const rapidjson::Value& v) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  auto small = zproxy::parse_json(text, kSmallDepth);
-  if (!small.ok() && small.error().code != zproxy::Errc::kInvalidJson) __builtin_trap();
+  auto refused = [](const auto& r) {
+    return r.error().code == zproxy::Errc::kInvalidJson ||
+           r.error().code == zproxy::Errc::kRequestTooLarge;
+  };
+  auto small = zproxy::parse_json(text, {.max_depth = kSmallDepth, .max_values = kSmallValues});
+  if (!small.ok() && !refused(small)) __builtin_trap();
 
+  // Parsing in place accepts exactly the same texts, into the same document.
+  auto in_place = zproxy::parse_json_in_place(text);
   auto doc = zproxy::parse_json(text);
+  if (in_place.ok() != doc.ok()) __builtin_trap();
   if (!doc.ok()) {
-    if (doc.error().code != zproxy::Errc::kInvalidJson) __builtin_trap();
-    if (small.ok()) __builtin_trap();  // a tighter cap cannot accept more
+    if (!refused(doc)) __builtin_trap();
+    if (doc.error().code != in_place.error().code) __builtin_trap();
+    if (small.ok()) __builtin_trap();  // tighter caps cannot accept more
     return 0;
   }
+  if (!same(*doc, in_place->doc)) __builtin_trap();
   check_accessors(*doc);
   auto again = zproxy::parse_json(zproxy::json_dump(*doc));
   if (!again.ok()) __builtin_trap();

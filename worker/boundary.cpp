@@ -65,8 +65,8 @@ void write_request(JsonWriter& w, const UpstreamRequest& r, bool with_body) {
   json_write_string(w, r.body);
 }
 
-std::string finish_json(rapidjson::StringBuffer& buf) {
-  return std::string(buf.GetString(), buf.GetSize());
+std::string finish_json(JsonBuffer& buf) {
+  return buf.take();
 }
 
 }  // namespace
@@ -142,7 +142,7 @@ EMSCRIPTEN_KEEPALIVE void zp_on_body_too_large(Exchange* ex, double now) {
 // place, without copies: zp_upstream_body .. + zp_upstream_body_len, valid until the next call
 // into this exchange.
 EMSCRIPTEN_KEEPALIVE uint32_t zp_upstream_request(Handle* h, Exchange* ex) {
-  rapidjson::StringBuffer buf;
+  JsonBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
   write_request(w, ex->upstream_request(), false);
@@ -188,7 +188,7 @@ EMSCRIPTEN_KEEPALIVE int zp_head_ready(Exchange* ex) {
 }
 // {"status":n,"streaming":bool,"headers":[[n,v]…]}
 EMSCRIPTEN_KEEPALIVE uint32_t zp_head(Handle* h, Exchange* ex) {
-  rapidjson::StringBuffer buf;
+  JsonBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
   w.Key("status");
@@ -211,7 +211,7 @@ EMSCRIPTEN_KEEPALIVE void zp_finish(Handle* h, Exchange* ex, double now, double 
 // (the native host's budget: connect + first byte).
 EMSCRIPTEN_KEEPALIVE uint32_t zp_take_jobs(Handle* h, double now) {
   const Config& cfg = h->gw.config();
-  rapidjson::StringBuffer buf;
+  JsonBuffer buf;
   JsonWriter w(buf);
   w.StartArray();
   for (const Job& job : h->gw.take_jobs(ms(now))) {

@@ -137,7 +137,8 @@ void write_tools(JsonWriter& w, const ChatRequest& r) {
 }
 
 std::string build_body(const ChatRequest& r, std::string_view model, std::string_view request_id) {
-  rapidjson::StringBuffer buf;
+  JsonBuffer buf;
+  buf.reserve(r.text_bytes + 1024);  // the messages are most of it: one allocation
   JsonWriter w(buf);
   w.StartObject();
   json_write_key(w, "model");
@@ -156,7 +157,7 @@ std::string build_body(const ChatRequest& r, std::string_view model, std::string
     json_write_string(w, r.user);
   }
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
+  return buf.take();
 }
 
 // ZAI_EXTRA_HEADERS replace a header of the same name (case-insensitive), else are appended;

@@ -1,7 +1,8 @@
 #include "core/errors.h"
 
-#include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include "core/json_buffer.h"
 
 namespace zproxy {
 
@@ -35,8 +36,8 @@ ErrcInfo errc_info(Errc e) {
 
 std::string error_json(const Error& e) {
   const ErrcInfo info = errc_info(e.code);
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  JsonBuffer buf;
+  rapidjson::Writer<JsonBuffer> w(buf);
   w.StartObject();
   w.Key("error");
   w.StartObject();
@@ -54,7 +55,7 @@ std::string error_json(const Error& e) {
   w.String(info.code.data(), static_cast<rapidjson::SizeType>(info.code.size()));
   w.EndObject();
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
+  return buf.take();
 }
 
 }  // namespace zproxy

@@ -1,7 +1,6 @@
 // Exchange: the public face of one client request, plus routing and the simple answers
 // (health, readiness, models, metrics, errors). The chat flow is in chat.cpp.
 
-#include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "engine/gateway_impl.h"
@@ -36,7 +35,7 @@ void respond_error(ExchangeState& s, const Error& error, int64_t retry_after_s) 
 namespace {
 
 std::string status_json(std::string_view status, std::string_view reason) {
-  rapidjson::StringBuffer buf;
+  JsonBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
   w.Key("status");
@@ -46,7 +45,7 @@ std::string status_json(std::string_view status, std::string_view reason) {
     json_write_string(w, reason);
   }
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
+  return buf.take();
 }
 
 void answer_readyz(ExchangeState& s, int64_t now) {

@@ -76,7 +76,7 @@ LogLine& LogLine::null(std::string_view key) {
 
 std::string LogLine::done() {
   w_.EndObject();
-  std::string out(buf_.GetString(), buf_.GetSize());
+  std::string out = buf_.take();
   out.push_back('\n');
   return out;
 }

@@ -24,7 +24,7 @@ class LogLine {
   std::string done();
 
  private:
-  rapidjson::StringBuffer buf_;
+  JsonBuffer buf_;
   JsonWriter w_;
 };
 

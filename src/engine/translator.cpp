@@ -6,7 +6,7 @@ namespace zproxy {
 
 Translator::Translator(UpstreamShape shape, EmitterOptions options, SseLimits limits,
                        int64_t wall)
-    : shape_(shape), emitter_(std::move(options)), wall_(wall) {
+    : emitter_(std::move(options)), wall_(wall) {
   switch (shape) {
     case UpstreamShape::kGuestStream:
       decoder_.emplace<guest::StreamDecoder>(limits);

@@ -32,7 +32,6 @@ class Translator {
   bool ended() const;  // the decoder delivered on_end or on_failure
 
  private:
-  UpstreamShape shape_;
   Emitter emitter_;
   std::variant<std::monostate, guest::StreamDecoder, api::StreamDecoder> decoder_;
   std::string body_;  // kApiBody: the body collected until finish()

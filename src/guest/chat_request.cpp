@@ -117,7 +117,8 @@ void write_variables(JsonWriter& w, int64_t now_wall_ms) {
 
 std::string chat_body(const ChatRequest& request, std::string_view upstream_model,
                       const ChatIds& ids, int64_t now_wall_ms) {
-  rapidjson::StringBuffer buf;
+  JsonBuffer buf;
+  buf.reserve(request.text_bytes + 1024);  // the messages are most of it: one allocation
   JsonWriter w(buf);
   w.StartObject();
   w.Key("stream");
@@ -146,7 +147,7 @@ std::string chat_body(const ChatRequest& request, std::string_view upstream_mode
   w.StartArray();
   w.EndArray();
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
+  return buf.take();
 }
 
 }  // namespace

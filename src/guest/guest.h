@@ -45,8 +45,10 @@ UpstreamRequest build_chat_request(const ChatRequest& request, const Config& con
 // kUpstreamRejected (signature); 5xx -> kTransient kUpstreamError; others classified by body.
 UpstreamFailure classify_http_failure(int status, std::string_view body);
 
-// Default cap of the decoder's message buffer M (bytes).
-inline constexpr size_t kDefaultMaxMessageBytes = size_t{64} << 20;
+// Default cap of the decoder's message buffer M (bytes): far above any real answer (a
+// 128K-token answer is about 1 MiB), and small enough that the buffer and its growth fit in
+// the Worker's 96 MiB of Wasm memory beside other streams.
+inline constexpr size_t kDefaultMaxMessageBytes = size_t{16} << 20;
 
 // Upstream stream -> semantic deltas (1.4), incrementally and for any slicing of the bytes.
 // Maintains the message buffer M (delta_content appends; edit_index/edit_content replace from

@@ -1,5 +1,6 @@
 #include "json/json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -92,8 +93,11 @@ Result<size_t> skip_string(std::string_view text, size_t i) {
 // see: nesting deeper than max_depth (its recursive Accept/destructor would follow), NUL bytes
 // (its MemoryStream reports NUL as end of input, hiding trailing garbage; JSON allows no raw NUL
 // anywhere), over-long exponents (see kMaxExponentDigits) and lone low surrogate escapes.
-std::optional<Error> prescan(std::string_view text, size_t max_depth) {
+// Also counts values: every value but a container's first element follows a comma or opens a
+// container, so commas + containers + 1 bounds their number.
+std::optional<Error> prescan(std::string_view text, JsonLimits limits) {
   size_t depth = 0;
+  size_t values = 1;
   for (size_t i = 0; i < text.size(); ++i) {
     switch (text[i]) {
       case '\0':
@@ -106,8 +110,16 @@ std::optional<Error> prescan(std::string_view text, size_t max_depth) {
       }
       case '[':
       case '{':
-        if (++depth > max_depth) {
-          return json_error(i, "nesting deeper than " + std::to_string(max_depth) + " levels");
+        if (++depth > limits.max_depth) {
+          return json_error(i, "nesting deeper than " + std::to_string(limits.max_depth) +
+                                   " levels");
+        }
+        [[fallthrough]];
+      case ',':
+        if (++values > limits.max_values) {
+          return make_error(Errc::kRequestTooLarge,
+                            "JSON text holds more than " + std::to_string(limits.max_values) +
+                                " values");
         }
         break;
       case ']':
@@ -173,20 +185,49 @@ struct ParseText {
   }
 };
 
+// The same over a NUL-terminated copy (prescan has refused NUL bytes inside the text), with
+// strings unescaped where they lie. A leading EF BB BF is not skipped by this stream either.
+struct ParseInPlace {
+  char* text;
+  rapidjson::ParseResult result;
+
+  bool operator()(rapidjson::Document& doc) {
+    rapidjson::InsituStringStream stream(text);
+    rapidjson::Reader reader;
+    FiniteNumbers handler(doc);
+    result = reader.Parse<kParseFlags | rapidjson::kParseInsituFlag>(stream, handler);
+    return !result.IsError();
+  }
+};
+
+Error parse_error(const rapidjson::ParseResult& result) {
+  const rapidjson::ParseErrorCode code = result.Code();
+  return json_error(result.Offset(), code == rapidjson::kParseErrorTermination
+                                         ? "number out of range"
+                                         : rapidjson::GetParseError_En(code));
+}
+
 }  // namespace
 
-Result<rapidjson::Document> parse_json(std::string_view text, size_t max_depth) {
-  if (auto err = prescan(text, max_depth)) return std::move(*err);
+Result<rapidjson::Document> parse_json(std::string_view text, JsonLimits limits) {
+  if (auto err = prescan(text, limits)) return std::move(*err);
   rapidjson::Document doc;
   ParseText parse{text, {}};
   doc.Populate(parse);
-  if (parse.result.IsError()) {
-    const rapidjson::ParseErrorCode code = parse.result.Code();
-    return json_error(parse.result.Offset(), code == rapidjson::kParseErrorTermination
-                                                 ? "number out of range"
-                                                 : rapidjson::GetParseError_En(code));
-  }
+  if (parse.result.IsError()) return parse_error(parse.result);
   return doc;
+}
+
+Result<JsonInPlace> parse_json_in_place(std::string_view text, JsonLimits limits) {
+  if (auto err = prescan(text, limits)) return std::move(*err);
+  JsonInPlace out;
+  out.text.reset(new char[text.size() + 1]);  // uninitialised: filled just below
+  std::copy(text.begin(), text.end(), out.text.get());
+  out.text[text.size()] = '\0';
+  ParseInPlace parse{out.text.get(), {}};
+  out.doc.Populate(parse);
+  if (parse.result.IsError()) return parse_error(parse.result);
+  return out;
 }
 
 const rapidjson::Value* json_member(const rapidjson::Value& obj, std::string_view key) {
@@ -211,10 +252,10 @@ bool json_is_string(const rapidjson::Value* v) {
 }
 
 std::string json_dump(const rapidjson::Value& v) {
-  rapidjson::StringBuffer buf;
+  JsonBuffer buf;
   JsonWriter w(buf);
   v.Accept(w);
-  return std::string(buf.GetString(), buf.GetSize());
+  return buf.take();
 }
 
 }  // namespace zproxy

@@ -410,13 +410,23 @@ Status check_misc(const Value& body, ChatRequest& req) {
 }  // namespace
 
 Result<ChatRequest> parse_chat_request(std::string_view body) {
-  Result<rapidjson::Document> doc = parse_json(body);
-  if (!doc.ok()) return std::move(doc).error();
-  if (!doc->IsObject()) {
+  // In place: the message texts, most of a large body, are not copied again.
+  Result<JsonInPlace> parsed = parse_json_in_place(body);
+  if (!parsed.ok()) {
+    Error e = std::move(parsed).error();
+    if (e.code == Errc::kRequestTooLarge) {
+      e.message = "Request body holds more than " + std::to_string(kDefaultJsonMaxValues) +
+                  " JSON values";
+    }
+    return e;
+  }
+  if (!parsed->doc.IsObject()) {
     return make_error(Errc::kInvalidJson, "The request body must be a JSON object.");
   }
   ChatRequest req;
-  req.doc = std::move(doc).value();
+  req.text = std::move(parsed->text);
+  req.text_bytes = body.size();
+  req.doc = std::move(parsed->doc);
   using Check = Status (*)(const Value&, ChatRequest&);
   constexpr Check kChecks[] = {check_model,       check_messages,  check_stream,
                                check_sampling,    check_stop,      check_tools,

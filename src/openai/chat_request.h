@@ -3,6 +3,7 @@
 // per-mode rules (INTERFACE.md section 4 table) are checked by each upstream adapter.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,9 @@ namespace zproxy {
 enum class ThinkingSwitch : uint8_t { kDefault, kEnabled, kDisabled };
 
 struct ChatRequest {
+  // The body's text, which the document's strings point into (parsed in place).
+  std::unique_ptr<char[]> text;
+  size_t text_bytes = 0;  // its length: a size hint for the upstream body built from it
   // The whole parsed body. `messages` (and `tools`, `tool_choice`, `response_format`) are read
   // from here by the adapters; parse_chat_request has validated their shape.
   rapidjson::Document doc;

@@ -1,5 +1,6 @@
 #include "json/json.h"
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -138,10 +139,10 @@ TEST_CASE("parse_json caps nesting depth", "[json]") {
     CHECK(deeper.error().message == "Invalid JSON at byte 64: nesting deeper than 64 levels");
   }
   SECTION("a custom cap") {
-    CHECK(parse_json(nested(3), 3).ok());
-    CHECK_FALSE(parse_json(nested(4), 3).ok());
-    CHECK(parse_json("1", 0).ok());
-    CHECK_FALSE(parse_json("[]", 0).ok());
+    CHECK(parse_json(nested(3), {.max_depth = 3}).ok());
+    CHECK_FALSE(parse_json(nested(4), {.max_depth = 3}).ok());
+    CHECK(parse_json("1", {.max_depth = 0}).ok());
+    CHECK_FALSE(parse_json("[]", {.max_depth = 0}).ok());
   }
   SECTION("a million open brackets stop at the cap, before parsing") {
     const std::string bomb(1'000'000, '[');
@@ -154,17 +155,92 @@ TEST_CASE("parse_json caps nesting depth", "[json]") {
     CHECK_FALSE(parse_json(objects).ok());
   }
   SECTION("the parser itself is iterative: 100000 levels parse when allowed") {
-    auto doc = parse_json(nested(100'000), 100'000);
+    auto doc = parse_json(nested(100'000), {.max_depth = 100'000, .max_values = 200'000});
     CHECK(doc.ok());
   }
   SECTION("brackets inside strings and after escapes do not count") {
-    CHECK(parse_json("[\"[[[[{{{{\"]", 1).ok());
-    CHECK(parse_json("[\"\\\"[[[[\"]", 1).ok());
-    CHECK(parse_json("{\"[[[\":\"]]]\"}", 1).ok());
+    CHECK(parse_json("[\"[[[[{{{{\"]", {.max_depth = 1}).ok());
+    CHECK(parse_json("[\"\\\"[[[[\"]", {.max_depth = 1}).ok());
+    CHECK(parse_json("{\"[[[\":\"]]]\"}", {.max_depth = 1}).ok());
     // An escaped backslash ends the escape: the quote after it closes the string.
-    CHECK_FALSE(parse_json("[\"\\\\\",[[]]]", 2).ok());
-    CHECK(parse_json("[\"\\\\\",[[]]]", 3).ok());
+    CHECK_FALSE(parse_json("[\"\\\\\",[[]]]", {.max_depth = 2}).ok());
+    CHECK(parse_json("[\"\\\\\",[[]]]", {.max_depth = 3}).ok());
   }
+}
+
+TEST_CASE("json value count is capped before parsing", "[json]") {
+  auto array_of = [](size_t n, std::string_view item) {
+    std::string s = "[";
+    for (size_t i = 0; i < n; ++i) {
+      if (i) s += ',';
+      s += item;
+    }
+    return s + "]";
+  };
+  SECTION("at the cap parses, one more is refused as too large") {
+    // The array itself is one value: 3 elements + 1 = 4.
+    CHECK(parse_json(array_of(3, "1"), {.max_values = 4}).ok());
+    auto over = parse_json(array_of(4, "1"), {.max_values = 4});
+    REQUIRE_FALSE(over.ok());
+    CHECK(over.error().code == Errc::kRequestTooLarge);
+    CHECK(over.error().message == "JSON text holds more than 4 values");
+  }
+  SECTION("members, nested containers and empty containers all count") {
+    CHECK(parse_json(R"({"a":1,"b":[{}]})", {.max_values = 5}).ok());
+    CHECK_FALSE(parse_json(R"({"a":1,"b":[{},{}]})", {.max_values = 5}).ok());
+  }
+  SECTION("commas and brackets inside strings do not count") {
+    CHECK(parse_json(R"(["a,b,c,[{", "x"])", {.max_values = 3}).ok());
+  }
+  SECTION("the default cap refuses four million tiny values at once") {
+    auto doc = parse_json(array_of(4'000'000, "1"));
+    REQUIRE_FALSE(doc.ok());
+    CHECK(doc.error().code == Errc::kRequestTooLarge);
+    CHECK(parse_json(array_of(kDefaultJsonMaxValues - 1, "1")).ok());
+  }
+}
+
+TEST_CASE("json parsed in place", "[json]") {
+  SECTION("strings, escapes and keys read as with parse_json") {
+    const std::string text = R"({"k\u00e9y":"a\"b\\c\n","n":[1,2.5,true,null],"e":""})";
+    auto copy = parse_json(text);
+    auto in_place = parse_json_in_place(text);
+    REQUIRE(copy.ok());
+    REQUIRE(in_place.ok());
+    CHECK(json_dump(in_place->doc) == json_dump(*copy));
+    CHECK(json_string(in_place->doc, "k\xC3\xA9y") == "a\"b\\c\n");
+  }
+  SECTION("the document survives moves of its holder") {
+    std::optional<JsonInPlace> held;
+    {
+      auto r = parse_json_in_place(R"({"a":"x"})");
+      REQUIRE(r.ok());
+      held.emplace(std::move(r).value());
+    }
+    JsonInPlace moved = std::move(*held);
+    held.reset();
+    CHECK(json_string(moved.doc, "a") == "x");
+  }
+  SECTION("the same refusals: bad JSON, NUL, depth, value count, trailing bytes") {
+    CHECK(parse_json_in_place("{bad").error().code == Errc::kInvalidJson);
+    CHECK(parse_json_in_place(std::string_view("{}\0", 3)).error().code == Errc::kInvalidJson);
+    CHECK(parse_json_in_place("[[1]]", {.max_depth = 1}).error().code == Errc::kInvalidJson);
+    CHECK(parse_json_in_place("[1,2]", {.max_values = 2}).error().code == Errc::kRequestTooLarge);
+    CHECK(parse_json_in_place("{} x").error().code == Errc::kInvalidJson);
+    CHECK(parse_json_in_place("\xEF\xBB\xBF{}").error().code == Errc::kInvalidJson);
+    CHECK(parse_json_in_place("[\"\xC0\x80\"]").error().code == Errc::kInvalidJson);
+    CHECK(parse_json_in_place("1e999").error().code == Errc::kInvalidJson);
+  }
+}
+
+TEST_CASE("JsonBuffer writes escapes exactly as RapidJSON's StringBuffer", "[json]") {
+  JsonBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  json_write_key(w, "k");
+  json_write_string(w, std::string_view("q\"\\\n\x01\xC3\xA9", 7));
+  w.EndObject();
+  CHECK(buf.view() == "{\"k\":\"q\\\"\\\\\\n\\u0001\xC3\xA9\"}");
 }
 
 TEST_CASE("json accessors tolerate absent and mistyped members", "[json]") {
@@ -211,7 +287,7 @@ TEST_CASE("json_dump output parses back to the same dump", "[json]") {
 }
 
 TEST_CASE("json writer helpers take string_views with embedded NULs", "[json]") {
-  rapidjson::StringBuffer buf;
+  JsonBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
   json_write_key(w, std::string_view("k\0", 2));

@@ -23,7 +23,7 @@ using Lines = std::vector<std::string>;
 namespace {
 
 std::string render(const SseEvent& e, int64_t retry_ms) {
-  rapidjson::StringBuffer buf;
+  JsonBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
   json_write_key(w, "type");

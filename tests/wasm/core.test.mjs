@@ -71,3 +71,35 @@ test('bytes cross intact while linear memory grows', () => {
   assert.equal(missing.status, 404);
   assert.equal(JSON.parse(missing.body).error.code, 'not_found');
 });
+
+// MAX_BODY_BYTES is the same 8 MiB on both hosts, so every body up to it must fit in the 96 MiB
+// the module may grow to, whatever its shape, and again and again in one instance.
+test('bodies up to MAX_BODY_BYTES fit in the module memory, whatever their shape', () => {
+  const MiB = 1 << 20;
+  const core = new Core(module());
+  const h = core.newGateway({ API_KEY: 'sk-t', ZAI_API_KEYS: 'k1', ZAI_API_BASE_URL: 'http://127.0.0.1:9/v4' }, 0, 0);
+  const head = '{"model":"glm-4.6","messages":[{"role":"user","content":"hi"}],"x":[';
+  const fill = (item) => head + item.repeat(Math.floor((8 * MiB - head.length - 4) / item.length)) + '0]}';
+  const shapes = [
+    ['one long message', JSON.stringify({ model: 'glm-4.6', messages: [{ role: 'user', content: 'x'.repeat(8 * MiB - 64) }] }), 'fetch'],
+    ['escapes everywhere', JSON.stringify({ model: 'glm-4.6', messages: [{ role: 'user', content: '"\n\u0001'.repeat(Math.floor((8 * MiB - 64) / 12)) }] }), 'fetch'],
+    ['tiny numbers', fill('1,'), 413],
+    ['empty objects', fill('{},'), 413],
+    ['empty strings', fill('"",'), 413],
+  ];
+  for (let round = 0; round < 2; ++round) {
+    for (const [name, body, want] of shapes) {
+      assert.ok(body.length <= 8 * MiB, `${name}: ${body.length} bytes`);
+      const r = answer(core, h, 'POST', '/v1/chat/completions', body);
+      if (want === 'fetch') {
+        assert.equal(r.action, Action.Fetch, `${name}: ${r.body.slice(0, 200)}`);
+        assert.equal(JSON.parse(dec.decode(r.request.body)).messages[0].content, JSON.parse(body).messages[0].content, name);
+      } else {
+        assert.equal(r.status, want, name);
+        assert.equal(JSON.parse(r.body).error.code, 'request_too_large', name);
+      }
+    }
+  }
+  assert.ok(core.x.memory.buffer.byteLength <= 96 * MiB);
+  assert.equal(answer(core, h, 'GET', '/healthz').status, 200);
+});
