@@ -26,8 +26,8 @@ const START_TIMEOUT_MS = {
   worker: Number(process.env.E2E_START_TIMEOUT_MS) || 180_000,
 };
 
-// The only way a case may be skipped (no_skips.test.mjs enforces it): INTERFACE.md lets these
-// differ between hosts. Use as the options argument of test().
+// The only way a case may be skipped, and only in lifecycle.test.mjs (support.test.mjs enforces
+// both): INTERFACE.md lets these differ between hosts. Use as the options argument of test().
 export function hostOnly(kind, reason) {
   return HOST_KIND === kind ? {} : { skip: `${kind} host only: ${reason}` };
 }
@@ -59,8 +59,13 @@ function nativeBaseEnv() {
   return env;
 }
 
-function workerEnv() {
+// UPSTREAM_CA_FILE has no Worker equivalent on the edge (Cloudflare trusts the public CAs);
+// locally, wrangler hands the certificates in NODE_EXTRA_CA_CERTS to workerd, which is how the
+// same TLS cases run against `wrangler dev`.
+function workerEnv(settings = {}) {
   const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  if (settings.UPSTREAM_CA_FILE) env.NODE_EXTRA_CA_CERTS = settings.UPSTREAM_CA_FILE;
   for (const k of Object.keys(env)) if (/^(https?|all|no)_proxy$/i.test(k)) delete env[k];
   return {
     ...env,
@@ -232,10 +237,10 @@ async function launchWorker(settings, opts) {
   const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
     '--show-interactive-dev-session=false'];
   for (const [k, v] of Object.entries(stringify(settings))) {
-    if (k === 'PORT' || k === 'HOST') continue; // native listen address only
+    if (k === 'PORT' || k === 'HOST' || k === 'UPSTREAM_CA_FILE') continue; // native only (see workerEnv)
     args.push('--var', `${k}:${v}`);
   }
-  const child = spawn('npx', args, { cwd: WORKER_DIR, env: workerEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npx', args, { cwd: WORKER_DIR, env: workerEnv(settings), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const host = makeHost('worker', child, port, settings);
   try {
     await waitServing(host, opts.startTimeoutMs ?? START_TIMEOUT_MS.worker);

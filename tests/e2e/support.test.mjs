@@ -193,4 +193,15 @@ describe('suite rules', () => {
     }
     assert.deepEqual(offenders, []);
   });
+
+  // INTERFACE.md lets the hosts differ only in process signals and graceful shutdown, the
+  // command line, and exit on a bad config: the cases of lifecycle.test.mjs. Everything else
+  // runs against both hosts.
+  test('host-specific cases live in lifecycle.test.mjs only', () => {
+    const dir = path.dirname(fileURLToPath(import.meta.url));
+    const users = readdirSync(dir)
+      .filter((n) => n.endsWith('.test.mjs') && n !== 'support.test.mjs')
+      .filter((f) => /\bhostOnly\s*\(/.test(readFileSync(path.join(dir, f), 'utf8')));
+    assert.deepEqual(users, ['lifecycle.test.mjs']);
+  });
 });

@@ -84,7 +84,7 @@ export function connectionRefused(port, host = '127.0.0.1') {
 // One raw HTTP/1.1 exchange over a fresh socket: writes `chunks` (strings or Buffers) on
 // connect, returns everything read (latin1) until close or until `until(text)` is true.
 // `onData(text, socket)` sees every read (e.g. to send a body after "100 Continue").
-export function rawExchange(port, chunks, { until, timeoutMs = 10_000, onData } = {}) {
+export function rawExchange(port, chunks, { until, timeoutMs = 10_000, onData, onConnect } = {}) {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1');
     let text = '';
@@ -111,6 +111,7 @@ export function rawExchange(port, chunks, { until, timeoutMs = 10_000, onData } 
     });
     sock.once('connect', () => {
       for (const c of [].concat(chunks)) sock.write(c);
+      if (onConnect) onConnect(sock);
     });
   });
 }
