@@ -144,6 +144,14 @@ void route_request(ExchangeState& s, const RequestHead& head, std::string_view p
                                     std::to_string(gw.config.max_body_bytes) + " bytes)"));
     return;
   }
+  if (gw.host == HostKind::kWorker && gw.open > kWorkerMaxOpenExchanges) {
+    respond_error(s,
+                  make_error(Errc::kRateLimitExceeded,
+                             "Too many concurrent requests on this instance (limit " +
+                                 std::to_string(kWorkerMaxOpenExchanges) + "); retry shortly"),
+                  1);
+    return;
+  }
   s.phase = Phase::kBody;
   s.action = Action::kReadBody;
 }

@@ -54,6 +54,12 @@ struct GatewayCore;
 
 enum class HostKind : uint8_t { kNative, kWorker };
 
+// A Worker isolate serves many requests from one 96 MiB Wasm memory, and Cloudflare may send
+// it any number at once: beyond this many open exchanges, new chat requests get 429 with
+// Retry-After (the OpenAI clients retry it), so an isolate never takes on more streams than it
+// can hold. The native host sheds load at its connection limit instead.
+inline constexpr size_t kWorkerMaxOpenExchanges = 256;
+
 enum class Action : uint8_t { kReadBody, kFetch, kReadUpstream, kWait, kFinish };
 
 // Network-level upstream failures the host reports (HTTP answers go to on_upstream_head).

@@ -59,7 +59,7 @@ std::string find_auth(const UpstreamRequest& r) {
 
 class Harness {
  public:
-  explicit Harness(EnvMap env) : gw(env, HostKind::kNative, now, wall) {}
+  explicit Harness(EnvMap env, HostKind host = HostKind::kNative) : gw(env, host, now, wall) {}
 
   // Serves pending token fetches with tokens tok-1, tok-2, …
   void serve_jobs() {
@@ -317,4 +317,45 @@ TEST_CASE("a bad setting answers 500 invalid_config except on /healthz", "[gatew
   CHECK(chat.status == 500);
   CHECK(chat.body.find(R"("code":"invalid_config")") != std::string::npos);
   CHECK(chat.body.find("PORT") != std::string::npos);
+}
+
+TEST_CASE("a Worker isolate bounds its open exchanges; the native host does not", "[gateway]") {
+  const uint8_t entropy[32] = {7};
+  auto chat_head = [](RequestHead& head) {
+    head.method = "POST";
+    head.target = "/v1/chat/completions";
+    head.headers = {{"Authorization", "Bearer sk-test"}};
+    head.content_length = static_cast<int64_t>(kChat.size());
+  };
+  for (const HostKind host : {HostKind::kWorker, HostKind::kNative}) {
+    Harness h(EnvMap{{"API_KEY", "sk-test"}}, host);
+    RequestHead head;
+    chat_head(head);
+    std::vector<Exchange*> open;
+    for (size_t i = 0; i < kWorkerMaxOpenExchanges; ++i) {
+      open.push_back(&h.gw.start(head, h.now, h.wall, entropy));
+      REQUIRE(open.back()->next() == Action::kReadBody);
+    }
+    Exchange& extra = h.gw.start(head, h.now, h.wall, entropy);
+    if (host == HostKind::kWorker) {
+      REQUIRE(extra.next() == Action::kFinish);
+      CHECK(extra.status() == 429);
+      const std::string body = extra.take_output();
+      CHECK(body.find(R"("code":"rate_limit_exceeded")") != std::string::npos);
+      CHECK(body.find("limit 256") != std::string::npos);
+      bool retry_after = false;
+      for (const Header& hd : extra.headers()) retry_after |= hd.name == "Retry-After";
+      CHECK(retry_after);
+      // Health still answers, and a freed slot serves the next chat request.
+      CHECK(h.run("GET", "/healthz", "", ok_stream, {}).status == 200);
+      h.gw.finish(extra, h.now, h.wall);
+      h.gw.finish(*open.back(), h.now, h.wall);
+      open.pop_back();
+      CHECK(h.run("POST", "/v1/chat/completions", kChat, ok_stream).status == 200);
+    } else {
+      CHECK(extra.next() == Action::kReadBody);
+      h.gw.finish(extra, h.now, h.wall);
+    }
+    for (Exchange* ex : open) h.gw.finish(*ex, h.now, h.wall);
+  }
 }
