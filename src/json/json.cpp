@@ -221,9 +221,12 @@ Result<rapidjson::Document> parse_json(std::string_view text, JsonLimits limits)
 Result<JsonInPlace> parse_json_in_place(std::string_view text, JsonLimits limits) {
   if (auto err = prescan(text, limits)) return std::move(*err);
   JsonInPlace out;
-  out.text.reset(new char[text.size() + 1]);  // uninitialised: filled just below
+  // NUL-terminated, plus padding: RapidJSON's UTF-8 validation takes a multi-byte sequence's
+  // continuation bytes before checking them, so a lead byte at the end reads up to 3 further.
+  constexpr size_t kPad = 4;
+  out.text.reset(new char[text.size() + kPad]);
   std::copy(text.begin(), text.end(), out.text.get());
-  out.text[text.size()] = '\0';
+  std::fill_n(out.text.get() + text.size(), kPad, '\0');
   ParseInPlace parse{out.text.get(), {}};
   out.doc.Populate(parse);
   if (parse.result.IsError()) return parse_error(parse.result);

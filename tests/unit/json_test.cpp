@@ -230,6 +230,10 @@ TEST_CASE("json parsed in place", "[json]") {
     CHECK(parse_json_in_place("\xEF\xBB\xBF{}").error().code == Errc::kInvalidJson);
     CHECK(parse_json_in_place("[\"\xC0\x80\"]").error().code == Errc::kInvalidJson);
     CHECK(parse_json_in_place("1e999").error().code == Errc::kInvalidJson);
+    // A multi-byte lead at the very end: the validator reads on into the padding, not beyond.
+    for (std::string_view cut : {"\"\xF4", "\"\xE2\x82", "[\"\xF0\x9F", "{\"\xC3"}) {
+      CHECK(parse_json_in_place(cut).error().code == Errc::kInvalidJson);
+    }
   }
 }
 
