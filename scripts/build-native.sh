@@ -4,5 +4,13 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ensure_apt "${native_packages[@]}"
-cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release -DZPROXY_BUILD_TESTS="${ZPROXY_BUILD_TESTS:-OFF}" >/dev/null
+# A first configure leaves the tests out (Catch2 is not needed to run the server); an existing
+# build folder (e.g. the test script's, with tests on) keeps its options unless asked.
+tests=()
+if [ -n "${ZPROXY_BUILD_TESTS:-}" ]; then
+  tests=(-DZPROXY_BUILD_TESTS="$ZPROXY_BUILD_TESTS")
+elif [ ! -f "$root/build/CMakeCache.txt" ]; then
+  tests=(-DZPROXY_BUILD_TESTS=OFF)
+fi
+cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release "${tests[@]}" >/dev/null
 cmake --build "$root/build" -j"$jobs" --target z-ai-proxy

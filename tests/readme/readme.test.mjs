@@ -1,0 +1,138 @@
+// The README's own commands, run as written: the fake upstream started the way "Trying it
+// without Z.AI" says, `scripts/run.sh` with that section's settings (guest and API), then the
+// curl and OpenAI SDK examples of "Run it". The only edits are the ones the README asks the
+// reader to make: the fake's port N, and a free port instead of 3000 (PORT) so the test never
+// collides with a server already running here.
+
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { freePort, waitFor } from '../e2e/util.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const T = { timeout: 300_000 };
+
+// Fenced blocks of the README with their language tag, in order.
+function blocks() {
+  const out = [];
+  const re = /^```(\w*)\n([\s\S]*?)^```$/gm;
+  for (let m; (m = re.exec(README)); ) out.push({ lang: m[1], text: m[2] });
+  return out;
+}
+
+function block(pred, what) {
+  const found = blocks().filter(pred);
+  assert.equal(found.length, 1, `exactly one README block with ${what}`);
+  return found[0].text;
+}
+
+// Shell lines of a block, continuation lines joined, comments dropped.
+function commands(text) {
+  return text
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((l) => l.replace(/\s+#.*$/, '').trim())
+    .filter((l) => l && !l.startsWith('#'));
+}
+
+const children = new Set();
+
+function start(cmd, env = {}) {
+  const child = spawn('bash', ['-c', cmd], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const proc = { child, out: '', err: '', exit: null };
+  child.stdout.on('data', (c) => (proc.out += c));
+  child.stderr.on('data', (c) => (proc.err += c));
+  proc.exited = new Promise((resolve) => child.once('close', (code, signal) => resolve((proc.exit = { code, signal }))));
+  children.add(proc);
+  return proc;
+}
+
+async function stop(proc, signal = 'SIGTERM') {
+  if (proc.exit) return proc.exit;
+  proc.child.kill(signal);
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), 30_000);
+  const r = await proc.exited;
+  clearTimeout(timer);
+  children.delete(proc);
+  return r;
+}
+
+async function run(cmd, env = {}) {
+  const proc = start(cmd, env);
+  const r = await proc.exited;
+  children.delete(proc);
+  return { ...r, out: proc.out, err: proc.err };
+}
+
+const readmeFakeBlock = () => block((b) => b.text.includes('node tests/fake-upstream/server.mjs'), 'the fake upstream');
+
+describe('README examples, run as written', () => {
+  let fake;
+  let port;
+
+  before(async () => {
+    const lines = commands(readmeFakeBlock());
+    const startFake = lines.find((l) => l.startsWith('node tests/fake-upstream/server.mjs'));
+    assert.ok(startFake, 'the README says how to start the fake');
+    fake = start(startFake);
+    await waitFor('the fake to print its port', () => /\{"port":\d+\}/.test(fake.out) || fake.exit, { timeoutMs: 30_000 });
+    port = Number(/\{"port":(\d+)\}/.exec(fake.out)?.[1]);
+    assert.ok(port > 0, `fake port from ${JSON.stringify(fake.out)} ${fake.err}`);
+  });
+
+  after(async () => {
+    for (const p of [...children]) await stop(p, 'SIGKILL');
+  });
+
+  for (const mode of ['guest', 'API']) {
+    test(`${mode} mode: scripts/run.sh against the fake, then the curl and SDK examples`, T, async () => {
+      const lines = commands(readmeFakeBlock());
+      const runLine = lines.find((l) => l.includes('scripts/run.sh') && (mode === 'API') === l.includes('ZAI_API_KEYS'));
+      assert.ok(runLine, `the README's ${mode}-mode run command`);
+      const listen = await freePort();
+      const server = start(runLine.replaceAll('127.0.0.1:N', `127.0.0.1:${port}`), { PORT: String(listen), HOST: '127.0.0.1' });
+      try {
+        await waitFor(`scripts/run.sh to serve on ${listen}`, async () => {
+          if (server.exit) throw new Error(`run.sh exited ${JSON.stringify(server.exit)}:\n${server.err.slice(-2000)}`);
+          try {
+            return (await fetch(`http://127.0.0.1:${listen}/healthz`)).status === 200;
+          } catch {
+            return false;
+          }
+        }, { timeoutMs: 600_000, intervalMs: 200 });
+
+        const at = (text) => text.replaceAll('127.0.0.1:3000', `127.0.0.1:${listen}`);
+
+        // curl, streaming: OpenAI chunks, then [DONE].
+        const curl = block((b) => b.lang === 'sh' && b.text.trimStart().startsWith('curl '), 'the curl example');
+        const c = await run(at(curl));
+        assert.equal(c.code, 0, c.err);
+        const events = c.out.split('\n\n').filter(Boolean);
+        assert.equal(events.at(-1).trim(), 'data: [DONE]', c.out.slice(-500));
+        const chunks = events.slice(0, -1).map((e) => JSON.parse(e.replace(/^data: /, '')));
+        assert.ok(chunks.length >= 2);
+        for (const ch of chunks) assert.equal(ch.object, 'chat.completion.chunk');
+        const streamed = chunks.map((ch) => ch.choices[0]?.delta?.content ?? '').join('');
+        assert.ok(streamed.length > 0, 'the stream carried an answer');
+
+        // The Node SDK example, as a module run from the repository (where `openai` is installed).
+        const js = block((b) => b.lang === 'js' && b.text.includes("from 'openai'"), 'the SDK example');
+        const sdk = await run(`node --input-type=module -e "$EXAMPLE"`, { EXAMPLE: at(js) });
+        assert.equal(sdk.code, 0, sdk.err);
+        assert.equal(sdk.out.trim(), streamed.trim(), 'the SDK printed the same answer the stream carried');
+      } finally {
+        const r = await stop(server);
+        assert.deepEqual(r, { code: 0, signal: null }, `run.sh's server exits 0 on SIGTERM: ${server.err.slice(-1000)}`);
+      }
+    });
+  }
+});
