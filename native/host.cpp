@@ -3,10 +3,12 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 
 #include <openssl/rand.h>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -26,9 +28,30 @@ int64_t wall_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+namespace {
+
+// RAND_bytes costs a getpid() (OpenSSL's fork check) and a DRBG round per call: draw 4 KiB at a
+// time and hand it out 32 bytes per exchange (each thread its own pool).
+struct EntropyPool {
+  std::array<uint8_t, 4096> bytes;
+  size_t used = bytes.size();
+};
+
+}  // namespace
+
 std::array<uint8_t, 32> entropy() {
+  thread_local EntropyPool pool;
   std::array<uint8_t, 32> out{};
-  if (RAND_bytes(out.data(), static_cast<int>(out.size())) == 1) return out;
+  if (pool.used + out.size() > pool.bytes.size()) {
+    if (RAND_bytes(pool.bytes.data(), static_cast<int>(pool.bytes.size())) == 1) pool.used = 0;
+  }
+  if (pool.used + out.size() <= pool.bytes.size()) {
+    std::copy_n(pool.bytes.begin() + static_cast<std::ptrdiff_t>(pool.used), out.size(),
+                out.begin());
+    std::fill_n(pool.bytes.begin() + static_cast<std::ptrdiff_t>(pool.used), out.size(), 0);
+    pool.used += out.size();
+    return out;
+  }
   // OpenSSL's generator failed (it practically never does): ask the kernel directly.
   size_t got = 0;
   while (got < out.size()) {
@@ -118,15 +141,30 @@ Host::Host(asio::io_context& io, Gateway& gw, UpstreamClient& upstream)
       seen_version_(gw.version()) {}
 
 void Host::after_core_call(bool jobs) {
-  std::string logs = gw_.take_logs();
-  if (!logs.empty()) write_stderr(logs);
+  // One write per turn of the loop for all the lines its handlers produced, not one per call.
+  if (!flush_posted_) {
+    flush_posted_ = true;
+    asio::post(io_, [this] {
+      flush_posted_ = false;
+      flush_logs();
+    });
+  }
   const uint64_t v = gw_.version();
   if (v != seen_version_) {
     seen_version_ = v;
     for (Waker* w : waiters_) w->notify();
     jobs = true;
   }
-  if (jobs) jobs_waker_.notify();
+  if (!jobs) return;
+  // Every finished request moves the version; the job loop only needs to run when a fetch is
+  // due or the pool's next deadline comes before the one it sleeps until.
+  const int64_t now = now_ms();
+  if (gw_.jobs_due(now) || gw_.next_deadline(now) < jobs_sleep_until_) jobs_waker_.notify();
+}
+
+void Host::flush_logs() {
+  const std::string logs = gw_.take_logs();
+  if (!logs.empty()) write_stderr(logs);
 }
 
 void Host::stop() {

@@ -29,6 +29,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "engine/gateway.h"
+#include "pool/credential_pool.h"  // kNever
 
 namespace zproxy::native {
 
@@ -74,10 +75,15 @@ class Host {
   Gateway& gw() { return gw_; }
   UpstreamClient& upstream() { return upstream_; }
 
-  // Call after every call into the gateway: writes its log lines, wakes the exchanges that
-  // wait for a credential when gw.version() moved, and (unless `jobs` is false) lets the job
-  // loop look for token fetches to start.
+  // Call after every call into the gateway: writes its log lines (batched: once per turn of
+  // the event loop), wakes the exchanges that wait for a credential when gw.version() moved,
+  // and (unless `jobs` is false) wakes the job loop if a token fetch is due or its next
+  // deadline moved earlier.
   void after_core_call(bool jobs = true);
+  // The job loop sleeps until this deadline (monotonic ms, kNever for none).
+  void jobs_sleep_until(int64_t deadline) { jobs_sleep_until_ = deadline; }
+  // Writes the gateway's pending log lines now.
+  void flush_logs();
 
   // Exchanges in Action::kWait register here to be woken by version changes.
   void add_waiter(Waker* w) { waiters_.insert(w); }
@@ -95,6 +101,8 @@ class Host {
   std::unordered_set<Waker*> waiters_;
   Waker jobs_waker_;
   uint64_t seen_version_ = 0;
+  int64_t jobs_sleep_until_ = kNever;
+  bool flush_posted_ = false;
   bool stopping_ = false;
 };
 

@@ -47,7 +47,10 @@ asio::awaitable<void> run_jobs(Host& host) {
     std::vector<Job> jobs = host.gw().take_jobs(now_ms());
     for (Job& job : jobs) asio::co_spawn(host.io(), run_job(host, std::move(job)), asio::detached);
     host.after_core_call(false);
-    co_await host.jobs_waker().wait_until(host.gw().next_deadline(now_ms()));
+    const int64_t deadline = host.gw().next_deadline(now_ms());
+    host.jobs_sleep_until(deadline);
+    co_await host.jobs_waker().wait_until(deadline);
+    host.jobs_sleep_until(kNever);
   }
 }
 

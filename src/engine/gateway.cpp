@@ -108,6 +108,11 @@ std::vector<Job> Gateway::take_jobs(int64_t now) {
   return jobs;
 }
 
+bool Gateway::jobs_due(int64_t now) const {
+  const GatewayCore& gw = *impl_;
+  return !gw.config_error && gw.config.mode == UpstreamMode::kGuest && gw.pool.wants_fetch(now);
+}
+
 void Gateway::on_job_done(uint64_t id, int status, std::string_view body, int64_t now,
                           int64_t wall) {
   GatewayCore& gw = *impl_;

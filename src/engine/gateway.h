@@ -154,6 +154,8 @@ class Gateway {
 
   // Background jobs (token fetches) to perform now.
   std::vector<Job> take_jobs(int64_t now);
+  // take_jobs(now) would return at least one job: lets a host skip waking its job loop.
+  bool jobs_due(int64_t now) const;
   // status 0: network failure or timeout.
   void on_job_done(uint64_t id, int status, std::string_view body, int64_t now, int64_t wall);
   int64_t next_deadline(int64_t now) const;

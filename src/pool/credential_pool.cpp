@@ -237,6 +237,13 @@ void CredentialPool::on_fetched(int64_t now, std::string_view secret_or_empty) {
   retire_surplus(slots_, rule, settings_.target_size, now);
 }
 
+bool CredentialPool::wants_fetch(int64_t now) const {
+  if (!fetched_ || now < backoff_until_) return false;
+  const size_t parallel = settings_.max_parallel_fetches;
+  if (parallel != 0 && fetching_ >= parallel) return false;
+  return missing(slots_, AgeRule{settings_.max_age_ms}, settings_.target_size, fetching_, now) > 0;
+}
+
 int64_t CredentialPool::next_deadline(int64_t now) const {
   const AgeRule rule{fetched_ ? settings_.max_age_ms : 0};
   int64_t next = kNever;

@@ -90,6 +90,8 @@ class CredentialPool {
   PoolCounts counts(int64_t now) const;
   // Bumped on every change that may let a waiting request proceed.
   uint64_t version() const { return version_; }
+  // start_fetches(now) would start at least one fetch (without starting it).
+  bool wants_fetch(int64_t now) const;
 
  private:
   struct Slot {

@@ -136,6 +136,8 @@ void run_step(CredentialPool& pool, const Step& step, Leases& leases) {
       pool.release_failed(named(leases, step.lease), step.verdict, step.at, step.value);
       break;
     case Op::kStart:
+      // wants_fetch() predicts, without side effects, whether start_fetches() starts any.
+      CHECK(pool.wants_fetch(step.at) == (step.value > 0));
       CHECK(int64_t(pool.start_fetches(step.at)) == step.value);
       break;
     case Op::kFetched:
