@@ -2,7 +2,7 @@
 # Benchmarks z-ai-proxy against an nginx hop and the Portkey gateway on this machine and
 # writes bench/RESULTS.md, bench/latency_vs_rate.png and bench/soak_rss.png.
 #
-#   bash bench/run.sh [--smoke] [--soak-seconds N] [--stages core,load,rss,soak] [--no-build]
+#   bash bench/run.sh [--smoke] [--soak-seconds N] [--streams N] [--stages core,load,rss,soak] [--no-build]
 #
 # --smoke: every stage in miniature (about 2 minutes); writes to bench/out/smoke/ instead and
 #          leaves the committed results alone. Exits non-zero if anything failed.
@@ -19,14 +19,16 @@ cd "$root"
 smoke=0
 build=1
 soak=""
+streams=""
 stages=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
     --no-build) build=0 ;;
     --soak-seconds) soak=$2; shift ;;
+    --streams) streams=$2; shift ;;
     --stages) stages=$2; shift ;;
-    *) echo "usage: bash bench/run.sh [--smoke] [--soak-seconds N] [--stages LIST] [--no-build]" >&2; exit 2 ;;
+    *) echo "usage: bash bench/run.sh [--smoke] [--soak-seconds N] [--streams N] [--stages LIST] [--no-build]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -81,6 +83,7 @@ args=(--zproxy "${ZPROXY_BIN:-build/z-ai-proxy}" --loadgen "$bin/loadgen" --pace
   --core-bench "$core_bench" --wasm build-wasm/zproxy.wasm)
 [ -n "$soak" ] && args+=(--soak-seconds "$soak")
 [ -n "$stages" ] && args+=(--stages "$stages")
+[ -n "$streams" ] && args+=(--streams "$streams")
 if [ "$smoke" = 1 ]; then
   args+=(--smoke --out bench/out/smoke)
   watchdog=400

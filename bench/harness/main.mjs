@@ -75,6 +75,7 @@ function parseArgs() {
     else if (k === '--core-bench') o.coreBench = v();
     else if (k === '--wasm') o.wasm = v();
     else if (k === '--soak-seconds') o.soakSeconds = Number(v());
+    else if (k === '--streams') o.streams = Number(v());
     else if (k === '--stages') o.stages = v().split(',');
     else if (k === '--md') o.md = v();
     else if (k === '--plot') o.plot = v();
@@ -145,6 +146,7 @@ async function main() {
   const o = parseArgs();
   const p = { ...(o.smoke ? SMOKE : FULL) };
   if (o.soakSeconds > 0) p.soakSeconds = o.soakSeconds;
+  if (o.streams > 0) p.streams = o.streams;
   const runDir = path.resolve(o.out);
   fs.rmSync(runDir, { recursive: true, force: true });
   const logDir = path.join(runDir, 'logs');
