@@ -1,47 +1,11 @@
 #include "api/reset_time.h"
 
+#include "core/civil_time.h"
+
 namespace zproxy::api::detail {
 namespace {
 
 constexpr int64_t kDayMs = 24 * 3600 * 1000;
-
-// Floor division: correct for times before 1970 too.
-int64_t floor_div(int64_t a, int64_t b) {
-  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant, "chrono-Compatible
-// Low-Level Date Algorithms").
-int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  const int64_t era = floor_div(y, 400);
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-struct Civil {
-  int64_t y, m, d;
-};
-
-Civil civil_from_days(int64_t z) {
-  z += 719468;
-  const int64_t era = floor_div(z, 146097);
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  return {yoe + era * 400 + (m <= 2), m, d};
-}
-
-int64_t days_in_month(int64_t y, int64_t m) {
-  static constexpr int64_t kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return (m == 2 && leap) ? 29 : kDays[m - 1];
-}
 
 bool digit(char c) {
   return c >= '0' && c <= '9';
@@ -77,13 +41,6 @@ std::optional<int64_t> time_at(std::string_view s, size_t at) {
   return secs * 1000 - kUtc8OffsetMs;
 }
 
-// v in decimal, left-padded with zeros to `width` digits.
-void append_padded(std::string& out, int64_t v, size_t width) {
-  std::string digits = std::to_string(v);
-  if (digits.size() < width) out.append(width - digits.size(), '0');
-  out += digits;
-}
-
 }  // namespace
 
 int64_t next_utc8_midnight(int64_t now_wall_ms) {
@@ -100,23 +57,7 @@ std::optional<int64_t> find_utc8_time(std::string_view text) {
 }
 
 std::string format_utc8(int64_t wall_ms) {
-  const int64_t local_s = floor_div(wall_ms + kUtc8OffsetMs, 1000);
-  const int64_t days = floor_div(local_s, 86400);
-  const int64_t sod = local_s - days * 86400;
-  const Civil c = civil_from_days(days);
-  std::string out;
-  append_padded(out, c.y, 4);
-  out += '-';
-  append_padded(out, c.m, 2);
-  out += '-';
-  append_padded(out, c.d, 2);
-  out += ' ';
-  append_padded(out, sod / 3600, 2);
-  out += ':';
-  append_padded(out, sod / 60 % 60, 2);
-  out += ':';
-  append_padded(out, sod % 60, 2);
-  return out;
+  return format_datetime(wall_ms + kUtc8OffsetMs, ' ');
 }
 
 }  // namespace zproxy::api::detail

@@ -1,6 +1,6 @@
 #include "engine/log.h"
 
-#include <cstdio>
+#include "core/civil_time.h"
 
 namespace zproxy {
 
@@ -15,31 +15,14 @@ std::string_view level_name(LogLevel level) {
 }
 
 std::string format_utc(int64_t wall_ms) {
-  // Civil-from-days (H. Hinnant), valid for the proleptic Gregorian calendar.
-  const int64_t ms = ((wall_ms % 1000) + 1000) % 1000;
-  const int64_t secs = (wall_ms - ms) / 1000;
-  int64_t days = secs / 86400;
-  int64_t rem = secs % 86400;
-  if (rem < 0) {
-    rem += 86400;
-    --days;
-  }
-  days += 719468;
-  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const int64_t doe = days - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(y), static_cast<long long>(m),
-                static_cast<long long>(d), static_cast<long long>(rem / 3600),
-                static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60),
-                static_cast<long long>(ms));
-  return buf;
+  std::string out = format_datetime(wall_ms, 'T');
+  const int64_t ms = wall_ms - floor_div(wall_ms, 1000) * 1000;
+  out += '.';
+  out += static_cast<char>('0' + ms / 100);
+  out += static_cast<char>('0' + ms / 10 % 10);
+  out += static_cast<char>('0' + ms % 10);
+  out += 'Z';
+  return out;
 }
 
 LogLine::LogLine(int64_t wall_ms, LogLevel level, std::string_view event,
