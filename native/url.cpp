@@ -3,7 +3,8 @@
 #include <arpa/inet.h>
 
 #include <openssl/evp.h>
-#include <cctype>
+
+#include "core/ascii.h"
 
 namespace zproxy::native {
 
@@ -11,7 +12,7 @@ namespace {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out) c = ascii_lower(c);
   return out;
 }
 

@@ -19,4 +19,13 @@ constexpr bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// `needle` occurs in `haystack`, ASCII case ignored.
+constexpr bool icontains(std::string_view haystack, std::string_view needle) {
+  if (needle.size() > haystack.size()) return false;
+  for (size_t at = 0; at + needle.size() <= haystack.size(); ++at) {
+    if (iequals(haystack.substr(at, needle.size()), needle)) return true;
+  }
+  return false;
+}
+
 }  // namespace zproxy

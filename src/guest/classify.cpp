@@ -1,10 +1,10 @@
 #include "guest/classify.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <string>
 
+#include "core/ascii.h"
 #include "guest/guest.h"
 #include "json/json.h"
 
@@ -13,20 +13,13 @@ namespace {
 
 constexpr size_t kMaxQuotedBytes = 200;
 
-bool contains_ci(std::string_view haystack, std::string_view needle) {
-  auto lower = [](char c) { return std::tolower(static_cast<unsigned char>(c)); };
-  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                        [&](char a, char b) { return lower(a) == lower(b); });
-  return it != haystack.end();
-}
-
 // An HTML page (firewall, proxy or error page) rather than an API answer.
 bool looks_like_html(std::string_view body) {
   const size_t start = body.find_first_not_of(" \t\r\n");
   if (start == std::string_view::npos) return false;
   const std::string_view head = body.substr(start, 1024);
-  return contains_ci(head, "<!doctype html") || contains_ci(head, "<html") ||
-         contains_ci(head, "<head") || contains_ci(head, "<body");
+  return icontains(head, "<!doctype html") || icontains(head, "<html") ||
+         icontains(head, "<head") || icontains(head, "<body");
 }
 
 // Upstream's own words, shortened at a UTF-8 boundary; never markup.
@@ -41,8 +34,8 @@ std::string quote_detail(std::string_view detail) {
 }
 
 bool is_concurrency_message(std::string_view text) {
-  return contains_ci(text, "concurren") || contains_ci(text, "too many requests") ||
-         contains_ci(text, "rate limit") || text.find("并发") != std::string_view::npos;
+  return icontains(text, "concurren") || icontains(text, "too many requests") ||
+         icontains(text, "rate limit") || text.find("并发") != std::string_view::npos;
 }
 
 // " (HTTP 400)", " (code 426)", " (HTTP 400, code 1234)" or "".
@@ -69,14 +62,14 @@ UpstreamFailure firewall() {
 // Rejections that hold for every guest token alike, recognised by their words or code.
 bool classify_upstream_wide(const UpstreamErrorInfo& info, UpstreamFailure& out) {
   const std::string_view text = info.detail;
-  if (contains_ci(info.code_text, "CAPTCHA") || contains_ci(text, "CAPTCHA")) {
+  if (icontains(info.code_text, "CAPTCHA") || icontains(text, "CAPTCHA")) {
     out = failure(Errc::kUpstreamRejected,
                   "upstream now requires a CAPTCHA for guest chats, which this proxy does not "
                   "solve; use API mode (UPSTREAM_MODE=api)",
                   Verdict::kUpstreamWide);
     return true;
   }
-  if (contains_ci(text, "signature") || contains_ci(info.code_text, "signature")) {
+  if (icontains(text, "signature") || icontains(info.code_text, "signature")) {
     out = failure(Errc::kUpstreamRejected,
                   "upstream now requires request signatures, which this proxy does not "
                   "produce; use API mode (UPSTREAM_MODE=api)",
@@ -157,7 +150,7 @@ UpstreamFailure classify_error(int http_status, const UpstreamErrorInfo& info_in
                    "the guest account is busy (too many concurrent requests)" + code + quoted,
                    Verdict::kCooldown);
   }
-  if (klass == 403 && contains_ci(info.detail, "model")) {
+  if (klass == 403 && icontains(info.detail, "model")) {
     return failure(Errc::kModelNotAvailable,
                    "this model is not available to guest accounts; use API mode "
                    "(UPSTREAM_MODE=api)",
