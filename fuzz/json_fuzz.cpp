@@ -81,12 +81,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (in_place.ok() != doc.ok()) __builtin_trap();
   if (!doc.ok()) {
     if (!refused(doc)) __builtin_trap();
+    static zproxy::JsonEventParser rejecting;
+    auto ev = rejecting.parse(text);
+    if (ev.ok() || ev.error().code != doc.error().code) __builtin_trap();
+    if (ev.error().message != doc.error().message) __builtin_trap();
     if (doc.error().code != in_place.error().code) __builtin_trap();
     if (small.ok()) __builtin_trap();  // tighter caps cannot accept more
     return 0;
   }
   if (!same(*doc, in_place->doc)) __builtin_trap();
   check_accessors(*doc);
+
+  // The reusable event parser (fast path with strings pointing into `text`) agrees too, also
+  // when it parses the same text twice in a row.
+  static zproxy::JsonEventParser events;
+  for (int round = 0; round < 2; ++round) {
+    auto ev = events.parse(text);
+    if (!ev.ok() || !same(*doc, **ev)) __builtin_trap();
+  }
   auto again = zproxy::parse_json(zproxy::json_dump(*doc));
   if (!again.ok()) __builtin_trap();
   if (!same(*doc, *again)) __builtin_trap();

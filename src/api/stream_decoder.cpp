@@ -39,6 +39,7 @@ struct StreamDecoder::Impl final : SseHandler {
   void end();
 
   SseParser parser;
+  JsonEventParser json;
   int64_t wall;
   DeltaSink* sink = nullptr;  // the sink of the feed()/finish() call in progress
   bool ended = false;         // on_end or on_failure delivered
@@ -62,10 +63,12 @@ void StreamDecoder::Impl::on_event(const SseEvent& event) {
   const std::string_view data = trim(event.data);
   if (data.empty()) return;
   if (data == "[DONE]") return end();
-  auto doc = parse_json(data);
+  auto doc = json.parse(data);
   if (!doc) return fail(detail::bad_response("upstream sent a malformed stream chunk"));
-  if (!doc->IsObject()) return fail(detail::bad_response("upstream stream chunk is not an object"));
-  on_chunk(*doc, data);
+  if (!(*doc)->IsObject()) {
+    return fail(detail::bad_response("upstream stream chunk is not an object"));
+  }
+  on_chunk(**doc, data);
 }
 
 void StreamDecoder::Impl::on_chunk(const rapidjson::Value& root, std::string_view data) {

@@ -80,6 +80,7 @@ struct StreamDecoder::Impl final : SseHandler {
   void fail(const UpstreamFailure& failure);
 
   SseParser parser;
+  JsonEventParser json;
   MessageBuffer buffer;
   ReasoningSplitter splitter;
   DeltaSink* sink = nullptr;  // during feed() / finish() only
@@ -92,19 +93,20 @@ struct StreamDecoder::Impl final : SseHandler {
 void StreamDecoder::Impl::on_event(const SseEvent& event) {
   if (ended) return;
   if (event.data == "[DONE]") return end();
-  auto doc = parse_json(event.data);
-  if (!doc.ok() || !doc->IsObject()) {
+  auto parsed = json.parse(event.data);
+  if (!parsed.ok() || !(*parsed)->IsObject()) {
     return fail(finishing ? truncated()
                           : bad_response("upstream sent an event that is not a JSON object"));
   }
-  if (const rapidjson::Value* error = find_error(*doc)) {
+  const rapidjson::Value& doc = **parsed;
+  if (const rapidjson::Value* error = find_error(doc)) {
     return fail(classify_error(200, read_error(*error)));
   }
-  const rapidjson::Value* type = json_member(*doc, "type");
-  const rapidjson::Value* data = json_member(*doc, "data");
+  const rapidjson::Value* type = json_member(doc, "type");
+  const rapidjson::Value* data = json_member(doc, "data");
   const bool envelope = type != nullptr && type->IsString() && data != nullptr && data->IsObject();
   if (envelope && as_view(*type) != "chat:completion") return;  // title, tags, …: not the answer
-  const rapidjson::Value& payload = envelope ? *data : *doc;
+  const rapidjson::Value& payload = envelope ? *data : doc;
   if (!apply_text(payload)) return;
   apply_meta(payload);
   if (is_end(payload)) end();

@@ -1,10 +1,12 @@
 #include "json/json.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include <catch2/catch.hpp>
+#include <rapidjson/memorystream.h>
 
 using namespace zproxy;
 using namespace std::string_literals;
@@ -298,4 +300,156 @@ TEST_CASE("json writer helpers take string_views with embedded NULs", "[json]") 
   json_write_string(w, "v");
   w.EndObject();
   CHECK(std::string(buf.GetString(), buf.GetSize()) == "{\"k\\u0000\":\"v\"}");
+}
+
+namespace {
+
+// What prescan + RapidJSON alone make of `text` (parse_json's reference behaviour), without the
+// refusals of prescan: enough to check a document parse_json accepted.
+rapidjson::Document reference_parse(std::string_view text) {
+  rapidjson::Document doc;
+  rapidjson::MemoryStream stream(text.data(), text.size());
+  doc.ParseStream<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(stream);
+  return doc;
+}
+
+// Type flags and values, recursively: json_dump alone would not tell Int(5) from Uint64(5).
+bool same_value(const rapidjson::Value& a, const rapidjson::Value& b) {
+  if (a.GetType() != b.GetType()) return false;
+  if (a.IsNumber()) {
+    if (a.IsInt() != b.IsInt() || a.IsUint() != b.IsUint() || a.IsInt64() != b.IsInt64() ||
+        a.IsUint64() != b.IsUint64() || a.IsDouble() != b.IsDouble()) {
+      return false;
+    }
+    if (a.IsDouble()) return a.GetDouble() == b.GetDouble();
+    return a.IsUint64() ? a.GetUint64() == b.GetUint64() : a.GetInt64() == b.GetInt64();
+  }
+  if (a.IsString()) return as_view(a) == as_view(b);
+  if (a.IsArray()) {
+    if (a.Size() != b.Size()) return false;
+    for (rapidjson::SizeType i = 0; i < a.Size(); ++i) {
+      if (!same_value(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  if (a.IsObject()) {
+    if (a.MemberCount() != b.MemberCount()) return false;
+    for (auto x = a.MemberBegin(), y = b.MemberBegin(); x != a.MemberEnd(); ++x, ++y) {
+      if (as_view(x->name) != as_view(y->name) || !same_value(x->value, y->value)) return false;
+    }
+    return true;
+  }
+  return a.IsTrue() == b.IsTrue();
+}
+
+}  // namespace
+
+TEST_CASE("parse_json types integers as RapidJSON does", "[json]") {
+  const char* const numbers[] = {
+      "0",          "-0",          "7",          "-7",           "2147483647",
+      "2147483648", "-2147483648", "-2147483649", "4294967295",  "4294967296",
+      "9223372036854775807",  "9223372036854775808", "-9223372036854775808",
+      "-9223372036854775809", "9999999999999999999", "18446744073709551615",
+      "18446744073709551616", "-99999999999999999999", "1.0", "1e2", "-0.0", "0.5E-3",
+  };
+  for (const char* n : numbers) {
+    INFO(n);
+    auto doc = parse_json(n);
+    REQUIRE(doc.ok());
+    const rapidjson::Document ref = reference_parse(n);
+    REQUIRE_FALSE(ref.HasParseError());
+    CHECK(same_value(*doc, ref));
+  }
+}
+
+// parse_json reads most documents in one pass of its own and hands the rest to prescan and
+// RapidJSON. Whatever it accepts, RapidJSON must accept too, with the very same values: mutants
+// of valid documents (bytes flipped, dropped, duplicated, swapped for JSON-significant ones)
+// check that over many near misses.
+TEST_CASE("parse_json accepts nothing RapidJSON refuses, with the same values", "[json]") {
+  const std::string seeds[] = {
+      R"({"type": "chat:completion", "data": {"delta_content": " the \"proxy\"\n", "phase": "answer"}})",
+      R"({"id":"x","choices":[{"index":0,"delta":{"content":"a\u00e9\ud83d\ude00"},"finish_reason":null}],"usage":{"prompt_tokens":15,"completion_tokens":7000}})",
+      R"([1, -0, 2.5e-3, 18446744073709551615, -9223372036854775808, true, false, null, "", {}, []])",
+      "{\"k\xC3\xA9y\": [\"\xE4\xB8\xAD\xF0\x9F\x98\x80\", \"\\/\\b\\f\\r\\t\\\\\", 1E+2, 0.000001]}",
+  };
+  const std::string significant = "{}[]\",:\\\\u0123456789.eE+-tfn \t\r\n\x80\xBF\xC3\xED\xF4";
+  uint32_t state = 2463534242u;
+  auto rand = [&state] {
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    return state;
+  };
+  size_t accepted = 0, refused = 0;
+  for (const std::string& seed : seeds) {
+    for (int round = 0; round < 4000; ++round) {
+      std::string text = seed;
+      const int edits = 1 + static_cast<int>(rand() % 3);
+      for (int e = 0; e < edits && !text.empty(); ++e) {
+        const size_t at = rand() % text.size();
+        switch (rand() % 4) {
+          case 0: text[at] = significant[rand() % significant.size()]; break;
+          case 1: text.erase(at, 1); break;
+          case 2: text.insert(at, 1, text[rand() % text.size()]); break;
+          default: text[at] = static_cast<char>(rand()); break;
+        }
+      }
+      auto doc = parse_json(text);
+      if (!doc.ok()) {
+        ++refused;
+        continue;
+      }
+      ++accepted;
+      const rapidjson::Document ref = reference_parse(text);
+      INFO(text);
+      REQUIRE_FALSE(ref.HasParseError());
+      REQUIRE(same_value(*doc, ref));
+    }
+  }
+  CHECK(accepted > 1000);  // the mutants exercise both outcomes
+  CHECK(refused > 1000);
+}
+
+TEST_CASE("JsonEventParser reads documents one after another as parse_json does", "[json]") {
+  JsonEventParser parser;
+  std::string big = "{\"a\":[";
+  for (int i = 0; i < 2000; ++i) big += (i ? ",\"x\\n" : "\"x\\n") + std::to_string(i) + "\"";
+  big += "],\"b\":\"" + std::string(20000, 'y') + "\"}";
+  const std::string texts[] = {
+      R"({"type":"chat:completion","data":{"delta_content":"hi","phase":"answer"}})",
+      big,  // more than the first pool buffer, escapes included
+      R"({"a":"\u00e9\"","n":-12,"d":2.5})",
+      "[]",
+      "{\"deep\":" + nested(60) + "}",
+  };
+  for (const std::string& text : texts) {
+    INFO(text.substr(0, 80));
+    auto expected = parse_json(text);
+    REQUIRE(expected.ok());
+    auto got = parser.parse(text);
+    REQUIRE(got.ok());
+    CHECK(json_dump(**got) == json_dump(*expected));
+    CHECK(same_value(**got, *expected));
+  }
+  SECTION("errors are parse_json's, and the parser reads on after one") {
+    for (std::string_view bad : {"{", "{}x", "[1e000001]", "\"\\udc00\"", "\"\xC0\xAF\""}) {
+      auto got = parser.parse(bad);
+      auto expected = parse_json(bad);
+      REQUIRE_FALSE(got.ok());
+      REQUIRE_FALSE(expected.ok());
+      CHECK(got.error().message == expected.error().message);
+    }
+    CHECK(parser.parse("[1,2,3]", {.max_values = 3}).error().code == Errc::kRequestTooLarge);
+    CHECK(parser.parse(nested(65)).error().message ==
+          "Invalid JSON at byte 64: nesting deeper than 64 levels");
+    auto ok = parser.parse(R"({"s":"v"})");
+    REQUIRE(ok.ok());
+    CHECK(json_string(**ok, "s") == "v");
+  }
+  SECTION("nesting beyond its own stack goes to the reference parser") {
+    auto deep = parser.parse(nested(1000), {.max_depth = 1000});
+    REQUIRE(deep.ok());
+    CHECK((*deep)->IsArray());
+  }
 }
