@@ -242,6 +242,18 @@ TEST_CASE("SSE events carry views valid during on_event", "[sse]") {
   CHECK(copier.data == std::vector<std::string>{"one", "two", "three"});
 }
 
+TEST_CASE("SSE data lines held in place or copied give the same events and limits", "[sse]") {
+  // A first data line inside a slice is held as a view until the event ends; a second line, or
+  // the end of the slice, copies it. Every split gives the same events.
+  CHECK(replay_all_splits("data: a\ndata: b\n\ndata: c\n\n: x\ndata:\n\n") ==
+        Lines{ev("a\nb"), ev("c"), ev("")});
+  // The event size limit counts the held line and its "\n" as when it was copied.
+  CHECK(replay_all_splits("data: abc\n\n", SseLimits{64, 3}) == Lines{ev("abc")});
+  const Lines over = replay_all_splits("data: abc\ndata:\n\n", SseLimits{64, 3});
+  REQUIRE(over.size() == 1);
+  CHECK(over[0] == "error: upstream SSE event exceeds max_event_bytes (3)");
+}
+
 TEST_CASE("SSE golden fixtures replay identically at every split point", "[sse][fixtures]") {
   const std::filesystem::path dir = std::filesystem::path(ZPROXY_FIXTURE_DIR) / "sse";
   std::vector<std::filesystem::path> inputs;
