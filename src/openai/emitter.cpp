@@ -10,6 +10,9 @@ namespace {
 
 constexpr std::string_view kThinkOpen = "<think>";
 constexpr std::string_view kThinkClose = "</think>";
+constexpr std::string_view kRole = "\"role\":\"assistant\",";
+// Closes a text delta's string, its delta, its choice and the chunk.
+constexpr std::string_view kTextChunkEnd = "\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
 
 std::string_view finish_reason_json(FinishReason r) {
   switch (r) {
@@ -64,6 +67,10 @@ void append_key_string(std::string& out, std::string_view key, std::string_view 
 Emitter::Emitter(EmitterOptions options)
     : opt_(std::move(options)),
       head_(document_head(opt_)),
+      // Chunk prefixes exist for streams only: a one-piece answer never writes a chunk.
+      chunk_head_(opt_.stream ? "data: " + head_ + "{\"index\":0,\"delta\":{" : std::string()),
+      content_open_(opt_.stream ? chunk_head_ + "\"content\":\"" : std::string()),
+      reasoning_open_(opt_.stream ? chunk_head_ + "\"reasoning_content\":\"" : std::string()),
       content_stop_(opt_.stop),
       reasoning_text_(std::vector<std::string>{}) {}
 
@@ -71,7 +78,8 @@ Emitter::Emitter(EmitterOptions options)
 
 void Emitter::on_reasoning(std::string_view text) {
   if (closed() || text.empty() || opt_.thinking == ThinkingMode::kHidden) return;
-  std::string piece;
+  std::string& piece = piece_;
+  piece.clear();
   if (opt_.thinking == ThinkingMode::kReasoningContent) {
     reasoning_text_.feed(text, piece);
     write_reasoning(piece);
@@ -89,7 +97,8 @@ void Emitter::on_reasoning(std::string_view text) {
 
 void Emitter::on_content(std::string_view text) {
   if (closed() || text.empty()) return;
-  std::string piece;
+  std::string& piece = piece_;
+  piece.clear();
   close_reasoning(piece);
   const bool matched = content_stop_.feed(text, piece) == StopScan::kMatched;
   write_content(piece);
@@ -136,13 +145,15 @@ void Emitter::on_failure(const UpstreamFailure& failure) {
 
 void Emitter::write_error_event(const Error& error) {
   if (!opt_.stream || complete_ || error_written_) return;
-  append_sse_data(out_, error_json(error));
+  std::string event;
+  append_sse_data(event, error_json(error));
+  out_ += event;
   out_ += kSseDone;
   error_written_ = true;
 }
 
 std::string Emitter::take_output() {
-  return std::exchange(out_, std::string());
+  return out_.take();
 }
 
 // ---- text routing --------------------------------------------------------------------------
@@ -155,7 +166,8 @@ void Emitter::close_reasoning(std::string& content_piece) {
     reasoning_text_.flush(content_piece);
     content_piece += kThinkClose;
     in_think_tag_ = false;
-  } else if (opt_.thinking == ThinkingMode::kReasoningContent) {
+  } else if (opt_.thinking == ThinkingMode::kReasoningContent &&
+             reasoning_text_.held_size() > 0) {
     std::string rest;
     reasoning_text_.flush(rest);
     write_reasoning(rest);
@@ -175,7 +187,7 @@ bool Emitter::flush_content(std::string& content_piece) {
 void Emitter::write_content(std::string_view text) {
   if (text.empty()) return;
   if (opt_.stream) {
-    write_delta_chunk("content", text);
+    write_text_chunk(content_open_, text);
   } else {
     content_ += text;
   }
@@ -184,7 +196,7 @@ void Emitter::write_content(std::string_view text) {
 void Emitter::write_reasoning(std::string_view text) {
   if (text.empty()) return;
   if (opt_.stream) {
-    write_delta_chunk("reasoning_content", text);
+    write_text_chunk(reasoning_open_, text);
   } else {
     reasoning_ += text;
   }
@@ -194,11 +206,9 @@ void Emitter::write_reasoning(std::string_view text) {
 
 // "data: " + head + `{"index":0,"delta":{` and, in the first delta only, `"role":"assistant",`.
 void Emitter::begin_delta_chunk() {
-  out_ += "data: ";
-  out_ += head_;
-  out_ += "{\"index\":0,\"delta\":{";
+  out_ += chunk_head_;
   if (!role_sent_) {
-    out_ += "\"role\":\"assistant\",";
+    out_ += kRole;
     role_sent_ = true;
   }
   committed_ = true;
@@ -210,10 +220,18 @@ void Emitter::end_chunk(std::string_view finish_reason) {
   out_ += "}]}\n\n";
 }
 
-void Emitter::write_delta_chunk(std::string_view key, std::string_view text) {
-  begin_delta_chunk();
-  append_key_string(out_, key, text);
-  end_chunk("null");
+// `open` is content_open_ or reasoning_open_: the chunk head and the key, up to the string's
+// opening quote. Few appends per chunk, as this runs for every delta.
+void Emitter::write_text_chunk(const std::string& open, std::string_view text) {
+  if (role_sent_) {
+    out_ += open;
+  } else {
+    begin_delta_chunk();
+    out_ += std::string_view(open).substr(chunk_head_.size());
+  }
+  committed_ = true;
+  out_.append_json_escaped(text);
+  out_ += kTextChunkEnd;
 }
 
 // The aggregate for `index`, created in index order when new.
@@ -243,20 +261,21 @@ void Emitter::write_tool_call(const ToolCallDelta& call) {
       call.arguments.empty()) {
     return;
   }
-  begin_delta_chunk();
-  out_ += "\"tool_calls\":[{\"index\":";
-  out_ += std::to_string(call.index);
+  std::string delta = "\"tool_calls\":[{\"index\":";
+  delta += std::to_string(call.index);
   const std::string_view id = is_new ? std::string_view(tc.id) : call.id;
   const std::string_view type = is_new ? std::string_view(tc.type) : call.type;
-  if (!id.empty()) append_key_string(out_ += ',', "id", id);
-  if (!type.empty()) append_key_string(out_ += ',', "type", type);
-  out_ += ",\"function\":{";
+  if (!id.empty()) append_key_string(delta += ',', "id", id);
+  if (!type.empty()) append_key_string(delta += ',', "type", type);
+  delta += ",\"function\":{";
   if (!call.name.empty()) {
-    append_key_string(out_, "name", call.name);
-    out_ += ',';
+    append_key_string(delta, "name", call.name);
+    delta += ',';
   }
-  append_key_string(out_, "arguments", call.arguments);
-  out_ += "}}]";
+  append_key_string(delta, "arguments", call.arguments);
+  delta += "}}]";
+  begin_delta_chunk();
+  out_ += delta;
   end_chunk("null");
 }
 
@@ -281,30 +300,31 @@ void Emitter::finish(FinishReason reason) {
 }
 
 void Emitter::write_final_chunks() {
-  if (!role_sent_) write_delta_chunk("content", "");  // an empty answer still opens with role
-  out_ += "data: ";
-  out_ += head_;
-  out_ += "{\"index\":0,\"delta\":{";
+  if (!role_sent_) write_text_chunk(content_open_, "");  // an empty answer still opens with role
+  out_ += chunk_head_;
   end_chunk(finish_reason_json(finish_));
   if (opt_.include_usage) {
     out_ += "data: ";
     out_ += head_;
     out_ += "],\"usage\":";
-    append_usage(out_);
+    std::string usage;
+    append_usage(usage);
+    out_ += usage;
     out_ += "}\n\n";
   }
   out_ += kSseDone;
 }
 
 void Emitter::write_body() {
-  out_ += head_;
-  out_ += "{\"index\":0,\"message\":";
-  append_message(out_);
-  out_ += ",\"logprobs\":null,\"finish_reason\":";
-  out_ += finish_reason_json(finish_);
-  out_ += "}],\"usage\":";
-  append_usage(out_);
-  out_ += '}';
+  std::string body = head_;
+  body += "{\"index\":0,\"message\":";
+  append_message(body);
+  body += ",\"logprobs\":null,\"finish_reason\":";
+  body += finish_reason_json(finish_);
+  body += "}],\"usage\":";
+  append_usage(body);
+  body += '}';
+  out_ += body;
 }
 
 void Emitter::append_message(std::string& out) const {

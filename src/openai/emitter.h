@@ -37,6 +37,7 @@
 #include "config/config.h"
 #include "core/upstream.h"
 #include "openai/stop_matcher.h"
+#include "openai/writer.h"
 
 namespace zproxy {
 
@@ -97,7 +98,7 @@ class Emitter final : public DeltaSink {
   bool flush_content(std::string& content_piece);
   void write_content(std::string_view text);
   void write_reasoning(std::string_view text);
-  void write_delta_chunk(std::string_view key, std::string_view text);
+  void write_text_chunk(const std::string& open, std::string_view text);
   void begin_delta_chunk();
   void end_chunk(std::string_view finish_reason_json);
   void write_tool_call(const ToolCallDelta& call);
@@ -111,7 +112,11 @@ class Emitter final : public DeltaSink {
 
   EmitterOptions opt_;
   std::string head_;  // `{"id":…,"object":…,"created":…,"model":…,"choices":[` of every document
-  std::string out_;
+  std::string chunk_head_;      // "data: " + head_ + `{"index":0,"delta":{`
+  std::string content_open_;    // chunk_head_ + `"content":"`
+  std::string reasoning_open_;  // chunk_head_ + `"reasoning_content":"`
+  OutputBuffer out_;
+  std::string piece_;  // the text a delta releases, reused from delta to delta
   StopMatcher content_stop_;    // answer content against opt_.stop
   StopMatcher reasoning_text_;  // no stop strings: holds an incomplete trailing code point only
   std::string content_;         // non-streaming: aggregated content (think tags included)

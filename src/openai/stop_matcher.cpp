@@ -83,6 +83,16 @@ StopScan StopMatcher::cut(std::string& out) {
 
 StopScan StopMatcher::feed(std::string_view text, std::string& out) {
   if (matched_) return StopScan::kMatched;
+  if (patterns_.empty() && pending_.empty()) {
+    // Only an incomplete trailing code point can be held: release the rest without the round
+    // trip through pending_.
+    const size_t complete = utf8_complete_prefix(text);
+    out.append(text.data(), complete);
+    if (complete < text.size()) pending_.assign(text.substr(complete));
+    pos_ += text.size();
+    base_ += complete;
+    return StopScan::kOpen;
+  }
   const size_t old_size = pending_.size();
   pending_.append(text);
   if (patterns_.empty()) {

@@ -1,110 +1,178 @@
 #include "openai/writer.h"
 
+#include <algorithm>
+
+#include "json/text_scan.h"
+
 namespace zproxy {
 namespace {
 
 constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
 
-bool is_continuation(std::string_view s, size_t i) {
-  return i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80;
-}
-
-// Length of the well-formed UTF-8 sequence starting at s[i] (a byte >= 0x80), or 0 when it is
-// not one (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
-size_t utf8_sequence_length(std::string_view s, size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  const auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
-  size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (next < lo || next > hi) return 0;
-  for (size_t k = 2; k < n; ++k) {
-    if (!is_continuation(s, i + k)) return 0;
-  }
-  return n;
-}
-
-void append_escape(std::string& out, unsigned char c) {
+// The escape of `c` (a control byte, '"' or '\\'), written at dst (6 bytes at most): its length.
+size_t write_escape(char* dst, unsigned char c) {
+  char short_form = 0;
   switch (c) {
-    case '"':
-      out += "\\\"";
-      return;
-    case '\\':
-      out += "\\\\";
-      return;
-    case '\b':
-      out += "\\b";
-      return;
-    case '\f':
-      out += "\\f";
-      return;
-    case '\n':
-      out += "\\n";
-      return;
-    case '\r':
-      out += "\\r";
-      return;
-    case '\t':
-      out += "\\t";
-      return;
-    default:
-      break;
+    case '"': short_form = '"'; break;
+    case '\\': short_form = '\\'; break;
+    case '\b': short_form = 'b'; break;
+    case '\f': short_form = 'f'; break;
+    case '\n': short_form = 'n'; break;
+    case '\r': short_form = 'r'; break;
+    case '\t': short_form = 't'; break;
+    default: break;
+  }
+  dst[0] = '\\';
+  if (short_form != 0) {
+    dst[1] = short_form;
+    return 2;
   }
   constexpr char kHex[] = "0123456789abcdef";
-  out += "\\u00";
-  out += kHex[c >> 4];
-  out += kHex[c & 0xF];
+  dst[1] = 'u';
+  dst[2] = '0';
+  dst[3] = '0';
+  dst[4] = kHex[c >> 4];
+  dst[5] = kHex[c & 0xF];
+  return 6;
+}
+
+// Copies n bytes, eight at a time. Clang must not turn the loop back into a memcpy call (see
+// OutputBuffer); GCC builds are native, where memcpy is fast.
+#if defined(__clang__)
+__attribute__((no_builtin("memcpy")))
+#endif
+void copy_bytes(char* dst, const char* src, size_t n) {
+  for (; n >= 8; n -= 8, src += 8, dst += 8) {
+    uint64_t x;
+    __builtin_memcpy(&x, src, 8);
+    __builtin_memcpy(dst, &x, 8);
+  }
+  for (; n > 0; --n) *dst++ = *src++;
+}
+
+// `s` escaped as append_json_escaped does, written at dst, which has room for 6 bytes per byte
+// of s (the longest escape). Returns the end of what was written.
+char* write_json_escaped(char* dst, std::string_view s) {
+  const char* const end = s.data() + s.size();
+  const char* run = s.data();  // start of the bytes copied verbatim
+  const char* p = run;
+  for (;;) {
+    p = skip_plain_json_bytes(p, end);
+    if (p == end) break;
+    const auto c = static_cast<unsigned char>(*p);
+    if (c >= 0x80) {
+      const size_t n = utf8_sequence_length(p, end);
+      if (n > 0) {
+        p += n;
+        continue;
+      }
+    }
+    copy_bytes(dst, run, static_cast<size_t>(p - run));
+    dst += p - run;
+    if (c >= 0x80) {
+      copy_bytes(dst, kReplacementChar.data(), kReplacementChar.size());
+      dst += kReplacementChar.size();
+    } else {
+      dst += write_escape(dst, c);
+    }
+    run = ++p;
+  }
+  copy_bytes(dst, run, static_cast<size_t>(end - run));
+  return dst + (end - run);
 }
 
 }  // namespace
 
+// No reserve() before appending in this file: Emscripten's prebuilt libc++ predates C++20 and
+// its reserve() shrinks to the size asked for, so reserving before each small append would
+// reallocate and copy the whole output every time.
 void append_sse_data(std::string& out, std::string_view json) {
-  out.reserve(out.size() + json.size() + 8);
   out += "data: ";
   out += json;
   out += "\n\n";
 }
 
 void append_json_string(std::string& out, std::string_view s) {
-  out.reserve(out.size() + s.size() + 2);
   out += '"';
-  size_t run = 0;  // start of the bytes copied verbatim
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-      ++i;
-      continue;
-    }
+  append_json_escaped(out, s);
+  out += '"';
+}
+
+void append_json_escaped(std::string& out, std::string_view s) {
+  const char* const end = s.data() + s.size();
+  const char* run = s.data();  // start of the bytes copied verbatim
+  const char* p = run;
+  for (;;) {
+    p = skip_plain_json_bytes(p, end);
+    if (p == end) break;
+    const auto c = static_cast<unsigned char>(*p);
     if (c >= 0x80) {
-      const size_t n = utf8_sequence_length(s, i);
+      const size_t n = utf8_sequence_length(p, end);
       if (n > 0) {
-        i += n;
+        p += n;
         continue;
       }
     }
-    out.append(s, run, i - run);
+    out.append(run, static_cast<size_t>(p - run));
     if (c >= 0x80) {
       out += kReplacementChar;
     } else {
-      append_escape(out, c);
+      char escape[6];
+      out.append(escape, write_escape(escape, c));
     }
-    run = ++i;
+    run = ++p;
   }
-  out.append(s, run, s.size() - run);
-  out += '"';
+  out.append(run, static_cast<size_t>(end - run));
+}
+
+OutputBuffer& OutputBuffer::operator+=(std::string_view s) {
+  copy_bytes(room(s.size()), s.data(), s.size());
+  size_ += s.size();
+  return *this;
+}
+
+// In slices, so that room for the longest escapes stays small whatever the text's size. A slice
+// ends before a byte that starts a code point, or after 3 continuation bytes (no sequence has
+// more): escaping sees every UTF-8 sequence whole.
+void OutputBuffer::append_json_escaped(std::string_view s) {
+  constexpr size_t kSliceBytes = 4096;
+  auto is_continuation = [&](size_t i) { return (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80; };
+  while (!s.empty()) {
+    size_t n = std::min(s.size(), kSliceBytes);
+    if (n < s.size()) {
+      for (size_t back = 0; back <= 3; ++back) {
+        if (!is_continuation(n - back)) {
+          n -= back;
+          break;
+        }
+      }
+    }
+    char* const start = room(6 * n);
+    size_ += static_cast<size_t>(write_json_escaped(start, s.substr(0, n)) - start);
+    s.remove_prefix(n);
+  }
+}
+
+std::string OutputBuffer::take() {
+  if (size_ == 0) return {};
+  std::string out(data_.get(), size_);
+  size_ = 0;
+  if (capacity_ > kKeepBytes) {
+    data_.reset();
+    capacity_ = 0;
+  }
+  return out;
+}
+
+char* OutputBuffer::room(size_t n) {
+  if (capacity_ - size_ < n) {
+    const size_t capacity = std::max(2 * capacity_, size_ + n + 256);
+    std::unique_ptr<char[]> bigger(new char[capacity]);
+    copy_bytes(bigger.get(), data_.get(), size_);
+    data_ = std::move(bigger);
+    capacity_ = capacity;
+  }
+  return data_.get() + size_;
 }
 
 std::string model_json(const ModelEntry& model, int64_t created) {

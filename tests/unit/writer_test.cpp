@@ -4,7 +4,9 @@
 
 #include <rapidjson/document.h>
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 using zproxy::append_json_string;
@@ -102,4 +104,38 @@ TEST_CASE("model_json and models_list_json") {
     CHECK(has_string(m["owned_by"], "z-ai"));
   }
   CHECK(std::string(d["data"][1]["id"].GetString()) == "odd\"name");
+}
+
+TEST_CASE("OutputBuffer appends and escapes as std::string does") {
+  // Text of every kind: plain runs, escapes, multi-byte UTF-8 and invalid bytes, in pieces long
+  // enough to cross the buffer's escaping slices at every alignment.
+  uint32_t state = 88172645u;
+  auto rand = [&state] {
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    return state;
+  };
+  const std::string_view parts[] = {"plain words ", "\"", "\\", "\n", "\x01", "\xC3\xA9",
+                                    "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\xFF", "\xE2\x82",
+                                    "\x80\x80\x80\x80\x80"};
+  zproxy::OutputBuffer buf;
+  for (int round = 0; round < 40; ++round) {
+    std::string text;
+    const size_t target = rand() % 20000;
+    while (text.size() < target) text += parts[rand() % (sizeof parts / sizeof parts[0])];
+    std::string expected = "head:";
+    zproxy::append_json_escaped(expected, text);
+    expected += ':';
+    buf += "head:";
+    buf.append_json_escaped(text);
+    buf += ':';
+    INFO("round " << round << ", " << text.size() << " bytes");
+    REQUIRE(buf.take() == expected);
+    CHECK(buf.take().empty());  // taken once
+  }
+  std::string escaped;
+  zproxy::append_json_escaped(escaped, "a\"b");
+  CHECK(escaped == "a\\\"b");
+  CHECK(quoted("a\"b") == "\"a\\\"b\"");
 }
