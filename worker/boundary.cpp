@@ -258,7 +258,8 @@ EMSCRIPTEN_KEEPALIVE uint32_t zp_fixture_run(Handle* h, const char* opt, uint32_
     pos = end;
   }
   tr->finish();
-  return put(h, out + transcript(*tr));
+  out += transcript(*tr);
+  return put(h, std::move(out));
 }
 
 }  // extern "C"
