@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine (idempotently: apt, Node >= 20, npm ci) and runs every test:
 # unit + golden + fuzz-corpus replays (release and ASan/UBSan), the Wasm build and its golden
-# fixtures, the end-to-end suite against the native server and against `wrangler dev`, and
-# the container image. Prints each stage's duration; exits non-zero if any stage failed.
+# fixtures, a miniature benchmark run, the end-to-end suite against the native server and
+# against `wrangler dev`, the README's commands as written, and the container image. Prints
+# each stage's duration; exits non-zero if any stage failed.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$root"
@@ -50,6 +51,9 @@ stage setup setup || { echo "setup failed"; exit 1; }
 run core-purity core_purity
 run release release
 run wasm wasm
+# The benchmark harness in miniature (about a minute), so it keeps working; it checks that
+# every contender answers correctly, not how fast: no timing is asserted.
+run bench-smoke bash bench/run.sh --smoke
 run fake-upstream node --test tests/fake-upstream/
 run e2e-native e2e native
 # The README's run command and its curl and SDK examples, as written, against the fake.
