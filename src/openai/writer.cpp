@@ -50,9 +50,10 @@ void copy_bytes(char* dst, const char* src, size_t n) {
   for (; n > 0; --n) *dst++ = *src++;
 }
 
-// `s` escaped as append_json_escaped does, written at dst, which has room for 6 bytes per byte
-// of s (the longest escape). Returns the end of what was written.
-char* write_json_escaped(char* dst, std::string_view s) {
+// The JSON escaping of `s` (see append_json_escaped), handed to append(const char*, size_t) in
+// runs: verbatim stretches, escapes and replacement characters.
+template <class Append>
+void escape_json(std::string_view s, Append&& append) {
   const char* const end = s.data() + s.size();
   const char* run = s.data();  // start of the bytes copied verbatim
   const char* p = run;
@@ -67,18 +68,26 @@ char* write_json_escaped(char* dst, std::string_view s) {
         continue;
       }
     }
-    copy_bytes(dst, run, static_cast<size_t>(p - run));
-    dst += p - run;
+    append(run, static_cast<size_t>(p - run));
     if (c >= 0x80) {
-      copy_bytes(dst, kReplacementChar.data(), kReplacementChar.size());
-      dst += kReplacementChar.size();
+      append(kReplacementChar.data(), kReplacementChar.size());
     } else {
-      dst += write_escape(dst, c);
+      char escape[6];
+      append(escape, write_escape(escape, c));
     }
     run = ++p;
   }
-  copy_bytes(dst, run, static_cast<size_t>(end - run));
-  return dst + (end - run);
+  append(run, static_cast<size_t>(end - run));
+}
+
+// `s` escaped, written at dst, which has room for 6 bytes per byte of s (the longest escape).
+// Returns the end of what was written.
+char* write_json_escaped(char* dst, std::string_view s) {
+  escape_json(s, [&dst](const char* bytes, size_t n) {
+    copy_bytes(dst, bytes, n);
+    dst += n;
+  });
+  return dst;
 }
 
 }  // namespace
@@ -99,30 +108,7 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 void append_json_escaped(std::string& out, std::string_view s) {
-  const char* const end = s.data() + s.size();
-  const char* run = s.data();  // start of the bytes copied verbatim
-  const char* p = run;
-  for (;;) {
-    p = skip_plain_json_bytes(p, end);
-    if (p == end) break;
-    const auto c = static_cast<unsigned char>(*p);
-    if (c >= 0x80) {
-      const size_t n = utf8_sequence_length(p, end);
-      if (n > 0) {
-        p += n;
-        continue;
-      }
-    }
-    out.append(run, static_cast<size_t>(p - run));
-    if (c >= 0x80) {
-      out += kReplacementChar;
-    } else {
-      char escape[6];
-      out.append(escape, write_escape(escape, c));
-    }
-    run = ++p;
-  }
-  out.append(run, static_cast<size_t>(end - run));
+  escape_json(s, [&out](const char* bytes, size_t n) { out.append(bytes, n); });
 }
 
 OutputBuffer& OutputBuffer::operator+=(std::string_view s) {
