@@ -2,6 +2,7 @@
 // API mode: Z.AI's official OpenAI-shaped API (../shared/zai-upstream.md part 2).
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -45,7 +46,7 @@ class StreamDecoder {
 
  private:
   struct Impl;
-  Impl* impl_;
+  std::unique_ptr<Impl> impl_;  // null only after a move
 };
 
 // A whole non-streaming answer (200 body) -> deltas, ending with on_end() or on_failure().

@@ -92,22 +92,11 @@ void StreamDecoder::Impl::on_chunk(const rapidjson::Value& root, std::string_vie
 }
 
 StreamDecoder::StreamDecoder(SseLimits limits, int64_t now_wall_ms)
-    : impl_(new Impl(limits, now_wall_ms)) {}
+    : impl_(std::make_unique<Impl>(limits, now_wall_ms)) {}
 
-StreamDecoder::~StreamDecoder() {
-  delete impl_;
-}
-
-StreamDecoder::StreamDecoder(StreamDecoder&& other) noexcept
-    : impl_(std::exchange(other.impl_, nullptr)) {}
-
-StreamDecoder& StreamDecoder::operator=(StreamDecoder&& other) noexcept {
-  if (this != &other) {
-    delete impl_;
-    impl_ = std::exchange(other.impl_, nullptr);
-  }
-  return *this;
-}
+StreamDecoder::~StreamDecoder() = default;
+StreamDecoder::StreamDecoder(StreamDecoder&&) noexcept = default;
+StreamDecoder& StreamDecoder::operator=(StreamDecoder&&) noexcept = default;
 
 void StreamDecoder::feed(std::string_view bytes, DeltaSink& sink) {
   if (impl_ == nullptr || impl_->ended) return;

@@ -167,22 +167,11 @@ void StreamDecoder::Impl::fail(const UpstreamFailure& failure) {
 }
 
 StreamDecoder::StreamDecoder(SseLimits limits, size_t max_message_bytes)
-    : impl_(new Impl(limits, max_message_bytes)) {}
+    : impl_(std::make_unique<Impl>(limits, max_message_bytes)) {}
 
-StreamDecoder::~StreamDecoder() {
-  delete impl_;
-}
-
-StreamDecoder::StreamDecoder(StreamDecoder&& other) noexcept
-    : impl_(std::exchange(other.impl_, nullptr)) {}
-
-StreamDecoder& StreamDecoder::operator=(StreamDecoder&& other) noexcept {
-  if (this != &other) {
-    delete impl_;
-    impl_ = std::exchange(other.impl_, nullptr);
-  }
-  return *this;
-}
+StreamDecoder::~StreamDecoder() = default;
+StreamDecoder::StreamDecoder(StreamDecoder&&) noexcept = default;
+StreamDecoder& StreamDecoder::operator=(StreamDecoder&&) noexcept = default;
 
 void StreamDecoder::feed(std::string_view bytes, DeltaSink& sink) {
   if (impl_ == nullptr || impl_->ended) return;
