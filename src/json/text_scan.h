@@ -3,44 +3,24 @@
 // (src/openai/writer.cpp): both pass long runs of plain ASCII through and stop only at the few
 // bytes that need a closer look.
 
-#include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
+
+#include "core/byte_scan.h"
 
 namespace zproxy {
 
 // The first byte in [p, end) that is not plain in a JSON string: '"', '\\', a control byte
-// (< 0x20) or a non-ASCII byte (>= 0x80); end when there is none. Eight bytes at a time: the
-// lowest flagged byte of each test below is exact (a borrow only runs upward from a hit), and
-// only the lowest one is used.
+// (< 0x20) or a non-ASCII byte (>= 0x80); end when there is none.
 inline const char* skip_plain_json_bytes(const char* p, const char* end) {
-  constexpr uint64_t kOnes = 0x0101010101010101ull;
-  constexpr uint64_t kHigh = 0x8080808080808080ull;
-  while (end - p >= 8) {
-    uint64_t x;
-    std::memcpy(&x, p, 8);
-    const uint64_t quote = x ^ (kOnes * '"');
-    const uint64_t backslash = x ^ (kOnes * '\\');
-    // High bit of each byte: set for ASCII bytes below 0x20, equal to '"' or to '\\' (the
-    // `& ~x` keeps ASCII bytes only), and for every non-ASCII byte.
-    const uint64_t special = ((x - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes)) & ~x;
-    const uint64_t flagged = (special | x) & kHigh;
-    if (flagged != 0) {
-      if constexpr (std::endian::native == std::endian::little) {
-        return p + std::countr_zero(flagged) / 8;
-      } else {
-        break;  // the bytewise loop below finds it
-      }
-    }
-    p += 8;
-  }
-  while (p < end) {
-    const auto c = static_cast<unsigned char>(*p);
-    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return p;
-    ++p;
-  }
-  return end;
+  return find_first_byte(
+      p, end,
+      [](uint64_t x) {
+        // Bytes below 0x20 (ASCII only: `& ~x`), '"' and '\\', and every non-ASCII byte.
+        const uint64_t control = (x - kEachByte * 0x20) & ~x & kHighBits;
+        return control | bytes_equal(x, '"') | bytes_equal(x, '\\') | (x & kHighBits);
+      },
+      [](unsigned char c) { return c < 0x20 || c >= 0x80 || c == '"' || c == '\\'; });
 }
 
 // Length of the well-formed UTF-8 sequence at p (its first byte >= 0x80) within [p, end), or 0

@@ -1,39 +1,23 @@
 #include "sse/sse_parser.h"
 
-#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <optional>
+
+#include "core/byte_scan.h"
 
 namespace zproxy {
 namespace {
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
-// The first CR or LF in [p, end), or end. Eight bytes at a time, inline: lines are short (one
-// event each, typically), where a library search call costs more than the scan.
+// The first CR or LF in [p, end), or end. Inline, a word at a time: lines are short (one event
+// each, typically), where a library search call costs more than the scan.
 const char* find_eol(const char* p, const char* end) {
-  constexpr uint64_t kOnes = 0x0101010101010101ull;
-  constexpr uint64_t kHigh = 0x8080808080808080ull;
-  while (end - p >= 8) {
-    uint64_t x;
-    std::memcpy(&x, p, 8);
-    const uint64_t lf = x ^ (kOnes * '\n');
-    const uint64_t cr = x ^ (kOnes * '\r');
-    // High bit set in each byte that is zero in lf or cr; the lowest one is exact.
-    const uint64_t hit = (((lf - kOnes) & ~lf) | ((cr - kOnes) & ~cr)) & kHigh;
-    if (hit != 0) {
-      if constexpr (std::endian::native == std::endian::little) {
-        return p + std::countr_zero(hit) / 8;
-      } else {
-        break;
-      }
-    }
-    p += 8;
-  }
-  while (p < end && *p != '\n' && *p != '\r') ++p;
-  return p;
+  return find_first_byte(
+      p, end, [](uint64_t x) { return bytes_equal(x, '\n') | bytes_equal(x, '\r'); },
+      [](unsigned char c) { return c == '\n' || c == '\r'; });
 }
 
 // "retry" value: ASCII digits only (at least one), in ms; saturates instead of overflowing.
