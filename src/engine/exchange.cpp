@@ -5,6 +5,7 @@
 
 #include "engine/gateway_impl.h"
 #include "engine/log.h"
+#include "json/json.h"
 #include "openai/writer.h"
 
 namespace zproxy {

@@ -7,7 +7,6 @@
 #include <string_view>
 
 #include "config/config.h"
-#include "json/json.h"
 
 namespace zproxy {
 
@@ -24,8 +23,9 @@ class LogLine {
   std::string done();
 
  private:
-  JsonBuffer buf_;
-  JsonWriter w_;
+  void key(std::string_view key);
+
+  std::string out_;
 };
 
 // RFC 3339 UTC with milliseconds, e.g. "2026-11-26T04:44:14.123Z".
