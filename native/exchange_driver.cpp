@@ -43,7 +43,10 @@ asio::awaitable<void> ExchangeDriver::run(Exchange& exchange,
     }
     client_.watch();
     if (action == Action::kFetch && !up_.call) start_fetch(self);
-    if (action == Action::kReadUpstream && up_.op == Op::kNone) start_read(self);
+    if (action == Action::kReadUpstream && up_.op == Op::kNone) {
+      start_read(self);
+      if (up_.read) continue;  // the bytes were buffered: delivered without waiting
+    }
     if (action == Action::kWait) host_.add_waiter(&waker_);
     co_await waker_.wait_until(timer_due());
     if (action == Action::kWait) {  // a credential may have become free: let it look
@@ -174,6 +177,16 @@ void ExchangeDriver::start_read(const std::shared_ptr<ExchangeDriver>& self) {
   if (!up_.call) {  // asked to read without a response: treat it as a lost connection
     ex_->on_upstream_error(NetError::kReset, now_ms());
     after_call(true);
+    return;
+  }
+  // Bytes already buffered (a short answer's whole body comes with its head) are delivered
+  // at once: no task and no wake-up for them.
+  std::string data;
+  ReadResult result;
+  if (up_.call->read_buffered(data, result)) {
+    up_.op = Op::kRead;
+    up_.read = result;
+    up_.data = std::move(data);
     return;
   }
   up_.op = Op::kRead;

@@ -116,7 +116,7 @@ std::string host_error_response(const Config& config, int status, std::string_vi
 
 void Waker::notify() {
   pending_ = true;
-  timer_.cancel();
+  event_.cancel();
 }
 
 asio::awaitable<void> Waker::wait_until(int64_t deadline) {
@@ -124,13 +124,41 @@ asio::awaitable<void> Waker::wait_until(int64_t deadline) {
     pending_ = false;
     co_return;
   }
-  using std::chrono::steady_clock;
-  timer_.expires_at(deadline == kNever
-                        ? steady_clock::time_point::max()
-                        : steady_clock::time_point(std::chrono::milliseconds(deadline)));
+  if (deadline != kNever && now_ms() >= deadline) co_return;
+  due_ = deadline;
+  if (deadline != kNever && deadline < armed_at_) arm(deadline);
+  event_.expires_at(std::chrono::steady_clock::time_point::max());
   boost::system::error_code ec;  // operation_aborted is the notify() path
-  co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_await event_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   pending_ = false;
+  due_ = kNever;
+}
+
+void Waker::arm(int64_t at) {
+  armed_at_ = at;
+  const uint64_t gen = ++gen_;
+  deadline_.expires_at(std::chrono::steady_clock::time_point(std::chrono::milliseconds(at)));
+  deadline_.async_wait([this, alive = std::weak_ptr<char>(alive_), gen](
+                           const boost::system::error_code&) {
+    if (alive.lock()) on_deadline_timer(gen);
+  });
+}
+
+void Waker::cancel_timer() {
+  ++gen_;
+  armed_at_ = kNever;
+  deadline_.cancel();
+}
+
+void Waker::on_deadline_timer(uint64_t gen) {
+  if (gen != gen_) return;  // re-armed for an earlier time meanwhile
+  armed_at_ = kNever;
+  if (due_ == kNever) return;  // nobody waits (or the wait has no deadline)
+  if (now_ms() < due_) {
+    arm(due_);
+    return;
+  }
+  notify();
 }
 
 Host::Host(asio::io_context& io, Gateway& gw, UpstreamClient& upstream)

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -56,14 +57,29 @@ std::string host_error_response(const Config& config, int status, std::string_vi
 // A one-waiter event: wait_until() returns at `deadline` (monotonic ms, kNever for none) or
 // as soon as notify() is called. A notify() that arrives while nobody waits is remembered,
 // so "check state, then wait" cannot miss it.
+//
+// Deadlines cost no timer operation when they only move later (the usual case: each request
+// sets one further out than the last): the deadline timer stays armed at the earliest time
+// asked since it last fired, and when it fires early it re-arms itself for the current one.
 class Waker {
  public:
-  explicit Waker(const asio::any_io_executor& executor) : timer_(executor) {}
+  explicit Waker(const asio::any_io_executor& executor)
+      : event_(executor), deadline_(executor), alive_(std::make_shared<char>()) {}
   void notify();
   asio::awaitable<void> wait_until(int64_t deadline);
+  // Drops the armed deadline timer (it would keep the event loop running until it fires).
+  void cancel_timer();
 
  private:
-  asio::steady_timer timer_;
+  void arm(int64_t at);
+  void on_deadline_timer(uint64_t gen);
+
+  asio::steady_timer event_;     // waited on without expiry: notify() cancels the wait
+  asio::steady_timer deadline_;  // armed lazily, see above
+  std::shared_ptr<char> alive_;  // the deadline timer's handler may run after destruction
+  int64_t due_ = kNever;         // the deadline of the wait in progress
+  int64_t armed_at_ = kNever;
+  uint64_t gen_ = 0;
   bool pending_ = false;
 };
 

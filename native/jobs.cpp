@@ -52,6 +52,7 @@ asio::awaitable<void> run_jobs(Host& host) {
     co_await host.jobs_waker().wait_until(deadline);
     host.jobs_sleep_until(kNever);
   }
+  host.jobs_waker().cancel_timer();
 }
 
 }  // namespace zproxy::native

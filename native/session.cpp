@@ -40,6 +40,8 @@ constexpr int64_t kMinWriteTimeoutMs = 30000;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
+int64_t ms(std::chrono::milliseconds d) { return d.count(); }
+
 auto awaitable_ec(error_code& ec) {
   return asio::redirect_error(asio::use_awaitable, ec);
 }
@@ -89,8 +91,11 @@ class HttpSession final : public Session,
       : host_(host),
         sessions_(sessions),
         stream_(std::move(socket)),
+        io_timer_(stream_.get_executor()),
         driver_(host, *this, stream_.get_executor()) {
     sessions_.open.insert(this);
+    error_code ec;
+    stream_.non_blocking(true, ec);  // write() tries a direct send first
   }
   ~HttpSession() override { sessions_.open.erase(this); }
 
@@ -125,13 +130,25 @@ class HttpSession final : public Session,
   asio::awaitable<void> close_connection();
   std::string response_head(const Exchange& exchange, size_t content_length);
   asio::awaitable<bool> write(std::string_view data);
+  bool parse_buffered(error_code& ec);
+  // The connection's I/O deadline (monotonic ms, kNever for none): when it passes, the socket
+  // closes and whatever waits on it fails. Moving it costs no timer operation: one timer is
+  // armed at the earliest deadline set since it last fired and re-arms itself when it fires
+  // early (see on_io_timer).
+  void io_deadline(int64_t due);
+  void arm_io_timer(int64_t at);
+  void on_io_timer(uint64_t gen);
   void lost_client();
   void stop_watch();
   static asio::awaitable<void> watch_task(std::shared_ptr<HttpSession> self, uint64_t gen);
 
   Host& host_;
   Sessions& sessions_;
-  beast::tcp_stream stream_;
+  tcp::socket stream_;
+  asio::steady_timer io_timer_;
+  int64_t io_due_ = kNever;
+  int64_t io_armed_at_ = kNever;
+  uint64_t io_timer_gen_ = 0;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   ExchangeDriver driver_;
@@ -170,16 +187,19 @@ asio::awaitable<void> HttpSession::close_connection() {
   if (!closed_ && rq_.body_pending) {
     // Lingering close: drain what the client still sends, so the answer is not lost to a
     // reset caused by unread bytes.
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(kLingerTimeout);
+    stream_.shutdown(tcp::socket::shutdown_send, ec);
+    io_deadline(now_ms() + ms(kLingerTimeout));
     std::vector<char> sink(16384);
     size_t drained = 0;
     while (!ec && drained < kLingerBytes) {
       drained += co_await stream_.async_read_some(asio::buffer(sink), awaitable_ec(ec));
     }
   }
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-  stream_.close();
+  io_deadline(kNever);
+  ++io_timer_gen_;
+  io_timer_.cancel();
+  stream_.shutdown(tcp::socket::shutdown_both, ec);
+  stream_.close(ec);
   closed_ = true;
 }
 
@@ -191,10 +211,10 @@ asio::awaitable<bool> HttpSession::read_head() {
   // exchange decides about the size (413) and read_body() sets its limit.
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   idle_ = true;
-  stream_.expires_after(kIdleTimeout);
+  io_deadline(now_ms() + ms(kIdleTimeout));
   error_code ec;
   co_await http::async_read_header(stream_, buffer_, *parser_, awaitable_ec(ec));
-  stream_.expires_never();
+  io_deadline(kNever);
   idle_ = false;
   if (!ec && !closed_) co_return true;
   if (!closed_) co_await reject(ec);
@@ -255,10 +275,14 @@ asio::awaitable<BodyStatus> HttpSession::read_body(size_t limit, std::string& bo
     if (!sent) co_return BodyStatus::kFailed;
   }
   p.body_limit(limit);
-  stream_.expires_after(kBodyTimeout);
   error_code ec;
-  co_await http::async_read(stream_, buffer_, p, awaitable_ec(ec));
-  stream_.expires_never();
+  // Usually the whole body came with the head: parse it here rather than through an
+  // asynchronous read that would complete at once (a trip through the event loop).
+  if (!parse_buffered(ec)) {
+    io_deadline(now_ms() + ms(kBodyTimeout));
+    co_await http::async_read(stream_, buffer_, p, awaitable_ec(ec));
+    io_deadline(kNever);
+  }
   if (ec == http::error::body_limit) co_return BodyStatus::kTooLarge;
   if (ec) {
     rq_.client_gone = true;  // cut, timed out or malformed: the connection is beyond use
@@ -325,14 +349,66 @@ asio::awaitable<bool> HttpSession::write(std::string_view data) {
   if (rq_.write_failed || closed_) co_return false;
   const int64_t timeout =
       std::max<int64_t>(host_.gw().config().stream_idle_timeout_ms, kMinWriteTimeoutMs);
-  stream_.expires_after(std::chrono::milliseconds(timeout));
+  // A direct send first: most answers fit the socket buffer, and then no asynchronous write
+  // (and no trip through the event loop) is needed.
   error_code ec;
-  co_await asio::async_write(stream_, asio::buffer(data), awaitable_ec(ec));
-  stream_.expires_never();
+  const size_t sent = stream_.write_some(asio::buffer(data), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+  if (!ec && sent < data.size()) {
+    io_deadline(now_ms() + timeout);
+    co_await asio::async_write(stream_, asio::buffer(data.substr(sent)), awaitable_ec(ec));
+    io_deadline(kNever);
+  }
   if (!ec) co_return true;
   rq_.write_failed = true;
   lost_client();
   co_return false;
+}
+
+// Feeds the bytes already buffered to the body parser. true: the body is complete or the
+// parser failed (`ec`); false: more bytes must be read.
+bool HttpSession::parse_buffered(error_code& ec) {
+  auto& p = *parser_;
+  p.eager(true);
+  while (!p.is_done() && buffer_.size() > 0) {
+    const size_t used = p.put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      return false;
+    }
+    if (ec) return true;
+    if (used == 0) return false;
+  }
+  return p.is_done();
+}
+
+void HttpSession::io_deadline(int64_t due) {
+  io_due_ = due;
+  if (due != kNever && due < io_armed_at_) arm_io_timer(due);
+}
+
+void HttpSession::arm_io_timer(int64_t at) {
+  io_armed_at_ = at;
+  const uint64_t gen = ++io_timer_gen_;
+  io_timer_.expires_at(std::chrono::steady_clock::time_point(std::chrono::milliseconds(at)));
+  io_timer_.async_wait([weak = weak_from_this(), gen](const error_code&) {
+    if (auto self = weak.lock()) self->on_io_timer(gen);
+  });
+}
+
+void HttpSession::on_io_timer(uint64_t gen) {
+  if (gen != io_timer_gen_) return;  // re-armed earlier meanwhile, or closed
+  io_armed_at_ = kNever;
+  if (io_due_ == kNever || closed_) return;
+  if (now_ms() < io_due_) {
+    arm_io_timer(io_due_);  // the deadline moved later since this timer was armed
+    return;
+  }
+  // As a timed-out Beast stream would: close the socket; what waits on it fails.
+  io_due_ = kNever;
+  error_code ec;
+  stream_.close(ec);
 }
 
 void HttpSession::lost_client() {
@@ -352,7 +428,7 @@ void HttpSession::stop_watch() {
   ++watch_gen_;
   watching_ = false;
   error_code ec;
-  stream_.socket().cancel(ec);  // called only when no other operation is pending on it
+  stream_.cancel(ec);  // called only when no other operation is pending on it
 }
 
 // Waits for the client socket to become readable while the answer is produced: EOF or an
@@ -360,12 +436,12 @@ void HttpSession::stop_watch() {
 asio::awaitable<void> HttpSession::watch_task(std::shared_ptr<HttpSession> self, uint64_t gen) {
   while (true) {
     error_code ec;
-    co_await self->stream_.socket().async_wait(tcp::socket::wait_read, awaitable_ec(ec));
+    co_await self->stream_.async_wait(tcp::socket::wait_read, awaitable_ec(ec));
     if (self->watch_gen_ != gen) co_return;
     if (!ec) {
       char c;
       const ssize_t n =
-          ::recv(self->stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+          ::recv(self->stream_.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
       if (n > 0) {
         self->watching_ = false;
@@ -375,7 +451,7 @@ asio::awaitable<void> HttpSession::watch_task(std::shared_ptr<HttpSession> self,
     }
     self->watching_ = false;
     error_code ignored;
-    self->stream_.socket().cancel(ignored);  // a write stuck on a dead peer ends now
+    self->stream_.cancel(ignored);  // a write stuck on a dead peer ends now
     self->lost_client();
     co_return;
   }
@@ -388,7 +464,7 @@ void HttpSession::close_if_idle() {
 void HttpSession::close_now() {
   closed_ = true;
   error_code ec;
-  stream_.socket().close(ec);  // pending reads, writes and the watch complete with an error
+  stream_.close(ec);  // pending reads, writes and the watch complete with an error
   lost_client();
 }
 

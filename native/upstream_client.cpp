@@ -81,8 +81,19 @@ bool reusable(Conn& c, int64_t now) {
   return ::poll(&p, 1, 0) == 0;
 }
 
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || std::string_view("\"(),/:;<=>?@[\\]{}").find(c) != std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool safe_header(std::string_view name, std::string_view value) {
-  if (name.empty()) return false;
+  if (!is_token(name)) return false;
   for (std::string_view s : {name, value}) {
     for (char c : s) {
       if (c == '\r' || c == '\n' || c == '\0') return false;
@@ -96,22 +107,36 @@ bool safe_header(std::string_view name, std::string_view value) {
   return true;
 }
 
-http::request<http::string_body> build_request(UpstreamRequest r, const Url& url) {
-  http::request<http::string_body> req;
-  req.method_string(r.method.empty() ? std::string_view("GET") : std::string_view(r.method));
-  req.target(url.target);
-  req.version(11);
-  req.set(http::field::host, host_header(url));
+// The request as it goes on the wire (head and body leave in one gathered send).
+struct WireRequest {
+  std::string head;
+  std::string body;
+
+  std::array<asio::const_buffer, 2> buffers(size_t skip) const {
+    const size_t h = std::min(skip, head.size());
+    return {asio::buffer(head.data() + h, head.size() - h),
+            asio::buffer(body.data() + (skip - h), body.size() - (skip - h))};
+  }
+  size_t size() const { return head.size() + body.size(); }
+};
+
+WireRequest build_request(UpstreamRequest r, const Url& url) {
+  const std::string_view method = r.method.empty() ? std::string_view("GET") : r.method;
+  std::string out;
+  size_t size = method.size() + url.target.size() + 96;
+  for (const Header& h : r.headers) size += h.name.size() + h.value.size() + 4;
+  out.reserve(size);
+  out.append(method).append(" ").append(url.target).append(" HTTP/1.1\r\nHost: ");
+  out.append(host_header(url)).append("\r\n");
   for (const Header& h : r.headers) {
-    if (safe_header(h.name, h.value)) req.insert(h.name, h.value);
+    if (safe_header(h.name, h.value)) out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
-  req.set(http::field::accept_encoding, "identity");
-  req.body() = std::move(r.body);
-  if (!req.body().empty() || req.method() == http::verb::post || req.method() == http::verb::put ||
-      req.method() == http::verb::patch) {
-    req.prepare_payload();
+  out.append("Accept-Encoding: identity\r\n");
+  if (!r.body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+    out.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
   }
-  return req;
+  out.append("\r\n");
+  return WireRequest{std::move(out), std::move(r.body)};
 }
 
 // A verifying TLS client context: system CAs plus `ca_file` (checked at start-up) if set.
@@ -135,6 +160,7 @@ class CallImpl final : public UpstreamCall, public std::enable_shared_from_this<
   asio::awaitable<HeadResult> start(UpstreamRequest&& request, int64_t connect_timeout_ms,
                                     const std::function<void()>& on_connected) override;
   asio::awaitable<ReadResult> read(std::string& out) override;
+  bool read_buffered(std::string& out, ReadResult& result) override;
   void cancel() override;
   void cancel_after(int64_t ms) override;
 
@@ -142,8 +168,11 @@ class CallImpl final : public UpstreamCall, public std::enable_shared_from_this<
   asio::awaitable<bool> connect(const Url& url, int64_t timeout_ms);
   asio::awaitable<bool> tunnel(const Url& url);
   asio::awaitable<bool> handshake(const Url& url);
-  asio::awaitable<HeadResult> send_and_read_head(const http::request<http::string_body>& req);
+  asio::awaitable<HeadResult> send_and_read_head(const WireRequest& req);
   void new_parser();
+  // Feeds buffered bytes to the parser until some body bytes come out (appended to `out`, true)
+  // or more must be read (false); a parse error sets `ec`.
+  bool parse_buffered(std::string& out, error_code& ec);
   void release();
   void close();
 
@@ -225,7 +254,7 @@ asio::awaitable<HeadResult> CallImpl::start(UpstreamRequest&& request, int64_t c
   auto self = shared_from_this();  // alive until this coroutine ends, whatever the caller does
   const std::optional<Url> url = parse_url(request.url);
   if (!url) co_return head_error(CallError::kConnect);
-  const http::request<http::string_body> req = build_request(std::move(request), *url);
+  const WireRequest req = build_request(std::move(request), *url);
   const std::string key = conn_key(*url);
   bool notified = false;
   for (int round = 0; round < 2 && !cancelled_; ++round) {
@@ -262,6 +291,7 @@ asio::awaitable<bool> CallImpl::connect(const Url& url, int64_t timeout_ms) {
   co_await conn_->plain->async_connect(endpoints, awaitable_ec(ec));
   if (ec || cancelled_) co_return false;
   conn_->plain->socket().set_option(tcp::no_delay(true), ec);
+  conn_->plain->socket().non_blocking(true, ec);
   if (proxy) {
     const bool tunnelled = co_await tunnel(url);
     if (!tunnelled) co_return false;
@@ -307,14 +337,19 @@ asio::awaitable<bool> CallImpl::handshake(const Url& url) {
   co_return !ec && !cancelled_;
 }
 
-asio::awaitable<HeadResult> CallImpl::send_and_read_head(
-    const http::request<http::string_body>& req) {
+asio::awaitable<HeadResult> CallImpl::send_and_read_head(const WireRequest& req) {
   new_parser();
   error_code ec;
   if (conn_->tls) {
-    co_await http::async_write(*conn_->tls, req, awaitable_ec(ec));
+    co_await asio::async_write(*conn_->tls, req.buffers(0), awaitable_ec(ec));
   } else {
-    co_await http::async_write(*conn_->plain, req, awaitable_ec(ec));
+    // A direct send first (the socket is non-blocking): a request usually fits the socket
+    // buffer, and then no asynchronous write (a trip through the event loop) is needed.
+    const size_t sent = conn_->plain->socket().write_some(req.buffers(0), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+    if (!ec && sent < req.size()) {
+      co_await asio::async_write(*conn_->plain, req.buffers(sent), awaitable_ec(ec));
+    }
   }
   if (ec || cancelled_) co_return head_error(CallError::kReset);
   while (true) {
@@ -344,14 +379,45 @@ void CallImpl::new_parser() {
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
 }
 
+bool CallImpl::parse_buffered(std::string& out, error_code& ec) {
+  auto& body = parser_->get().body();
+  while (!parser_->is_done() && conn_->buffer.size() > 0) {
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    const size_t used = parser_->put(conn_->buffer.data(), ec);
+    conn_->buffer.consume(used);
+    if (ec == http::error::need_more || ec == http::error::need_buffer) ec = {};
+    if (ec) return true;
+    const size_t got = chunk_.size() - body.size;
+    out.append(chunk_.data(), got);
+    if (got > 0) return true;
+    if (used == 0) return false;
+  }
+  return parser_->is_done();
+}
+
+bool CallImpl::read_buffered(std::string& out, ReadResult& result) {
+  if (!conn_ || !parser_ || cancelled_) return false;
+  error_code ec;
+  if (!parse_buffered(out, ec)) return false;
+  result = ReadResult{ec ? CallError::kReset : CallError::kNone, !ec && parser_->is_done()};
+  if (result.end) release();
+  return true;
+}
+
 asio::awaitable<ReadResult> CallImpl::read(std::string& out) {
   auto self = shared_from_this();
   if (!conn_ || !parser_ || cancelled_) co_return ReadResult{CallError::kReset};
   while (!parser_->is_done()) {
+    error_code ec;
+    // Bytes that came with the head (or an earlier read): parsed here, no read needed.
+    const size_t before = out.size();
+    const bool done = parse_buffered(out, ec);
+    if (ec) co_return ReadResult{CallError::kReset};
+    if (done || out.size() > before) break;
     auto& body = parser_->get().body();
     body.data = chunk_.data();
     body.size = chunk_.size();
-    error_code ec;
     if (conn_->tls) {
       co_await http::async_read_some(*conn_->tls, conn_->buffer, *parser_, awaitable_ec(ec));
     } else {

@@ -54,6 +54,9 @@ class UpstreamCall {
   // Appends the next body bytes to `out` (at most 16 KiB; returns as soon as any arrived).
   // A body read to its end returns the connection to the idle cache when it can be reused.
   virtual asio::awaitable<ReadResult> read(std::string& out) = 0;
+  // read() without waiting: the next body bytes if some are already buffered (usually the
+  // whole body of a short answer arrives with the head), else false and nothing changes.
+  virtual bool read_buffered(std::string& out, ReadResult& result) = 0;
   virtual void cancel() = 0;
   // cancel() after `ms` milliseconds unless the call was destroyed first.
   virtual void cancel_after(int64_t ms) = 0;
