@@ -140,7 +140,8 @@ class HttpSession final : public Session,
   void on_io_timer(uint64_t gen);
   void lost_client();
   void stop_watch();
-  static asio::awaitable<void> watch_task(std::shared_ptr<HttpSession> self, uint64_t gen);
+  void wait_readable(uint64_t gen);
+  void on_readable(uint64_t gen, const error_code& ec);
 
   Host& host_;
   Sessions& sessions_;
@@ -419,8 +420,7 @@ void HttpSession::lost_client() {
 void HttpSession::watch() {
   if (watching_ || rq_.client_gone || rq_.pipelined || closed_) return;
   watching_ = true;
-  asio::co_spawn(stream_.get_executor(), watch_task(shared_from_this(), ++watch_gen_),
-                 asio::detached);
+  wait_readable(++watch_gen_);
 }
 
 void HttpSession::stop_watch() {
@@ -432,29 +432,34 @@ void HttpSession::stop_watch() {
 }
 
 // Waits for the client socket to become readable while the answer is produced: EOF or an
-// error means the client went away; bytes mean it pipelined its next request.
-asio::awaitable<void> HttpSession::watch_task(std::shared_ptr<HttpSession> self, uint64_t gen) {
-  while (true) {
-    error_code ec;
-    co_await self->stream_.async_wait(tcp::socket::wait_read, awaitable_ec(ec));
-    if (self->watch_gen_ != gen) co_return;
-    if (!ec) {
-      char c;
-      const ssize_t n =
-          ::recv(self->stream_.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
-      if (n > 0) {
-        self->watching_ = false;
-        self->rq_.pipelined = true;
-        co_return;
-      }
+// error means the client went away; bytes mean it pipelined its next request. A plain
+// completion handler, not a coroutine: no frame and no extra trip through the event loop.
+void HttpSession::wait_readable(uint64_t gen) {
+  stream_.async_wait(tcp::socket::wait_read,
+                     [self = shared_from_this(), gen](const error_code& ec) {
+                       self->on_readable(gen, ec);
+                     });
+}
+
+void HttpSession::on_readable(uint64_t gen, const error_code& ec) {
+  if (watch_gen_ != gen) return;
+  if (!ec) {
+    char c;
+    const ssize_t n = ::recv(stream_.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      wait_readable(gen);
+      return;
     }
-    self->watching_ = false;
-    error_code ignored;
-    self->stream_.cancel(ignored);  // a write stuck on a dead peer ends now
-    self->lost_client();
-    co_return;
+    if (n > 0) {
+      watching_ = false;
+      rq_.pipelined = true;
+      return;
+    }
   }
+  watching_ = false;
+  error_code ignored;
+  stream_.cancel(ignored);  // a write stuck on a dead peer ends now
+  lost_client();
 }
 
 void HttpSession::close_if_idle() {
