@@ -2,6 +2,13 @@
 // guest (web-chat) stream and a large official-API stream, fed in 16 KiB reads as the native
 // host does, its output drained after every read. Throughput counts upstream bytes consumed.
 //
+// Timed per iteration (translate() with out_bytes): parse the fixture options into a
+// Translator; for each 16 KiB slice (a view into the stream, which is in memory before timing),
+// feed() it, take the emitter's output as a std::string and add its size to a counter; then
+// finish() and transcript(), counted too. The output is discarded, not copied anywhere.
+// bench/wasm_bench.mjs times the same steps inside the Wasm module (zp_fixture_bench in
+// worker/boundary.cpp).
+//
 //   zproxy_core_bench [Google Benchmark flags]
 //   zproxy_core_bench --dump=DIR   writes the streams, their fixture options, read offsets and
 //                                  the expected output for bench/wasm_bench.mjs, then exits

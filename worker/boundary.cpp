@@ -262,4 +262,26 @@ EMSCRIPTEN_KEEPALIVE uint32_t zp_fixture_run(Handle* h, const char* opt, uint32_
   return put(h, std::move(out));
 }
 
+// Benchmark twin of zp_fixture_run (bench/wasm_bench.mjs): per run, exactly the work
+// bench/core_bench.cpp times natively. The options are parsed into a fresh translator; the
+// bytes, already in linear memory, are fed in consecutive `read_bytes` slices; after each slice
+// its output is taken from the emitter (a std::string, as a host hands it on) and only counted;
+// then finish() and the transcript, counted too. Returns the output's byte count, or -1 when
+// the options do not parse or read_bytes is 0.
+EMSCRIPTEN_KEEPALIVE double zp_fixture_bench(const char* opt, uint32_t opt_len, const char* bytes,
+                                             uint32_t n, uint32_t read_bytes) {
+  auto tr = translator_from_fixture_options(view(opt, opt_len));
+  if (!tr || read_bytes == 0) return -1;
+  const std::string_view all = view(bytes, n);
+  size_t total = 0;
+  for (size_t pos = 0; pos < all.size(); pos += read_bytes) {
+    tr->feed(all.substr(pos, read_bytes));
+    std::string piece = tr->emitter().take_output();
+    total += piece.size();
+  }
+  tr->finish();
+  total += transcript(*tr).size();
+  return static_cast<double>(total);
+}
+
 }  // extern "C"

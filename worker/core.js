@@ -98,4 +98,11 @@ export class Core {
       this.x.zp_free(cp);
     }
   }
+  // Benchmark hook (bench/wasm_bench.mjs): the same translation with each read's output only
+  // counted inside the module. `placed` is [ptr, len] from put(), reused across runs.
+  // Returns the output's byte count (-1: bad options).
+  fixtureBench(options, placed, readBytes) {
+    const [p, n] = placed;
+    return this.withBytes(options, (op, on) => this.x.zp_fixture_bench(op, on, p, n, readBytes));
+  }
 }
