@@ -22,7 +22,13 @@ ExchangeDriver::ExchangeDriver(Host& host, ClientSide& client,
 
 void ExchangeDriver::client_gone() {
   gone_ = true;
+  if (fetching_) interrupt_fetch();
   waker_.notify();
+}
+
+void ExchangeDriver::interrupt_fetch() {
+  fetch_interrupted_ = true;
+  if (up_.call) up_.call->cancel();
 }
 
 asio::awaitable<void> ExchangeDriver::run(Exchange& exchange,
@@ -42,7 +48,10 @@ asio::awaitable<void> ExchangeDriver::run(Exchange& exchange,
       continue;
     }
     client_.watch();
-    if (action == Action::kFetch && !up_.call) start_fetch(self);
+    if (action == Action::kFetch && !up_.call) {
+      co_await fetch();
+      continue;
+    }
     if (action == Action::kReadUpstream && up_.op == Op::kNone) {
       start_read(self);
       if (up_.read) continue;  // the bytes were buffered: delivered without waiting
@@ -79,16 +88,9 @@ asio::awaitable<void> ExchangeDriver::read_body() {
   after_call(true);
 }
 
-// One pending event per call, in causal order: the connection before the head, results
-// before timers. Returns false when nothing was pending.
+// One pending event per call, in causal order: results before timers. Returns false when nothing was pending.
 bool ExchangeDriver::deliver_events() {
   const int64_t now = now_ms();
-  if (up_.connected) {
-    up_.connected = false;
-    ex_->on_upstream_connected(now);
-    after_call(false);
-    return true;
-  }
   if (up_.head) {
     HeadResult head = std::move(*up_.head);
     up_.head.reset();
@@ -163,14 +165,36 @@ int64_t ExchangeDriver::timer_due() const {
   return d == kNever ? kNever : std::max(d, no_fire_before_);
 }
 
-void ExchangeDriver::start_fetch(const std::shared_ptr<ExchangeDriver>& self) {
+// Connects, sends and reads the response head, awaited here: no task and no wake-up. The
+// connection's coming up is delivered at once (it moves the deadline from the connect timeout
+// to the first-byte one). The deadline and the client leaving cancel the call; the exchange
+// then learns of those (deliver_events), not of the error the cancelled call returns.
+asio::awaitable<void> ExchangeDriver::fetch() {
   up_ = Upstream{};
   up_.call = host_.upstream().make_call();
   up_.op = Op::kFetch;
-  asio::co_spawn(
-      executor_,
-      fetch_task(self, up_.call, ++gen_, ex_->upstream_request(), ex_->connect_timeout_ms()),
-      asio::detached);
+  const uint64_t gen = ++gen_;
+  const std::shared_ptr<UpstreamCall> call = up_.call;  // alive for the await, whatever happens
+  UpstreamRequest request = ex_->upstream_request();
+  const int64_t connect_timeout_ms = ex_->connect_timeout_ms();
+  fetching_ = true;
+  fetch_interrupted_ = false;
+  waker_.call_at(timer_due(), [this] { interrupt_fetch(); });
+  const std::function<void()> on_connected = [this, gen] {
+    if (gen_ != gen || fetch_interrupted_) return;
+    ex_->on_upstream_connected(now_ms());
+    after_call(false);
+    if (gen_ == gen) waker_.call_at(timer_due(), [this] { interrupt_fetch(); });
+  };
+  HeadResult head = co_await call->start(std::move(request), connect_timeout_ms, on_connected);
+  fetching_ = false;
+  waker_.clear_due();
+  if (gen_ != gen) co_return;  // abandoned meanwhile (after_call aborted it)
+  if (fetch_interrupted_) {
+    abort_upstream();
+    co_return;
+  }
+  up_.head = std::move(head);
 }
 
 void ExchangeDriver::start_read(const std::shared_ptr<ExchangeDriver>& self) {
@@ -197,22 +221,6 @@ void ExchangeDriver::abort_upstream() {
   ++gen_;
   if (up_.call) up_.call->cancel();
   up_ = Upstream{};
-}
-
-asio::awaitable<void> ExchangeDriver::fetch_task(std::shared_ptr<ExchangeDriver> self,
-                                                 std::shared_ptr<UpstreamCall> call, uint64_t gen,
-                                                 UpstreamRequest request,
-                                                 int64_t connect_timeout_ms) {
-  ExchangeDriver* d = self.get();  // kept alive by `self` for the whole task
-  const std::function<void()> on_connected = [d, gen] {
-    if (d->gen_ != gen) return;
-    d->up_.connected = true;
-    d->waker_.notify();
-  };
-  HeadResult head = co_await call->start(std::move(request), connect_timeout_ms, on_connected);
-  if (d->gen_ != gen) co_return;
-  d->up_.head = std::move(head);
-  d->waker_.notify();
 }
 
 asio::awaitable<void> ExchangeDriver::read_task(std::shared_ptr<ExchangeDriver> self,

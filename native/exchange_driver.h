@@ -2,8 +2,10 @@
 // The host loop of gateway.h for one exchange: turns the exchange's Actions into body reads,
 // upstream calls, timers and waits, and feeds every result back. The HTTP details of the
 // client side stay behind ClientSide (implemented by the session); the upstream side is an
-// UpstreamCall. Only the driver's own coroutine calls into the exchange: the upstream tasks
-// and the client watch leave their results here and wake it.
+// UpstreamCall. Only the driver's own coroutine calls into the exchange: the upstream read
+// task and the client watch leave their results here and wake it. The fetch (connect, send,
+// response head) is awaited by the driver itself; the client leaving or the deadline passing
+// cancel it, and the exchange then hears of that instead of the call's error.
 
 #include <utility>  // before Asio (Boost 1.74)
 
@@ -53,7 +55,6 @@ class ExchangeDriver {
   struct Upstream {
     std::shared_ptr<UpstreamCall> call;
     Op op = Op::kNone;
-    bool connected = false;
     std::optional<HeadResult> head;
     std::optional<ReadResult> read;
     std::string data;
@@ -64,14 +65,12 @@ class ExchangeDriver {
   void deliver_head(HeadResult head, int64_t now);
   void deliver_read(ReadResult result, std::string data, int64_t now);
   void after_call(bool may_restart);
-  void start_fetch(const std::shared_ptr<ExchangeDriver>& self);
+  asio::awaitable<void> fetch();
+  void interrupt_fetch();
   void start_read(const std::shared_ptr<ExchangeDriver>& self);
   void abort_upstream();
   int64_t timer_due() const;
 
-  static asio::awaitable<void> fetch_task(std::shared_ptr<ExchangeDriver> self,
-                                          std::shared_ptr<UpstreamCall> call, uint64_t gen,
-                                          UpstreamRequest request, int64_t connect_timeout_ms);
   static asio::awaitable<void> read_task(std::shared_ptr<ExchangeDriver> self,
                                          std::shared_ptr<UpstreamCall> call, uint64_t gen);
 
@@ -83,6 +82,8 @@ class ExchangeDriver {
   Upstream up_;
   uint64_t gen_ = 0;  // bumped whenever the upstream call changes; stale tasks compare it
   bool gone_ = false;
+  bool fetching_ = false;           // fetch() awaits the call
+  bool fetch_interrupted_ = false;  // ... and it was cancelled for the client or the deadline
   bool gone_reported_ = false;
   int64_t no_fire_before_ = 0;  // guards against a deadline that on_timer left in the past
 };

@@ -125,6 +125,7 @@ asio::awaitable<void> Waker::wait_until(int64_t deadline) {
     co_return;
   }
   if (deadline != kNever && now_ms() >= deadline) co_return;
+  hook_ = nullptr;
   due_ = deadline;
   if (deadline != kNever && deadline < armed_at_) arm(deadline);
   event_.expires_at(std::chrono::steady_clock::time_point::max());
@@ -150,12 +151,34 @@ void Waker::cancel_timer() {
   deadline_.cancel();
 }
 
+void Waker::call_at(int64_t deadline, std::function<void()> hook) {
+  if (deadline != kNever && now_ms() >= deadline) {
+    clear_due();
+    hook();
+    return;
+  }
+  hook_ = std::move(hook);
+  due_ = deadline;
+  if (deadline != kNever && deadline < armed_at_) arm(deadline);
+}
+
+void Waker::clear_due() {
+  due_ = kNever;
+  hook_ = nullptr;
+}
+
 void Waker::on_deadline_timer(uint64_t gen) {
   if (gen != gen_) return;  // re-armed for an earlier time meanwhile
   armed_at_ = kNever;
   if (due_ == kNever) return;  // nobody waits (or the wait has no deadline)
   if (now_ms() < due_) {
     arm(due_);
+    return;
+  }
+  if (hook_) {
+    const std::function<void()> hook = std::move(hook_);
+    clear_due();
+    hook();
     return;
   }
   notify();
@@ -166,14 +189,18 @@ Host::Host(asio::io_context& io, Gateway& gw, UpstreamClient& upstream)
       gw_(gw),
       upstream_(upstream),
       jobs_waker_(io.get_executor()),
+      log_timer_(io.get_executor()),
       seen_version_(gw.version()) {}
 
 void Host::after_core_call(bool jobs) {
-  // One write per turn of the loop for all the lines its handlers produced, not one per call.
-  if (!flush_posted_) {
-    flush_posted_ = true;
-    asio::post(io_, [this] {
-      flush_posted_ = false;
+  const size_t pending = gw_.pending_log_bytes();
+  if (pending >= kLogFlushBytes) {
+    flush_logs();
+  } else if (pending > 0 && !flush_armed_) {
+    flush_armed_ = true;
+    log_timer_.expires_after(std::chrono::milliseconds(kLogFlushMs));
+    log_timer_.async_wait([this](const boost::system::error_code&) {
+      flush_armed_ = false;
       flush_logs();
     });
   }

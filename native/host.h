@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -69,6 +70,10 @@ class Waker {
   asio::awaitable<void> wait_until(int64_t deadline);
   // Drops the armed deadline timer (it would keep the event loop running until it fires).
   void cancel_timer();
+  // Without waiting: runs `hook` once when `deadline` passes (at once if it has), unless
+  // clear_due() comes first. For a coroutine that awaits something else meanwhile.
+  void call_at(int64_t deadline, std::function<void()> hook);
+  void clear_due();
 
  private:
   void arm(int64_t at);
@@ -77,11 +82,17 @@ class Waker {
   asio::steady_timer event_;     // waited on without expiry: notify() cancels the wait
   asio::steady_timer deadline_;  // armed lazily, see above
   std::shared_ptr<char> alive_;  // the deadline timer's handler may run after destruction
-  int64_t due_ = kNever;         // the deadline of the wait in progress
+  std::function<void()> hook_;   // call_at's
+  int64_t due_ = kNever;         // the deadline of the wait (or of call_at) in progress
   int64_t armed_at_ = kNever;
   uint64_t gen_ = 0;
   bool pending_ = false;
 };
+
+// Log lines are written in batches, as a buffered access log is: one write per this many
+// milliseconds (or per this many bytes) instead of one per request.
+inline constexpr int64_t kLogFlushMs = 50;
+inline constexpr size_t kLogFlushBytes = 64u << 10;
 
 class Host {
  public:
@@ -91,8 +102,8 @@ class Host {
   Gateway& gw() { return gw_; }
   UpstreamClient& upstream() { return upstream_; }
 
-  // Call after every call into the gateway: writes its log lines (batched: once per turn of
-  // the event loop), wakes the exchanges that wait for a credential when gw.version() moved,
+  // Call after every call into the gateway: writes its log lines (batched: within
+  // kLogFlushMs, or at once when kLogFlushBytes are pending), wakes the exchanges that wait for a credential when gw.version() moved,
   // and (unless `jobs` is false) wakes the job loop if a token fetch is due or its next
   // deadline moved earlier.
   void after_core_call(bool jobs = true);
@@ -116,9 +127,10 @@ class Host {
   UpstreamClient& upstream_;
   std::unordered_set<Waker*> waiters_;
   Waker jobs_waker_;
+  asio::steady_timer log_timer_;
   uint64_t seen_version_ = 0;
   int64_t jobs_sleep_until_ = kNever;
-  bool flush_posted_ = false;
+  bool flush_armed_ = false;
   bool stopping_ = false;
 };
 

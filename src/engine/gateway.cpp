@@ -139,6 +139,8 @@ void Gateway::on_job_done(uint64_t id, int status, std::string_view body, int64_
 int64_t Gateway::next_deadline(int64_t now) const { return impl_->pool.next_deadline(now); }
 uint64_t Gateway::version() const { return impl_->version(); }
 
+size_t Gateway::pending_log_bytes() const { return impl_->logs.size(); }
+
 std::string Gateway::take_logs() {
   std::string out;
   out.swap(impl_->logs);

@@ -164,6 +164,8 @@ class Gateway {
 
   // Newline-terminated JSON log lines produced since the last call.
   std::string take_logs();
+  // The size of what take_logs() would return.
+  size_t pending_log_bytes() const;
   // Host-originated log line (start-up, shutdown, I/O trouble); request_id null.
   void log(LogLevel level, std::string_view event, std::string_view message, int64_t wall);
 

@@ -562,6 +562,13 @@ Result<JsonInPlace> parse_json_in_place(std::string_view text, JsonLimits limits
   out.text.reset(new char[text.size() + kPad]);
   std::copy(text.begin(), text.end(), out.text.get());
   std::fill_n(out.text.get() + text.size(), kPad, '\0');
+  // Chunks of about the text's size (a parsed value takes 16-32 bytes for every few bytes of
+  // text), kept under the 64 KiB at which glibc's free() consolidates.
+  constexpr size_t kMinChunk = 4u << 10;
+  constexpr size_t kMaxChunk = 60u << 10;
+  out.pool = std::make_unique<rapidjson::MemoryPoolAllocator<>>(
+      std::clamp(text.size() * 2, kMinChunk, kMaxChunk));
+  out.doc = rapidjson::Document(out.pool.get());
   ParseInPlace parse{out.text.get(), {}};
   out.doc.Populate(parse);
   if (parse.result.IsError()) return parse_error(parse.result);

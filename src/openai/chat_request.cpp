@@ -426,6 +426,7 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
   ChatRequest req;
   req.text = std::move(parsed->text);
   req.text_bytes = body.size();
+  req.pool = std::move(parsed->pool);
   req.doc = std::move(parsed->doc);
   using Check = Status (*)(const Value&, ChatRequest&);
   constexpr Check kChecks[] = {check_model,       check_messages,  check_stream,

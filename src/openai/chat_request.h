@@ -21,6 +21,7 @@ struct ChatRequest {
   // The body's text, which the document's strings point into (parsed in place).
   std::unique_ptr<char[]> text;
   size_t text_bytes = 0;  // its length: a size hint for the upstream body built from it
+  std::unique_ptr<rapidjson::MemoryPoolAllocator<>> pool;  // doc's values (outlives doc)
   // The whole parsed body. `messages` (and `tools`, `tool_choice`, `response_format`) are read
   // from here by the adapters; parse_chat_request has validated their shape.
   rapidjson::Document doc;
