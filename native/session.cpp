@@ -3,6 +3,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -55,7 +56,9 @@ std::string_view sv(const S& s) {
 // Headers the core produced, minus anything that would break the framing the host owns.
 bool response_header_ok(const Header& h) {
   for (std::string_view s : {std::string_view(h.name), std::string_view(h.value)}) {
-    if (s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) return false;
+    for (const char c : s) {
+      if (c == '\r' || c == '\n' || c == '\0') return false;
+    }
   }
   for (std::string_view own : {"content-length", "transfer-encoding", "connection"}) {
     if (iequals(h.name, own)) return false;
@@ -129,7 +132,8 @@ class HttpSession final : public Session,
   asio::awaitable<bool> serve();
   asio::awaitable<void> close_connection();
   std::string response_head(const Exchange& exchange, size_t content_length);
-  asio::awaitable<bool> write(std::string_view data);
+  // Writes `a` then `b` (one gathered send when they fit).
+  asio::awaitable<bool> write(std::string_view a, std::string_view b = {});
   bool parse_buffered(error_code& ec);
   // The connection's I/O deadline (monotonic ms, kNever for none): when it passes, the socket
   // closes and whatever waits on it fails. Moving it costs no timer operation: one timer is
@@ -308,8 +312,13 @@ asio::awaitable<void> HttpSession::send(Exchange& exchange, bool last) {
   if (!rq_.head_sent) {
     rq_.head_sent = true;
     std::string wire = response_head(exchange, out.size());
-    if (body_allowed && !out.empty()) wire += rq_.chunked ? chunk(out) : out;
-    if (last && rq_.chunked && body_allowed) wire += kLastChunk;
+    if (!rq_.chunked) {  // head and body in one gathered send, without copying the body
+      if (!body_allowed) out.clear();
+      co_await write(wire, out);
+      co_return;
+    }
+    if (body_allowed && !out.empty()) wire += chunk(out);
+    if (last && body_allowed) wire += kLastChunk;
     co_await write(wire);
     co_return;
   }
@@ -325,14 +334,19 @@ std::string HttpSession::response_head(const Exchange& exchange, size_t content_
   rq_.chunked = streaming && !rq_.http10;
   rq_.close_after =
       !rq_.keep_alive || rq_.body_pending || sessions_.draining || (streaming && !rq_.chunked);
-  std::string h = "HTTP/1.1 " + std::to_string(status) + " ";
+  std::string h;
+  h.reserve(512);
+  h += "HTTP/1.1 ";
+  h += std::to_string(status);
+  h += ' ';
   h += sv(http::obsolete_reason(http::int_to_status(static_cast<unsigned>(status))));
   h += "\r\n";
   for (const Header& x : exchange.headers()) {
-    if (response_header_ok(x)) h += x.name + ": " + x.value + "\r\n";
+    if (!response_header_ok(x)) continue;
+    h.append(x.name).append(": ").append(x.value).append("\r\n");
   }
   if (!streaming && status_has_body(status)) {
-    h += "Content-Length: " + std::to_string(content_length) + "\r\n";
+    h.append("Content-Length: ").append(std::to_string(content_length)).append("\r\n");
   } else if (rq_.chunked) {
     h += "Transfer-Encoding: chunked\r\n";
   }
@@ -345,19 +359,24 @@ std::string HttpSession::response_head(const Exchange& exchange, size_t content_
   return h;
 }
 
-// `data` must stay alive until the write completes (callers pass named locals or constants).
-asio::awaitable<bool> HttpSession::write(std::string_view data) {
+// `a` and `b` must stay alive until the write completes (callers pass named locals or
+// constants).
+asio::awaitable<bool> HttpSession::write(std::string_view a, std::string_view b) {
   if (rq_.write_failed || closed_) co_return false;
   const int64_t timeout =
       std::max<int64_t>(host_.gw().config().stream_idle_timeout_ms, kMinWriteTimeoutMs);
   // A direct send first: most answers fit the socket buffer, and then no asynchronous write
   // (and no trip through the event loop) is needed.
   error_code ec;
-  const size_t sent = stream_.write_some(asio::buffer(data), ec);
+  const std::array<asio::const_buffer, 2> both{asio::buffer(a), asio::buffer(b)};
+  size_t sent = stream_.write_some(both, ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
-  if (!ec && sent < data.size()) {
+  if (!ec && sent < a.size() + b.size()) {
     io_deadline(now_ms() + timeout);
-    co_await asio::async_write(stream_, asio::buffer(data.substr(sent)), awaitable_ec(ec));
+    const size_t in_a = std::min(sent, a.size());
+    const std::array<asio::const_buffer, 2> rest{asio::buffer(a.substr(in_a)),
+                                                 asio::buffer(b.substr(sent - in_a))};
+    co_await asio::async_write(stream_, rest, awaitable_ec(ec));
     io_deadline(kNever);
   }
   if (!ec) co_return true;
