@@ -175,7 +175,7 @@ asio::awaitable<void> ExchangeDriver::fetch() {
   up_.op = Op::kFetch;
   const uint64_t gen = ++gen_;
   const std::shared_ptr<UpstreamCall> call = up_.call;  // alive for the await, whatever happens
-  UpstreamRequest request = ex_->upstream_request();
+  UpstreamRequest request = ex_->take_upstream_request();
   const int64_t connect_timeout_ms = ex_->connect_timeout_ms();
   fetching_ = true;
   fetch_interrupted_ = false;

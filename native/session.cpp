@@ -253,6 +253,7 @@ asio::awaitable<bool> HttpSession::serve() {
   RequestHead head;
   head.method = sv(msg.method_string());
   head.target = sv(msg.target());
+  head.headers.reserve(16);
   for (const auto& f : msg) head.headers.emplace_back(sv(f.name_string()), sv(f.value()));
   const uint64_t length = parser_->content_length().value_or(0);
   head.content_length = parser_->chunked() ? -1 : static_cast<int64_t>(length);

@@ -211,6 +211,10 @@ const UpstreamRequest& Exchange::upstream_request() const {
   if (s_->action == Action::kFetch) s_->action = Action::kReadUpstream;
   return s_->upstream;
 }
+UpstreamRequest Exchange::take_upstream_request() {
+  if (s_->action == Action::kFetch) s_->action = Action::kReadUpstream;
+  return std::move(s_->upstream);
+}
 int64_t Exchange::connect_timeout_ms() const { return s_->gw.config.connect_timeout_ms; }
 
 void Exchange::on_upstream_connected(int64_t now) {

@@ -94,6 +94,9 @@ class Exchange {
   // running upstream request (connected, head, data, end, error) or call on_timer at
   // deadline()". A later kFetch means: abort the running request and start this new one.
   const UpstreamRequest& upstream_request() const;
+  // upstream_request() for a host that sends the request at once: moved out, so a large body
+  // is not copied; the same acknowledgement. Call one of the two, once per kFetch.
+  UpstreamRequest take_upstream_request();
   // Per-phase timeouts the host may enforce itself; the exchange also enforces them through
   // deadline()/on_timer(), so a host that only honours deadline() is correct.
   int64_t connect_timeout_ms() const;

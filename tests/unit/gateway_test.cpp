@@ -61,6 +61,8 @@ class Harness {
  public:
   explicit Harness(EnvMap env, HostKind host = HostKind::kNative) : gw(env, host, now, wall) {}
 
+  bool take_requests = false;  // fetch with take_upstream_request() (as the native host does)
+
   // Serves pending token fetches with tokens tok-1, tok-2, …
   void serve_jobs() {
     for (;;) {
@@ -91,7 +93,9 @@ class Harness {
       if (act == Action::kReadBody) {
         ex.on_body(body, now);
       } else if (act == Action::kFetch) {
-        const UpstreamRequest& r = ex.upstream_request();
+        UpstreamRequest taken;
+        if (take_requests) taken = ex.take_upstream_request();
+        const UpstreamRequest& r = take_requests ? taken : ex.upstream_request();
         a.upstream.push_back({r.url, find_auth(r), r.body});
         ex.on_upstream_connected(now);
         const Reply reply = upstream(r);
@@ -184,6 +188,30 @@ TEST_CASE("guest chat: token fetched, answer aggregated", "[gateway]") {
   REQUIRE(a.upstream.size() == 1);
   CHECK(a.upstream[0].authorization == "Bearer tok-1");
   CHECK(a.upstream[0].body.find(R"("model":"GLM-4-6-API-V1")") != std::string::npos);
+}
+
+TEST_CASE("a taken upstream request is the one upstream_request() shows, retries included",
+          "[gateway]") {
+  std::vector<std::string> bodies[2];
+  std::string answers[2];
+  for (int take = 0; take < 2; ++take) {
+    Harness h(EnvMap{{"API_KEY", "sk-test"}, {"TOKEN_POOL_SIZE", "2"}});
+    h.take_requests = take == 1;
+    h.serve_jobs();
+    auto a = h.run("POST", "/v1/chat/completions", kChat, [](const UpstreamRequest& r) {
+      if (find_auth(r) == "Bearer tok-1") return Reply{401, R"({"detail":"Unauthorized"})"};
+      return Reply{200, std::string(kAnswerOnly)};
+    });
+    REQUIRE(a.status == 200);
+    REQUIRE(a.upstream.size() == 2);  // the retry builds a fresh request after the take
+    for (const auto& u : a.upstream) {
+      CHECK(u.body.find(R"("model":"GLM-4-6-API-V1")") != std::string::npos);
+      bodies[take].push_back(u.authorization + " " + u.url);
+    }
+    answers[take] = a.body.substr(a.body.find(R"("choices")"));
+  }
+  CHECK(bodies[0] == bodies[1]);
+  CHECK(answers[0] == answers[1]);
 }
 
 TEST_CASE("least recently used token serves the next request", "[gateway]") {
