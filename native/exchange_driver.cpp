@@ -88,7 +88,8 @@ asio::awaitable<void> ExchangeDriver::read_body() {
   after_call(true);
 }
 
-// One pending event per call, in causal order: results before timers. Returns false when nothing was pending.
+// One pending event per call, in causal order: results before timers. Returns false when
+// nothing was pending.
 bool ExchangeDriver::deliver_events() {
   const int64_t now = now_ms();
   if (up_.head) {
@@ -179,12 +180,13 @@ asio::awaitable<void> ExchangeDriver::fetch() {
   const int64_t connect_timeout_ms = ex_->connect_timeout_ms();
   fetching_ = true;
   fetch_interrupted_ = false;
-  waker_.call_at(timer_due(), [this] { interrupt_fetch(); });
-  const std::function<void()> on_connected = [this, gen] {
+  const auto interrupt = [this] { interrupt_fetch(); };
+  waker_.call_at(timer_due(), interrupt);
+  const std::function<void()> on_connected = [this, gen, interrupt] {
     if (gen_ != gen || fetch_interrupted_) return;
     ex_->on_upstream_connected(now_ms());
     after_call(false);
-    if (gen_ == gen) waker_.call_at(timer_due(), [this] { interrupt_fetch(); });
+    if (gen_ == gen) waker_.call_at(timer_due(), interrupt);  // the first-byte deadline now
   };
   HeadResult head = co_await call->start(std::move(request), connect_timeout_ms, on_connected);
   fetching_ = false;

@@ -81,19 +81,8 @@ bool reusable(Conn& c, int64_t now) {
   return ::poll(&p, 1, 0) == 0;
 }
 
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f || std::string_view("\"(),/:;<=>?@[\\]{}").find(c) != std::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool safe_header(std::string_view name, std::string_view value) {
-  if (!is_token(name)) return false;
+  if (!is_http_token(name)) return false;
   for (std::string_view s : {name, value}) {
     for (char c : s) {
       if (c == '\r' || c == '\n' || c == '\0') return false;

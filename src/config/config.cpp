@@ -124,14 +124,6 @@ std::vector<std::string> split_list(std::string_view s) {
   return out;
 }
 
-// RFC 9110 token (header field names).
-bool is_token(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-  });
-}
-
 // A header value: no control bytes except HTAB (so no CR/LF injection).
 bool is_header_value(std::string_view s) {
   return std::none_of(s.begin(), s.end(), [](char c) { return is_ctl(c) && c != '\t'; });
@@ -371,7 +363,7 @@ void load_auth(Reader& r, Config& c) {
 
 void load_extra_headers(Reader& r, Config& c) {
   for (auto& [name, value] : r.string_map("ZAI_EXTRA_HEADERS")) {
-    if (!is_token(name)) {
+    if (!is_http_token(name)) {
       r.fail("ZAI_EXTRA_HEADERS: " + quoted(name) + " is not a valid header name");
     } else if (iequals(name, "host") || iequals(name, "content-length") ||
                iequals(name, "transfer-encoding") || iequals(name, "connection")) {

@@ -19,6 +19,17 @@ constexpr bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// An RFC 9110 token (header field names, methods).
+constexpr bool is_http_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (const char c : s) {
+    const bool tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!tchar) return false;
+  }
+  return true;
+}
+
 // `needle` occurs in `haystack`, ASCII case ignored.
 constexpr bool icontains(std::string_view haystack, std::string_view needle) {
   if (needle.size() > haystack.size()) return false;
