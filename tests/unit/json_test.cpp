@@ -8,6 +8,8 @@
 #include <catch2/catch.hpp>
 #include <rapidjson/memorystream.h>
 
+#include "xorshift.h"
+
 using namespace zproxy;
 using namespace std::string_literals;
 
@@ -374,13 +376,7 @@ TEST_CASE("parse_json accepts nothing RapidJSON refuses, with the same values", 
       "{\"k\xC3\xA9y\": [\"\xE4\xB8\xAD\xF0\x9F\x98\x80\", \"\\/\\b\\f\\r\\t\\\\\", 1E+2, 0.000001]}",
   };
   const std::string significant = "{}[]\",:\\\\u0123456789.eE+-tfn \t\r\n\x80\xBF\xC3\xED\xF4";
-  uint32_t state = 2463534242u;
-  auto rand = [&state] {
-    state ^= state << 13;
-    state ^= state >> 17;
-    state ^= state << 5;
-    return state;
-  };
+  zproxy::test::Xorshift32 rand(2463534242u);
   size_t accepted = 0, refused = 0;
   for (const std::string& seed : seeds) {
     for (int round = 0; round < 4000; ++round) {

@@ -4,6 +4,8 @@
 
 #include <rapidjson/document.h>
 
+#include "xorshift.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -109,13 +111,7 @@ TEST_CASE("model_json and models_list_json") {
 TEST_CASE("OutputBuffer appends and escapes as std::string does") {
   // Text of every kind: plain runs, escapes, multi-byte UTF-8 and invalid bytes, in pieces long
   // enough to cross the buffer's escaping slices at every alignment.
-  uint32_t state = 88172645u;
-  auto rand = [&state] {
-    state ^= state << 13;
-    state ^= state >> 17;
-    state ^= state << 5;
-    return state;
-  };
+  zproxy::test::Xorshift32 rand(88172645u);
   const std::string_view parts[] = {"plain words ", "\"", "\\", "\n", "\x01", "\xC3\xA9",
                                     "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\xFF", "\xE2\x82",
                                     "\x80\x80\x80\x80\x80"};
