@@ -232,23 +232,29 @@ async function launchNative(settings, opts) {
 
 async function launchWorker(settings, opts) {
   requireWorkerSetup();
-  const port = await freePort();
-  const inspectorPort = await freePort();
-  const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
-    '--show-interactive-dev-session=false'];
-  for (const [k, v] of Object.entries(stringify(settings))) {
-    if (k === 'PORT' || k === 'HOST' || k === 'UPSTREAM_CA_FILE') continue; // native only (see workerEnv)
-    args.push('--var', `${k}:${v}`);
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const inspectorPort = await freePort();
+    const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
+      '--show-interactive-dev-session=false'];
+    for (const [k, v] of Object.entries(stringify(settings))) {
+      if (k === 'PORT' || k === 'HOST' || k === 'UPSTREAM_CA_FILE') continue; // native only (see workerEnv)
+      args.push('--var', `${k}:${v}`);
+    }
+    const child = spawn('npx', args, { cwd: WORKER_DIR, env: workerEnv(settings), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const host = makeHost('worker', child, port, settings);
+    try {
+      await waitServing(host, opts.startTimeoutMs ?? START_TIMEOUT_MS.worker);
+      return host;
+    } catch (err) {
+      await host.stop(5000);
+      // As for the native host: another process may have taken a probed port. wrangler also
+      // sometimes reports a change under watch_dir right after its first build and restarts
+      // workerd before the first one has let go of the port ("Address already in use").
+      if (attempt < 3 && /Address already in use|EADDRINUSE/i.test(host.tail(200))) continue;
+      throw err;
+    }
   }
-  const child = spawn('npx', args, { cwd: WORKER_DIR, env: workerEnv(settings), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const host = makeHost('worker', child, port, settings);
-  try {
-    await waitServing(host, opts.startTimeoutMs ?? START_TIMEOUT_MS.worker);
-  } catch (err) {
-    await host.stop(5000);
-    throw err;
-  }
-  return host;
 }
 
 // Starts the proxy with `settings` (INTERFACE.md section 2 names) and waits until /healthz
