@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "api/api.h"
+#include "upstream/zai_api/api.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "openai/chat_request.h"
+#include "dialect/openai_chat/chat_request.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "guest/guest.h"
+#include "upstream/guest/guest.h"
 
 namespace {
 

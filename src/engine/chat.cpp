@@ -7,11 +7,11 @@
 
 #include <algorithm>
 
-#include "api/api.h"
+#include "upstream/zai_api/api.h"
 #include "engine/gateway_impl.h"
 #include "engine/log.h"
-#include "guest/guest.h"
-#include "openai/writer.h"
+#include "upstream/guest/guest.h"
+#include "dialect/openai_chat/writer.h"
 
 namespace zproxy {
 

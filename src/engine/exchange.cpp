@@ -6,7 +6,7 @@
 #include "engine/gateway_impl.h"
 #include "engine/log.h"
 #include "json/json.h"
-#include "openai/writer.h"
+#include "dialect/openai_chat/writer.h"
 
 namespace zproxy {
 

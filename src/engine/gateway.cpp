@@ -6,7 +6,7 @@
 #include "core/version.h"
 #include "engine/gateway_impl.h"
 #include "engine/log.h"
-#include "guest/guest.h"
+#include "upstream/guest/guest.h"
 
 namespace zproxy {
 

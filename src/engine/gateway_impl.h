@@ -13,7 +13,7 @@
 #include "engine/http.h"
 #include "engine/metrics.h"
 #include "engine/translator.h"
-#include "openai/chat_request.h"
+#include "dialect/openai_chat/chat_request.h"
 #include "pool/credential_pool.h"
 
 namespace zproxy {

@@ -3,7 +3,7 @@
 #include <charconv>
 
 #include "core/civil_time.h"
-#include "openai/writer.h"
+#include "dialect/openai_chat/writer.h"
 
 namespace zproxy {
 

@@ -8,10 +8,10 @@
 #include <string_view>
 #include <variant>
 
-#include "api/api.h"
+#include "upstream/zai_api/api.h"
 #include "config/config.h"
-#include "guest/guest.h"
-#include "openai/emitter.h"
+#include "upstream/guest/guest.h"
+#include "dialect/openai_chat/emitter.h"
 
 namespace zproxy {
 

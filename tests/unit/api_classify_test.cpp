@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "api/api.h"
-#include "api/reset_time.h"
+#include "upstream/zai_api/api.h"
+#include "upstream/zai_api/reset_time.h"
 
 using namespace zproxy;
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "api/api.h"
+#include "upstream/zai_api/api.h"
 
 using namespace zproxy;
 

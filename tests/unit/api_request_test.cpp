@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "api/api.h"
+#include "upstream/zai_api/api.h"
 #include "json/json.h"
 
 using namespace zproxy;

@@ -1,4 +1,4 @@
-#include "openai/chat_request.h"
+#include "dialect/openai_chat/chat_request.h"
 
 #include <functional>
 #include <string>

@@ -1,4 +1,4 @@
-#include "openai/emitter.h"
+#include "dialect/openai_chat/emitter.h"
 
 #include <catch2/catch.hpp>
 

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "guest/classify.h"
-#include "guest/guest.h"
+#include "upstream/guest/classify.h"
+#include "upstream/guest/guest.h"
 
 using namespace zproxy;
 

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "guest/message_buffer.h"
+#include "upstream/guest/message_buffer.h"
 
 using zproxy::guest::MessageBuffer;
 

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "guest/message_buffer.h"
-#include "guest/reasoning_splitter.h"
+#include "upstream/guest/message_buffer.h"
+#include "upstream/guest/reasoning_splitter.h"
 
 using namespace zproxy;
 using guest::MessageBuffer;

@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "guest/guest.h"
-#include "guest/utc_datetime.h"
+#include "upstream/guest/guest.h"
+#include "upstream/guest/utc_datetime.h"
 #include "json/json.h"
 
 using namespace zproxy;

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "guest/guest.h"
+#include "upstream/guest/guest.h"
 
 using namespace zproxy;
 

@@ -9,7 +9,7 @@
 #include "config/config.h"
 #include "core/result.h"
 #include "core/upstream.h"
-#include "openai/chat_request.h"
+#include "dialect/openai_chat/chat_request.h"
 #include "sse/sse_parser.h"
 
 namespace zproxy::api {

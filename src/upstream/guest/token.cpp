@@ -1,8 +1,8 @@
 // The anonymous guest token (zai-upstream.md 1.1).
 #include <string>
 
-#include "guest/guest.h"
-#include "guest/upstream_headers.h"
+#include "upstream/guest/guest.h"
+#include "upstream/guest/upstream_headers.h"
 #include "json/json.h"
 
 namespace zproxy::guest {

@@ -36,8 +36,8 @@
 
 #include "config/config.h"
 #include "core/upstream.h"
-#include "openai/stop_matcher.h"
-#include "openai/writer.h"
+#include "dialect/openai_chat/stop_matcher.h"
+#include "dialect/openai_chat/writer.h"
 
 namespace zproxy {
 

@@ -1,4 +1,4 @@
-#include "guest/markup_scanner.h"
+#include "upstream/guest/markup_scanner.h"
 
 #include <algorithm>
 

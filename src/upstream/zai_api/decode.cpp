@@ -1,4 +1,4 @@
-#include "api/decode.h"
+#include "upstream/zai_api/decode.h"
 
 #include <string_view>
 

@@ -1,11 +1,11 @@
-#include "guest/classify.h"
+#include "upstream/guest/classify.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <string>
 
 #include "core/ascii.h"
-#include "guest/guest.h"
+#include "upstream/guest/guest.h"
 #include "json/json.h"
 
 namespace zproxy::guest {

@@ -3,9 +3,9 @@
 #include <string>
 #include <utility>
 
-#include "guest/guest.h"
-#include "guest/upstream_headers.h"
-#include "guest/utc_datetime.h"
+#include "upstream/guest/guest.h"
+#include "upstream/guest/upstream_headers.h"
+#include "upstream/guest/utc_datetime.h"
 #include "json/json.h"
 
 namespace zproxy::guest {

@@ -1,4 +1,4 @@
-#include "guest/upstream_headers.h"
+#include "upstream/guest/upstream_headers.h"
 #include "core/ascii.h"
 
 #include <algorithm>

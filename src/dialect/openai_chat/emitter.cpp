@@ -1,9 +1,9 @@
-#include "openai/emitter.h"
+#include "dialect/openai_chat/emitter.h"
 
 #include <algorithm>
 #include <utility>
 
-#include "openai/writer.h"
+#include "dialect/openai_chat/writer.h"
 
 namespace zproxy {
 namespace {

@@ -9,8 +9,8 @@
 
 #include <utility>
 
-#include "api/api.h"
-#include "api/decode.h"
+#include "upstream/zai_api/api.h"
+#include "upstream/zai_api/decode.h"
 #include "json/json.h"
 
 namespace zproxy::api {

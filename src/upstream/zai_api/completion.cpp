@@ -3,8 +3,8 @@
 //    "reasoning_content","tool_calls"},"finish_reason"}],"usage":{…}}
 // replayed as the deltas a stream of the same answer would give.
 
-#include "api/api.h"
-#include "api/decode.h"
+#include "upstream/zai_api/api.h"
+#include "upstream/zai_api/decode.h"
 #include "json/json.h"
 
 namespace zproxy::api {

@@ -1,4 +1,4 @@
-#include "api/reset_time.h"
+#include "upstream/zai_api/reset_time.h"
 
 #include "core/civil_time.h"
 

@@ -1,4 +1,4 @@
-#include "guest/message_buffer.h"
+#include "upstream/guest/message_buffer.h"
 
 #include <algorithm>
 

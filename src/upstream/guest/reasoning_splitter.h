@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "core/upstream.h"
-#include "guest/emitted_text.h"
-#include "guest/markup_scanner.h"
+#include "upstream/guest/emitted_text.h"
+#include "upstream/guest/markup_scanner.h"
 
 namespace zproxy::guest {
 

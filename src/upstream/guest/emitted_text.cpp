@@ -1,4 +1,4 @@
-#include "guest/emitted_text.h"
+#include "upstream/guest/emitted_text.h"
 
 #include <algorithm>
 

@@ -17,7 +17,7 @@
 #include <cctype>
 #include <cmath>
 
-#include "api/api.h"
+#include "upstream/zai_api/api.h"
 #include "core/ascii.h"
 #include "json/json.h"
 

@@ -2,10 +2,10 @@
 //   bytes -> SSE events -> one JSON document each -> envelope -> message buffer M -> splitter.
 #include <utility>
 
-#include "guest/classify.h"
-#include "guest/guest.h"
-#include "guest/message_buffer.h"
-#include "guest/reasoning_splitter.h"
+#include "upstream/guest/classify.h"
+#include "upstream/guest/guest.h"
+#include "upstream/guest/message_buffer.h"
+#include "upstream/guest/reasoning_splitter.h"
 #include "json/json.h"
 
 namespace zproxy::guest {

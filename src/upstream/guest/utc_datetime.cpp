@@ -1,4 +1,4 @@
-#include "guest/utc_datetime.h"
+#include "upstream/guest/utc_datetime.h"
 
 #include "core/civil_time.h"
 

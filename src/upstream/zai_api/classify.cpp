@@ -9,8 +9,8 @@
 
 #include <optional>
 
-#include "api/api.h"
-#include "api/reset_time.h"
+#include "upstream/zai_api/api.h"
+#include "upstream/zai_api/reset_time.h"
 #include "json/json.h"
 
 namespace zproxy::api {

@@ -1,4 +1,4 @@
-#include "openai/writer.h"
+#include "dialect/openai_chat/writer.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "openai/stop_matcher.h"
+#include "dialect/openai_chat/stop_matcher.h"
 
 #include <algorithm>
 

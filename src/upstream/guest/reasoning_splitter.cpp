@@ -1,4 +1,4 @@
-#include "guest/reasoning_splitter.h"
+#include "upstream/guest/reasoning_splitter.h"
 
 #include <algorithm>
 
