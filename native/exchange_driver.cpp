@@ -31,24 +31,28 @@ void ExchangeDriver::interrupt_fetch() {
   if (up_.call) up_.call->cancel();
 }
 
-asio::awaitable<void> ExchangeDriver::run(Exchange& exchange,
+asio::awaitable<void> ExchangeDriver::run(std::unique_ptr<Exchange> exchange,
                                           std::shared_ptr<ExchangeDriver> self) {
-  ex_ = &exchange;
+  ex_ = std::move(exchange);
   up_ = Upstream{};
   gone_ = false;
   gone_reported_ = false;
   no_fire_before_ = 0;
+  call_attempt_ = 0;
+  step_ = ex_->step();
+  host_.after_step(step_);
   while (true) {
-    co_await client_.send(*ex_, false);
+    co_await client_.send(*ex_, step_, false);
+    step_.output_bytes = 0;  // sent (or dropped with a failed connection)
     if (deliver_events()) continue;
-    const Action action = ex_->next();
+    const Action action = step_.action;
     if (action == Action::kFinish) break;
     if (action == Action::kReadBody) {
       co_await read_body();
       continue;
     }
     client_.watch();
-    if (action == Action::kFetch && !up_.call) {
+    if (action == Action::kFetch) {
       co_await fetch();
       continue;
     }
@@ -60,15 +64,13 @@ asio::awaitable<void> ExchangeDriver::run(Exchange& exchange,
     co_await waker_.wait_until(timer_due());
     if (action == Action::kWait) {  // a credential may have become free: let it look
       host_.remove_waiter(&waker_);
-      ex_->on_timer(now_ms());
-      after_call(true);
+      apply(ex_->on_timer(now_ms()));
     }
   }
-  co_await client_.send(*ex_, true);
+  co_await client_.send(*ex_, step_, true);
   abort_upstream();
-  host_.gw().finish(*ex_, now_ms(), wall_ms());
-  ex_ = nullptr;
-  host_.after_core_call();
+  host_.gw().finish(std::move(ex_), now_ms(), wall_ms());
+  host_.poll();
 }
 
 asio::awaitable<void> ExchangeDriver::read_body() {
@@ -76,16 +78,15 @@ asio::awaitable<void> ExchangeDriver::read_body() {
   const BodyStatus status = co_await client_.read_body(ex_->body_limit(), body);
   switch (status) {
     case BodyStatus::kRead:
-      ex_->on_body(body, now_ms());
+      apply(ex_->on_body(body, now_ms()));
       break;
     case BodyStatus::kTooLarge:
-      ex_->on_body_too_large(now_ms());
+      apply(ex_->on_body_too_large(now_ms()));
       break;
     case BodyStatus::kFailed:
       gone_ = true;
       co_return;  // reported by deliver_events()
   }
-  after_call(true);
 }
 
 // One pending event per call, in causal order: results before timers. Returns false when
@@ -108,61 +109,50 @@ bool ExchangeDriver::deliver_events() {
   }
   if (gone_ && !gone_reported_) {
     gone_reported_ = true;
-    ex_->on_client_gone(now);
-    after_call(true);
+    apply(ex_->on_client_gone(now));
     return true;
   }
   const int64_t due = timer_due();
   if (due == kNever || now < due) return false;
-  ex_->on_timer(now);
-  no_fire_before_ = ex_->deadline() <= now ? now + kTimerGuardMs : 0;
-  after_call(true);
+  apply(ex_->on_timer(now));
+  no_fire_before_ = step_.deadline <= now ? now + kTimerGuardMs : 0;
   return true;
 }
 
 void ExchangeDriver::deliver_head(HeadResult head, int64_t now) {
   if (head.error != CallError::kNone) {
-    ex_->on_upstream_error(
-        head.error == CallError::kConnect ? NetError::kConnect : NetError::kReset, now);
+    apply(ex_->on_upstream_error(
+        head.error == CallError::kConnect ? NetError::kConnect : NetError::kReset, now));
   } else {
-    std::vector<std::pair<std::string_view, std::string_view>> views;
-    views.reserve(head.headers.size());
-    for (const auto& [name, value] : head.headers) views.emplace_back(name, value);
-    ex_->on_upstream_head(head.status, views, now);
+    apply(ex_->on_upstream_head(head.status, now));
   }
-  after_call(true);
 }
 
 void ExchangeDriver::deliver_read(ReadResult result, std::string data, int64_t now) {
   if (!data.empty()) {
-    ex_->on_upstream_data(data, now);
+    apply(ex_->on_upstream_data(data, now));
     // The exchange may have moved on (done, or a new attempt): the end is not its concern.
-    if (ex_->next() != Action::kReadUpstream) {
-      after_call(true);
-      return;
-    }
+    if (!up_.call) return;
   }
   if (result.error != CallError::kNone) {
-    ex_->on_upstream_error(NetError::kReset, now);
+    apply(ex_->on_upstream_error(NetError::kReset, now));
   } else if (result.end) {
-    ex_->on_upstream_end(now);
+    apply(ex_->on_upstream_end(now));
   }
-  after_call(true);
 }
 
-// After every call into the exchange. kReadUpstream keeps the call; kFetch right after the
-// connection came up keeps the running fetch; any other kFetch is a new attempt, and kWait or
-// kFinish leave the call no future: it is cancelled (its connection closed) at once.
-void ExchangeDriver::after_call(bool may_restart) {
-  host_.after_core_call();
-  const Action action = ex_->next();
-  if (action == Action::kReadUpstream) return;
-  if (action == Action::kFetch && !may_restart) return;
-  abort_upstream();
+// The running call stays only while the exchange reads this very attempt's answer; a new
+// attempt, a wait or the end leave it no future: it is cancelled (its connection closed) now.
+void ExchangeDriver::apply(const Step& step) {
+  step_ = step;
+  host_.after_step(step);
+  if (up_.call && (step.action != Action::kReadUpstream || step.attempt != call_attempt_)) {
+    abort_upstream();
+  }
 }
 
 int64_t ExchangeDriver::timer_due() const {
-  const int64_t d = ex_->deadline();
+  const int64_t d = step_.deadline;
   return d == kNever ? kNever : std::max(d, no_fire_before_);
 }
 
@@ -176,7 +166,9 @@ asio::awaitable<void> ExchangeDriver::fetch() {
   up_.op = Op::kFetch;
   const uint64_t gen = ++gen_;
   const std::shared_ptr<UpstreamCall> call = up_.call;  // alive for the await, whatever happens
-  UpstreamRequest request = ex_->take_upstream_request();
+  call_attempt_ = step_.attempt;
+  UpstreamRequest request = ex_->begin_fetch();
+  step_.action = Action::kReadUpstream;  // begin_fetch() acknowledged the fetch
   const int64_t connect_timeout_ms = ex_->connect_timeout_ms();
   fetching_ = true;
   fetch_interrupted_ = false;
@@ -184,14 +176,13 @@ asio::awaitable<void> ExchangeDriver::fetch() {
   waker_.call_at(timer_due(), interrupt);
   const std::function<void()> on_connected = [this, gen, interrupt] {
     if (gen_ != gen || fetch_interrupted_) return;
-    ex_->on_upstream_connected(now_ms());
-    after_call(false);
+    apply(ex_->on_upstream_connected(now_ms()));
     if (gen_ == gen) waker_.call_at(timer_due(), interrupt);  // the first-byte deadline now
   };
   HeadResult head = co_await call->start(std::move(request), connect_timeout_ms, on_connected);
   fetching_ = false;
   waker_.clear_due();
-  if (gen_ != gen) co_return;  // abandoned meanwhile (after_call aborted it)
+  if (gen_ != gen) co_return;  // abandoned meanwhile (apply() aborted it)
   if (fetch_interrupted_) {
     abort_upstream();
     co_return;
@@ -201,8 +192,7 @@ asio::awaitable<void> ExchangeDriver::fetch() {
 
 void ExchangeDriver::start_read(const std::shared_ptr<ExchangeDriver>& self) {
   if (!up_.call) {  // asked to read without a response: treat it as a lost connection
-    ex_->on_upstream_error(NetError::kReset, now_ms());
-    after_call(true);
+    apply(ex_->on_upstream_error(NetError::kReset, now_ms()));
     return;
   }
   // Bytes already buffered (a short answer's whole body comes with its head) are delivered

@@ -1,5 +1,5 @@
 #pragma once
-// The host loop of gateway.h for one exchange: turns the exchange's Actions into body reads,
+// The host loop of gateway.h for one exchange: turns the exchange's Steps into body reads,
 // upstream calls, timers and waits, and feeds every result back. The HTTP details of the
 // client side stay behind ClientSide (implemented by the session); the upstream side is an
 // UpstreamCall. Only the driver's own coroutine calls into the exchange: the upstream read
@@ -30,9 +30,9 @@ class ClientSide {
   virtual ~ClientSide() = default;
   // Reads the request body, at most `limit` bytes.
   virtual asio::awaitable<BodyStatus> read_body(size_t limit, std::string& body) = 0;
-  // Writes what the exchange produced since the last call: the head once, then the body
-  // pieces as they come. `last`: the exchange is done; end the response.
-  virtual asio::awaitable<void> send(Exchange& exchange, bool last) = 0;
+  // Writes what `step` announces: the head once (when head_ready), then the body pieces as
+  // they come (output_bytes). `last`: the exchange is done; end the response.
+  virtual asio::awaitable<void> send(Exchange& exchange, const Step& step, bool last) = 0;
   // From now until the exchange ends, report the client leaving through client_gone().
   virtual void watch() = 0;
 };
@@ -43,7 +43,8 @@ class ExchangeDriver {
 
   // Drives `exchange` until Action::kFinish, then ends it with gw.finish(). `self` owns this
   // driver (it keeps it alive for the upstream tasks).
-  asio::awaitable<void> run(Exchange& exchange, std::shared_ptr<ExchangeDriver> self);
+  asio::awaitable<void> run(std::unique_ptr<Exchange> exchange,
+                            std::shared_ptr<ExchangeDriver> self);
 
   // The client went away or its connection failed; the exchange learns it at the next step.
   void client_gone();
@@ -64,7 +65,9 @@ class ExchangeDriver {
   bool deliver_events();
   void deliver_head(HeadResult head, int64_t now);
   void deliver_read(ReadResult result, std::string data, int64_t now);
-  void after_call(bool may_restart);
+  // Every step goes through here: kept, shown to the host, and the upstream call that has no
+  // future under it (another attempt, a wait, the end) aborted.
+  void apply(const Step& step);
   asio::awaitable<void> fetch();
   void interrupt_fetch();
   void start_read(const std::shared_ptr<ExchangeDriver>& self);
@@ -78,8 +81,10 @@ class ExchangeDriver {
   ClientSide& client_;
   asio::any_io_executor executor_;
   Waker waker_;
-  Exchange* ex_ = nullptr;
+  std::unique_ptr<Exchange> ex_;
+  Step step_;
   Upstream up_;
+  uint32_t call_attempt_ = 0;  // the attempt the running upstream call belongs to
   uint64_t gen_ = 0;  // bumped whenever the upstream call changes; stale tasks compare it
   bool gone_ = false;
   bool fetching_ = false;           // fetch() awaits the call

@@ -12,6 +12,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/ascii.h"
 #include "core/errors.h"
 #include "core/ids.h"
 #include "pool/credential_pool.h"
@@ -75,42 +76,65 @@ namespace {
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 400:
-      return "Bad Request";
-    case 408:
-      return "Request Timeout";
-    case 413:
-      return "Payload Too Large";
-    case 414:
-      return "URI Too Long";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Error";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
   }
+}
+
+// Framing belongs to the host: header fields the core produced that would break it are dropped.
+bool response_header_ok(const Header& h) {
+  for (std::string_view v : {std::string_view(h.name), std::string_view(h.value)}) {
+    for (const char c : v) {
+      if (c == '\r' || c == '\n' || c == '\0') return false;
+    }
+  }
+  for (std::string_view own : {"content-length", "transfer-encoding", "connection"}) {
+    if (iequals(h.name, own)) return false;
+  }
+  return !h.name.empty();
 }
 
 }  // namespace
 
-std::string host_error_response(const Config& config, int status, std::string_view message,
+void append_response_head(std::string& out, int status, const std::vector<Header>& headers) {
+  out += "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += reason_phrase(status);
+  out += "\r\n";
+  for (const Header& x : headers) {
+    if (!response_header_ok(x)) continue;
+    out.append(x.name).append(": ").append(x.value).append("\r\n");
+  }
+}
+
+std::string host_error_response(const Gateway& gw, int status, std::string_view message,
                                 int retry_after_s) {
   const Errc code = status >= 500 ? Errc::kInternalError : Errc::kInvalidValue;
-  const std::string body = error_json(make_error(code, std::string(message)));
   const auto seed = entropy();
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
-  out += reason_phrase(status);
-  out += "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size());
-  out += "\r\nConnection: close\r\nX-Request-Id: req_" + IdSource(seed).alnum(24) + "\r\n";
-  for (const std::string& origin : config.cors_origins) {
-    if (origin == "*") out += "Access-Control-Allow-Origin: *\r\n";
-  }
-  if (retry_after_s > 0) out += "Retry-After: " + std::to_string(retry_after_s) + "\r\n";
-  out += "\r\n";
-  out += body;
+  const Answer a = gw.host_answer(status, make_error(code, std::string(message)), retry_after_s,
+                                  "req_" + IdSource(seed).alnum(24));
+  std::string out;
+  out.reserve(256 + a.body.size());
+  append_response_head(out, a.status, a.headers);
+  out += "Content-Length: " + std::to_string(a.body.size());
+  out += "\r\nConnection: close\r\n\r\n";
+  out += a.body;
   return out;
 }
 
@@ -188,43 +212,51 @@ Host::Host(asio::io_context& io, Gateway& gw, UpstreamClient& upstream)
     : io_(io),
       gw_(gw),
       upstream_(upstream),
-      jobs_waker_(io.get_executor()),
-      log_timer_(io.get_executor()),
-      seen_version_(gw.version()) {}
+      poll_timer_(io.get_executor()),
+      log_timer_(io.get_executor()) {}
 
-void Host::after_core_call(bool jobs) {
-  const size_t pending = gw_.pending_log_bytes();
-  if (pending >= kLogFlushBytes) {
+void Host::poll() {
+  if (stopping_) {  // the last log lines still go out; nothing new starts
+    logs_ += gw_.poll(now_ms()).logs;
     flush_logs();
-  } else if (pending > 0 && !flush_armed_) {
-    flush_armed_ = true;
-    log_timer_.expires_after(std::chrono::milliseconds(kLogFlushMs));
-    log_timer_.async_wait([this](const boost::system::error_code&) {
-      flush_armed_ = false;
-      flush_logs();
-    });
+    return;
   }
-  const uint64_t v = gw_.version();
-  if (v != seen_version_) {
-    seen_version_ = v;
-    for (Waker* w : waiters_) w->notify();
-    jobs = true;
-  }
-  if (!jobs) return;
-  // Every finished request moves the version; the job loop only needs to run when a fetch is
-  // due or the pool's next deadline comes before the one it sleeps until.
   const int64_t now = now_ms();
-  if (gw_.jobs_due(now) || gw_.next_deadline(now) < jobs_sleep_until_) jobs_waker_.notify();
+  Poll p = gw_.poll(now);
+  if (!p.logs.empty()) {
+    logs_ += p.logs;
+    if (logs_.size() >= kLogFlushBytes) {
+      flush_logs();
+    } else if (!flush_armed_) {
+      flush_armed_ = true;
+      log_timer_.expires_after(std::chrono::milliseconds(kLogFlushMs));
+      log_timer_.async_wait([this](const boost::system::error_code&) {
+        flush_armed_ = false;
+        flush_logs();
+      });
+    }
+  }
+  if (p.changed) {
+    for (Waker* w : waiters_) w->notify();
+  }
+  for (Job& job : p.jobs) start_job(*this, std::move(job));
+  if (p.next_deadline == kNever) {
+    poll_timer_.clear_due();
+  } else {  // never at once from here: a deadline that stays due must not recurse
+    poll_timer_.call_at(std::max(p.next_deadline, now + 1), [this] { poll(); });
+  }
 }
 
 void Host::flush_logs() {
-  const std::string logs = gw_.take_logs();
-  if (!logs.empty()) write_stderr(logs);
+  if (logs_.empty()) return;
+  write_stderr(logs_);
+  logs_.clear();
 }
 
 void Host::stop() {
   stopping_ = true;
-  jobs_waker_.notify();
+  poll_timer_.clear_due();
+  poll_timer_.cancel_timer();
 }
 
 }  // namespace zproxy::native

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 // GCC 12 misreads Asio's recycling coroutine-frame allocator (operator new of a larger block,
 // sized delete of the frame) as a mismatched pair wherever it inlines it into our coroutines.
@@ -49,11 +50,16 @@ std::array<uint8_t, 32> entropy();
 // Writes all of `text` to stderr (log lines are whole lines: never interleaved mid-line).
 void write_stderr(std::string_view text);
 
-// A complete `Connection: close` HTTP/1.1 response with an OpenAI error body, for what the
-// host answers itself (unparsable requests, connection shedding). Carries a fresh
-// X-Request-Id and, when CORS_ORIGINS allows any origin, the CORS header.
-std::string host_error_response(const Config& config, int status, std::string_view message,
+// A complete `Connection: close` HTTP/1.1 response for what the host answers itself
+// (unparsable requests, connection shedding): the core's Gateway::host_answer, with a fresh
+// X-Request-Id, serialised.
+std::string host_error_response(const Gateway& gw, int status, std::string_view message,
                                 int retry_after_s = -1);
+
+// The status line and headers of an HTTP/1.1 response, CRLF-terminated, without the blank
+// line. Header fields that could break the framing (CR, LF, NUL, or a name the host owns:
+// Content-Length, Transfer-Encoding, Connection) are left out.
+void append_response_head(std::string& out, int status, const std::vector<Header>& headers);
 
 // A one-waiter event: wait_until() returns at `deadline` (monotonic ms, kNever for none) or
 // as soon as notify() is called. A notify() that arrives while nobody waits is remembered,
@@ -102,23 +108,23 @@ class Host {
   Gateway& gw() { return gw_; }
   UpstreamClient& upstream() { return upstream_; }
 
-  // Call after every call into the gateway: writes its log lines (batched: within
-  // kLogFlushMs, or at once when kLogFlushBytes are pending), wakes the exchanges that wait for a credential when gw.version() moved,
-  // and (unless `jobs` is false) wakes the job loop if a token fetch is due or its next
-  // deadline moved earlier.
-  void after_core_call(bool jobs = true);
-  // The job loop sleeps until this deadline (monotonic ms, kNever for none).
-  void jobs_sleep_until(int64_t deadline) { jobs_sleep_until_ = deadline; }
-  // Writes the gateway's pending log lines now.
+  // Collects what the gateway has for the host (gw.poll): log lines, batched (written within
+  // kLogFlushMs, or at once when kLogFlushBytes are pending); a wake-up for the exchanges that
+  // wait for a credential when something changed; jobs, started; and a timer for the next
+  // poll. Call it when a step says `poll`, after finish(), after a host log line.
+  void poll();
+  void after_step(const Step& step) {
+    if (step.poll) poll();
+  }
+  // Writes the pending log lines now.
   void flush_logs();
 
-  // Exchanges in Action::kWait register here to be woken by version changes.
+  // Exchanges in Action::kWait register here to be woken by changes.
   void add_waiter(Waker* w) { waiters_.insert(w); }
   void remove_waiter(Waker* w) { waiters_.erase(w); }
 
-  Waker& jobs_waker() { return jobs_waker_; }
   bool stopping() const { return stopping_; }
-  // Ends the job loop (shutdown).
+  // No more jobs and no more poll timer (shutdown).
   void stop();
 
  private:
@@ -126,15 +132,14 @@ class Host {
   Gateway& gw_;
   UpstreamClient& upstream_;
   std::unordered_set<Waker*> waiters_;
-  Waker jobs_waker_;
+  Waker poll_timer_;
   asio::steady_timer log_timer_;
-  uint64_t seen_version_ = 0;
-  int64_t jobs_sleep_until_ = kNever;
+  std::string logs_;
   bool flush_armed_ = false;
   bool stopping_ = false;
 };
 
-// The background loop performing gw.take_jobs() (guest token fetches); ends after stop().
-asio::awaitable<void> run_jobs(Host& host);
+// Performs one job of a poll (a guest token fetch) and reports it with gw.on_job_done().
+void start_job(Host& host, Job job);
 
 }  // namespace zproxy::native

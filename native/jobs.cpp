@@ -1,5 +1,5 @@
-// The background job loop: performs the requests gw.take_jobs() hands out (guest token
-// fetches) and reports each with gw.on_job_done(); sleeps until gw.next_deadline() or a wake.
+// The jobs a gateway poll hands over: each guest token fetch runs as its own task, within the
+// job's time budget and body cap, and reports back with gw.on_job_done().
 
 #include <utility>  // before Asio (Boost 1.74)
 
@@ -13,46 +13,38 @@ namespace zproxy::native {
 
 namespace {
 
-constexpr size_t kMaxJobBody = 1u << 20;  // a token answer is < 1 KiB; anything huge is junk
-
 // Status 0 reports a network failure or timeout, as gw.on_job_done() expects.
-asio::awaitable<void> run_job(Host& host, Job job) {
+asio::awaitable<void> run_fetch(Host& host, uint64_t id, HttpFetch fetch) {
   const Config& cfg = host.gw().config();
   std::shared_ptr<UpstreamCall> call = host.upstream().make_call();
-  call->cancel_after(cfg.connect_timeout_ms + cfg.first_byte_timeout_ms);
+  call->cancel_after(fetch.timeout_ms);
   const std::function<void()> no_callback;
   const HeadResult head =
-      co_await call->start(std::move(job.request), cfg.connect_timeout_ms, no_callback);
+      co_await call->start(std::move(fetch.request), cfg.connect_timeout_ms, no_callback);
   int status = 0;
   std::string body;
   if (head.error == CallError::kNone) {
     status = head.status;
-    while (body.size() <= kMaxJobBody) {
+    while (body.size() <= fetch.max_body_bytes) {
       const ReadResult r = co_await call->read(body);
       if (r.error != CallError::kNone) status = 0;
       if (r.error != CallError::kNone || r.end) break;
     }
+    if (body.size() > fetch.max_body_bytes) body.resize(fetch.max_body_bytes);
   }
   call->cancel();  // no-op for a connection already back in the idle cache
   if (host.stopping()) co_return;
-  host.gw().on_job_done(job.id, status, status == 0 ? std::string_view() : body, now_ms(),
-                        wall_ms());
-  host.after_core_call();
+  const std::string_view seen = status == 0 ? std::string_view() : std::string_view(body);
+  host.gw().on_job_done(id, HttpResult{status, seen}, now_ms(), wall_ms());
+  host.poll();
 }
 
 }  // namespace
 
-asio::awaitable<void> run_jobs(Host& host) {
-  while (!host.stopping()) {
-    std::vector<Job> jobs = host.gw().take_jobs(now_ms());
-    for (Job& job : jobs) asio::co_spawn(host.io(), run_job(host, std::move(job)), asio::detached);
-    host.after_core_call(false);
-    const int64_t deadline = host.gw().next_deadline(now_ms());
-    host.jobs_sleep_until(deadline);
-    co_await host.jobs_waker().wait_until(deadline);
-    host.jobs_sleep_until(kNever);
+void start_job(Host& host, Job job) {
+  if (auto* fetch = std::get_if<HttpFetch>(&job.work)) {
+    asio::co_spawn(host.io(), run_fetch(host, job.id, std::move(*fetch)), asio::detached);
   }
-  host.jobs_waker().cancel_timer();
 }
 
 }  // namespace zproxy::native

@@ -111,7 +111,7 @@ asio::awaitable<void> Listener::shed() {
       ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
   if (fd >= 0) {
     const std::string answer = host_error_response(
-        host_.gw().config(), 503, "The server is at its connection limit; retry shortly", 1);
+        host_.gw(), 503, "The server is at its connection limit; retry shortly", 1);
     (void)!::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     char sink[4096];  // what already arrived, so the close sends FIN rather than RST
     while (::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0) {
@@ -127,7 +127,7 @@ asio::awaitable<void> Listener::shed() {
                    "out of file descriptors: " + std::to_string(shed_count_) +
                        " connection(s) refused with 503 so far",
                    wall_ms());
-    host_.after_core_call(false);
+    host_.poll();
   }
   if (fd < 0 || reserve_fd_ < 0) co_await pause(host_.io());  // nothing freed: back off
 }

@@ -112,7 +112,7 @@ asio::awaitable<void> shutdown_on_signal(asio::signal_set& signals, Host& host, 
              std::to_string(gw.open_exchanges()) + " open request(s), grace " +
              std::to_string(gw.config().shutdown_grace_ms) + " ms",
          wall_ms());
-  host.after_core_call();
+  host.poll();
   const auto forced = std::make_shared<bool>(false);
   signals.async_wait([forced](const error_code& e, int) { *forced = *forced || !e; });
   co_await drain(host, sessions, now_ms() + gw.config().shutdown_grace_ms, true, forced);
@@ -127,28 +127,30 @@ asio::awaitable<void> shutdown_on_signal(asio::signal_set& signals, Host& host, 
                   : std::to_string(cut) + " request(s) cut at the end of the grace period",
          wall_ms());
   host.stop();
-  host.after_core_call(false);
+  host.poll();  // the last lines; stop() started nothing new
   host.io().stop();
 }
 
 int serve(const EnvMap& env) {
   raise_fd_limit();
-  Gateway gw(env, HostKind::kNative, now_ms(), wall_ms());
+  Gateway gw(env, kNativeLimits, now_ms(), wall_ms());
+  const auto take_logs = [&gw] { return gw.poll(now_ms()).logs; };
   if (const Error* e = gw.config_error()) {
-    std::string logs = gw.take_logs();  // the gateway logs its configuration error itself
+    std::string logs = take_logs();  // the gateway logs its configuration error itself
     if (logs.empty()) {
       gw.log(LogLevel::kError, "invalid_config", e->message, wall_ms());
-      logs = gw.take_logs();
+      logs = take_logs();
     }
     write_stderr(logs);
     return 2;
   }
-  write_stderr(gw.take_logs());  // start-up warnings
+  // Start-up warnings stay with the gateway until the host's first poll, which also starts the
+  // first token fetches: a poll hands its jobs over once.
   asio::io_context io(1);
   auto client = UpstreamClient::create(io, gw.config(), env);
   if (!client) {
     gw.log(LogLevel::kError, "invalid_config", client.error().message, wall_ms());
-    write_stderr(gw.take_logs());
+    write_stderr(take_logs());
     return 2;
   }
   Host host(io, gw, **client);
@@ -156,20 +158,20 @@ int serve(const EnvMap& env) {
   Listener listener(host, sessions);
   if (Status st = listener.open(gw.config().host, gw.config().port); !st) {
     gw.log(LogLevel::kError, "listen_failed", st.error().message, wall_ms());
-    write_stderr(gw.take_logs());
+    write_stderr(take_logs());
     return st.error().code == Errc::kInvalidConfig ? 2 : 1;
   }
   gw.log(LogLevel::kInfo, "started",
          std::string("z-ai-proxy ") + kVersion + " listening on " + listener.local_endpoint() +
              " (" + std::string(to_string(gw.config().mode)) + " mode)",
          wall_ms());
+  host.poll();  // starts the first token fetches
   host.flush_logs();  // at once: operators and supervisors watch for this line
   asio::signal_set signals(io, SIGTERM, SIGINT);
   asio::co_spawn(io, listener.run(), asio::detached);
-  asio::co_spawn(io, run_jobs(host), asio::detached);
   asio::co_spawn(io, shutdown_on_signal(signals, host, listener, sessions), asio::detached);
   io.run();
-  write_stderr(gw.take_logs());
+  write_stderr(take_logs());
   // Suspended coroutines still reference the gateway, the client and the sessions; tearing
   // them down one by one buys nothing at exit. The OS reclaims the rest.
   std::fflush(nullptr);

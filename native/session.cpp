@@ -53,19 +53,6 @@ std::string_view sv(const S& s) {
   return {s.data(), s.size()};
 }
 
-// Headers the core produced, minus anything that would break the framing the host owns.
-bool response_header_ok(const Header& h) {
-  for (std::string_view s : {std::string_view(h.name), std::string_view(h.value)}) {
-    for (const char c : s) {
-      if (c == '\r' || c == '\n' || c == '\0') return false;
-    }
-  }
-  for (std::string_view own : {"content-length", "transfer-encoding", "connection"}) {
-    if (iequals(h.name, own)) return false;
-  }
-  return !h.name.empty();
-}
-
 bool status_has_body(int status) {
   return status >= 200 && status != 204 && status != 304;
 }
@@ -107,7 +94,7 @@ class HttpSession final : public Session,
   void close_now() override;
 
   asio::awaitable<BodyStatus> read_body(size_t limit, std::string& body) override;
-  asio::awaitable<void> send(Exchange& exchange, bool last) override;
+  asio::awaitable<void> send(Exchange& exchange, const Step& step, bool last) override;
   void watch() override;
 
  private:
@@ -171,7 +158,7 @@ asio::awaitable<void> HttpSession::run(std::shared_ptr<HttpSession> self) {
     // Nothing here throws by design (errors are codes); if something does, the connection
     // ends rather than the process.
     self->host_.gw().log(LogLevel::kError, "host_error", e.what(), wall_ms());
-    self->host_.after_core_call(false);
+    self->host_.poll();
     self->closed_ = true;
   }
   co_await self->close_connection();
@@ -236,8 +223,8 @@ asio::awaitable<void> HttpSession::reject(const error_code& ec) {
   if (status == 0) co_return;  // the client left or timed out: nothing to answer
   const char* message = status == 431 ? "Request headers are too large" : "Malformed HTTP request";
   host_.gw().log(LogLevel::kDebug, "http_rejected", message, wall_ms());
-  host_.after_core_call(false);
-  const std::string answer = host_error_response(host_.gw().config(), status, message);
+  host_.poll();
+  const std::string answer = host_error_response(host_.gw(), status, message);
   co_await write(answer);
 }
 
@@ -246,7 +233,7 @@ asio::awaitable<bool> HttpSession::serve() {
   if (msg.target().size() > kMaxTargetBytes) {
     rq_.body_pending = true;
     const std::string answer =
-        host_error_response(host_.gw().config(), 414, "Request URL is too long");
+        host_error_response(host_.gw(), 414, "Request URL is too long");
     co_await write(answer);
     co_return false;
   }
@@ -263,10 +250,9 @@ asio::awaitable<bool> HttpSession::serve() {
   rq_.expect_continue = !rq_.http10 && iequals(sv(msg[http::field::expect]), "100-continue");
   rq_.body_pending = parser_->chunked() || length > 0;
   const auto seed = entropy();
-  Exchange& exchange = host_.gw().start(head, now_ms(), wall_ms(), seed);
-  host_.after_core_call();
+  std::unique_ptr<Exchange> exchange = host_.gw().start(head, now_ms(), wall_ms(), seed);
   const std::shared_ptr<ExchangeDriver> driver(shared_from_this(), &driver_);
-  co_await driver_.run(exchange, driver);
+  co_await driver_.run(std::move(exchange), driver);
   stop_watch();
   co_return rq_.head_sent && !rq_.close_after && !rq_.write_failed && !rq_.client_gone &&
       !sessions_.draining && !closed_;
@@ -302,12 +288,13 @@ asio::awaitable<BodyStatus> HttpSession::read_body(size_t limit, std::string& bo
 // The head goes out once (with the whole body when not streaming); then each piece of a
 // stream as one chunk. Nothing is read upstream meanwhile: the driver waits for this write,
 // which is what slows upstream down to the client's pace.
-asio::awaitable<void> HttpSession::send(Exchange& exchange, bool last) {
-  if (!exchange.head_ready()) {
+asio::awaitable<void> HttpSession::send(Exchange& exchange, const Step& step, bool last) {
+  if (!step.head_ready) {
     if (last) rq_.close_after = true;  // nothing was answered (the client left)
     co_return;
   }
-  std::string out = exchange.take_output();
+  if (rq_.head_sent && step.output_bytes == 0 && !last) co_return;
+  std::string out = step.output_bytes > 0 ? exchange.take_output() : std::string();
   if (rq_.write_failed) co_return;  // nobody to send it to
   const bool body_allowed = !rq_.head_method && status_has_body(exchange.status());
   if (!rq_.head_sent) {
@@ -337,15 +324,7 @@ std::string HttpSession::response_head(const Exchange& exchange, size_t content_
       !rq_.keep_alive || rq_.body_pending || sessions_.draining || (streaming && !rq_.chunked);
   std::string h;
   h.reserve(512);
-  h += "HTTP/1.1 ";
-  h += std::to_string(status);
-  h += ' ';
-  h += sv(http::obsolete_reason(http::int_to_status(static_cast<unsigned>(status))));
-  h += "\r\n";
-  for (const Header& x : exchange.headers()) {
-    if (!response_header_ok(x)) continue;
-    h.append(x.name).append(": ").append(x.value).append("\r\n");
-  }
+  append_response_head(h, status, exchange.headers());
   if (!streaming && status_has_body(status)) {
     h.append("Content-Length: ").append(std::to_string(content_length)).append("\r\n");
   } else if (rq_.chunked) {

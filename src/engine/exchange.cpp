@@ -27,9 +27,7 @@ void respond_json(ExchangeState& s, int status, std::string body) {
 void respond_error(ExchangeState& s, const Error& error, int64_t retry_after_s) {
   const ErrcInfo info = errc_info(error.code);
   s.error_code = std::string(info.code);
-  if (retry_after_s >= 0 && (info.status == 429 || info.status == 503)) {
-    s.headers.push_back({"Retry-After", std::to_string(retry_after_s < 1 ? 1 : retry_after_s)});
-  }
+  add_retry_after(s.headers, info.status, retry_after_s);
   respond_json(s, info.status, error_json(error));
 }
 
@@ -145,11 +143,12 @@ void route_request(ExchangeState& s, const RequestHead& head, std::string_view p
                                     std::to_string(gw.config.max_body_bytes) + " bytes)"));
     return;
   }
-  if (gw.host == HostKind::kWorker && gw.open > kWorkerMaxOpenExchanges) {
+  const size_t max_open = gw.limits.max_open_exchanges;
+  if (max_open > 0 && gw.open > max_open) {
     respond_error(s,
                   make_error(Errc::kRateLimitExceeded,
                              "Too many concurrent requests on this instance (limit " +
-                                 std::to_string(kWorkerMaxOpenExchanges) + "); retry shortly"),
+                                 std::to_string(max_open) + "); retry shortly"),
                   1);
     return;
   }
@@ -159,8 +158,8 @@ void route_request(ExchangeState& s, const RequestHead& head, std::string_view p
 
 }  // namespace
 
-Exchange& Gateway::start(const RequestHead& head, int64_t now, int64_t wall,
-                         std::span<const uint8_t> entropy) {
+std::unique_ptr<Exchange> Gateway::start(const RequestHead& head, int64_t now, int64_t wall,
+                                         std::span<const uint8_t> entropy) {
   auto st = std::make_unique<ExchangeState>(*impl_, entropy);
   ExchangeState& s = *st;
   s.start_mono = now;
@@ -185,61 +184,80 @@ Exchange& Gateway::start(const RequestHead& head, int64_t now, int64_t wall,
   } else {
     route_request(s, head, path, now);
   }
-  auto* ex = new Exchange(std::move(st));
-  return *ex;
+  return std::unique_ptr<Exchange>(new Exchange(std::move(st)));
 }
 
 Exchange::Exchange(std::unique_ptr<ExchangeState> state) : s_(std::move(state)) {}
 Exchange::~Exchange() = default;
 
-Action Exchange::next() const { return s_->action; }
+Step Exchange::make_step() const {
+  const ExchangeState& s = *s_;
+  Step step;
+  step.action = s.action;
+  step.head_ready = s.head_ready;
+  step.poll = s.gw.wants_poll();
+  step.attempt = static_cast<uint32_t>(s.attempts);
+  step.output_bytes = s.out.size();
+  step.deadline = s.phase == Phase::kDone || s.phase == Phase::kBody ? kNever : chat_deadline(s);
+  return step;
+}
+
+Step Exchange::step() const { return make_step(); }
 size_t Exchange::body_limit() const { return s_->gw.config.max_body_bytes; }
 
-void Exchange::on_body(std::string_view body, int64_t now) {
-  if (s_->phase != Phase::kBody) return;
-  chat_on_body(*s_, body, now);
+Step Exchange::on_body(std::string_view body, int64_t now) {
+  if (s_->phase == Phase::kBody) chat_on_body(*s_, body, now);
+  return make_step();
 }
 
-void Exchange::on_body_too_large(int64_t now) {
-  if (s_->phase != Phase::kBody) return;
-  respond_error(*s_, make_error(Errc::kRequestTooLarge,
-                                "Request body exceeds MAX_BODY_BYTES (" +
-                                    std::to_string(s_->gw.config.max_body_bytes) + " bytes)"));
+Step Exchange::on_body_too_large(int64_t now) {
+  if (s_->phase == Phase::kBody) {
+    respond_error(*s_, make_error(Errc::kRequestTooLarge,
+                                  "Request body exceeds MAX_BODY_BYTES (" +
+                                      std::to_string(s_->gw.config.max_body_bytes) + " bytes)"));
+  }
+  return make_step();
 }
 
-const UpstreamRequest& Exchange::upstream_request() const {
-  if (s_->action == Action::kFetch) s_->action = Action::kReadUpstream;
-  return s_->upstream;
-}
-UpstreamRequest Exchange::take_upstream_request() {
-  if (s_->action == Action::kFetch) s_->action = Action::kReadUpstream;
+UpstreamRequest Exchange::begin_fetch() {
+  if (s_->action != Action::kFetch) return {};
+  s_->action = Action::kReadUpstream;
   return std::move(s_->upstream);
 }
 int64_t Exchange::connect_timeout_ms() const { return s_->gw.config.connect_timeout_ms; }
 
-void Exchange::on_upstream_connected(int64_t now) {
+Step Exchange::on_upstream_connected(int64_t now) {
   if (s_->phase == Phase::kConnect) s_->phase = Phase::kHead;
+  return make_step();
 }
 
-void Exchange::on_upstream_head(int status, std::span<const HeaderView> headers, int64_t now) {
+Step Exchange::on_upstream_head(int status, int64_t now) {
   if (s_->phase == Phase::kConnect || s_->phase == Phase::kHead) chat_on_head(*s_, status, now);
+  return make_step();
 }
 
-void Exchange::on_upstream_data(std::string_view bytes, int64_t now) {
+Step Exchange::on_upstream_data(std::string_view bytes, int64_t now) {
   chat_on_data(*s_, bytes, now);
+  return make_step();
 }
-void Exchange::on_upstream_end(int64_t now) { chat_on_end(*s_, now); }
-void Exchange::on_upstream_error(NetError error, int64_t now) {
+Step Exchange::on_upstream_end(int64_t now) {
+  chat_on_end(*s_, now);
+  return make_step();
+}
+Step Exchange::on_upstream_error(NetError error, int64_t now) {
   chat_on_net_error(*s_, error, now);
+  return make_step();
 }
 
-int64_t Exchange::deadline() const {
-  return s_->phase == Phase::kDone || s_->phase == Phase::kBody ? kNever : chat_deadline(*s_);
+Step Exchange::on_timer(int64_t now) {
+  chat_on_timer(*s_, now);
+  return make_step();
 }
-void Exchange::on_timer(int64_t now) { chat_on_timer(*s_, now); }
-void Exchange::on_client_gone(int64_t now) { chat_on_client_gone(*s_, now); }
+Step Exchange::on_client_gone(int64_t now) {
+  chat_on_client_gone(*s_, now);
+  return make_step();
+}
 
-bool Exchange::head_ready() const { return s_->head_ready; }
 int Exchange::status() const { return s_->status; }
 const std::vector<Header>& Exchange::headers() const { return s_->headers; }
 bool Exchange::streaming() const { return s_->streaming; }
@@ -248,7 +266,5 @@ std::string Exchange::take_output() {
   out.swap(s_->out);
   return out;
 }
-size_t Exchange::pending_output() const { return s_->out.size(); }
-std::string_view Exchange::request_id() const { return s_->request_id; }
 
 }  // namespace zproxy

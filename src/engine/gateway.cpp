@@ -5,6 +5,7 @@
 
 #include "core/version.h"
 #include "engine/gateway_impl.h"
+#include "engine/http.h"
 #include "engine/log.h"
 #include "upstream/guest/guest.h"
 
@@ -12,19 +13,20 @@ namespace zproxy {
 
 namespace {
 
-PoolSettings pool_settings(const Config& c, HostKind host) {
+PoolSettings pool_settings(const Config& c, const HostLimits& limits) {
   PoolSettings p;
   p.target_size = c.mode == UpstreamMode::kGuest ? c.token_pool_size : 0;
   p.max_age_ms = c.mode == UpstreamMode::kGuest ? c.token_max_age_ms : 0;
   p.max_inflight = c.max_inflight_per_credential;
-  // A Worker isolate grows its pool one token at a time: every fetch is a subrequest.
-  p.max_parallel_fetches = host == HostKind::kWorker ? 1 : 8;
+  p.max_parallel_fetches = limits.max_parallel_token_fetches;
   return p;
 }
 
-CredentialPool make_pool(const Config& c, HostKind host) {
-  if (c.mode == UpstreamMode::kApi) return CredentialPool(pool_settings(c, host), c.zai_api_keys);
-  return CredentialPool(pool_settings(c, host));
+CredentialPool make_pool(const Config& c, const HostLimits& limits) {
+  if (c.mode == UpstreamMode::kApi) {
+    return CredentialPool(pool_settings(c, limits), c.zai_api_keys);
+  }
+  return CredentialPool(pool_settings(c, limits));
 }
 
 Config config_or_default(const Result<Config>& r) {
@@ -37,14 +39,14 @@ Config config_or_default(const Result<Config>& r) {
 
 }  // namespace
 
-GatewayCore::GatewayCore(const EnvMap& env, HostKind h, int64_t now, int64_t wall)
-    : host(h),
+GatewayCore::GatewayCore(const EnvMap& env, const HostLimits& l, int64_t now, int64_t wall)
+    : limits(l),
       config(),
       pool(PoolSettings{}) {
   Result<Config> loaded = load_config(env);
   config = config_or_default(loaded);
   if (!loaded) config_error = loaded.error();
-  pool = make_pool(config, h);
+  pool = make_pool(config, limits);
   started_wall = wall;
   wall_minus_mono = wall - now;
   if (config_error) {
@@ -60,8 +62,8 @@ GatewayCore::GatewayCore(const EnvMap& env, HostKind h, int64_t now, int64_t wal
   }
 }
 
-Gateway::Gateway(const EnvMap& env, HostKind host, int64_t now, int64_t wall)
-    : impl_(std::make_unique<GatewayCore>(env, host, now, wall)) {}
+Gateway::Gateway(const EnvMap& env, const HostLimits& limits, int64_t now, int64_t wall)
+    : impl_(std::make_unique<GatewayCore>(env, limits, now, wall)) {}
 Gateway::~Gateway() = default;
 
 const Error* Gateway::config_error() const {
@@ -69,8 +71,9 @@ const Error* Gateway::config_error() const {
 }
 const Config& Gateway::config() const { return impl_->config; }
 
-void Gateway::finish(Exchange& exchange, int64_t now, int64_t wall) {
-  ExchangeState& s = *exchange.s_;
+void Gateway::finish(std::unique_ptr<Exchange> exchange, int64_t now, int64_t wall) {
+  if (!exchange) return;
+  ExchangeState& s = *exchange->s_;
   GatewayCore& gw = *impl_;
   const int status = s.status == 0 ? 499 : s.status;
   const double seconds = static_cast<double>(now - s.start_mono) / 1000.0;
@@ -92,31 +95,38 @@ void Gateway::finish(Exchange& exchange, int64_t now, int64_t wall) {
   }
   if (gw.open > 0) --gw.open;
   ++gw.own_version;
-  delete &exchange;
+  exchange.reset();
 }
 
-std::vector<Job> Gateway::take_jobs(int64_t now) {
+Poll Gateway::poll(int64_t now) {
   GatewayCore& gw = *impl_;
-  std::vector<Job> jobs;
-  if (gw.config_error || gw.config.mode != UpstreamMode::kGuest) return jobs;
-  const size_t n = gw.pool.start_fetches(now);
-  for (size_t i = 0; i < n; ++i) {
-    const uint64_t id = gw.next_job_id++;
-    gw.jobs_in_flight.insert(id);
-    jobs.push_back(Job{id, guest::build_token_request(gw.config)});
+  Poll p;
+  if (!gw.config_error && gw.config.mode == UpstreamMode::kGuest) {
+    const size_t n = gw.pool.start_fetches(now);
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t id = gw.next_job_id++;
+      gw.jobs_in_flight.insert(id);
+      // The budget both hosts gave a token fetch: connecting plus the first byte.
+      p.jobs.push_back(Job{id, HttpFetch{guest::build_token_request(gw.config),
+                                         gw.config.connect_timeout_ms +
+                                             gw.config.first_byte_timeout_ms,
+                                         gw.limits.max_job_body_bytes}});
+    }
   }
-  return jobs;
+  p.logs.swap(gw.logs);
+  p.next_deadline = gw.pool.next_deadline(now);
+  const uint64_t v = gw.version();
+  p.changed = v != gw.polled_version;
+  gw.polled_version = v;
+  return p;
 }
 
-bool Gateway::jobs_due(int64_t now) const {
-  const GatewayCore& gw = *impl_;
-  return !gw.config_error && gw.config.mode == UpstreamMode::kGuest && gw.pool.wants_fetch(now);
-}
-
-void Gateway::on_job_done(uint64_t id, int status, std::string_view body, int64_t now,
-                          int64_t wall) {
+void Gateway::on_job_done(uint64_t id, const JobResult& result, int64_t now, int64_t wall) {
   GatewayCore& gw = *impl_;
   if (gw.jobs_in_flight.erase(id) == 0) return;
+  const HttpResult* http = std::get_if<HttpResult>(&result);
+  const int status = http ? http->status : 0;
+  const std::string_view body = http ? http->body : std::string_view();
   Result<std::string> token =
       status == 0 ? Result<std::string>(make_error(Errc::kUpstreamError,
                                                    "Could not reach the guest token endpoint"))
@@ -136,20 +146,21 @@ void Gateway::on_job_done(uint64_t id, int status, std::string_view body, int64_
   ++gw.own_version;
 }
 
-int64_t Gateway::next_deadline(int64_t now) const { return impl_->pool.next_deadline(now); }
-uint64_t Gateway::version() const { return impl_->version(); }
-
-size_t Gateway::pending_log_bytes() const { return impl_->logs.size(); }
-
-std::string Gateway::take_logs() {
-  std::string out;
-  out.swap(impl_->logs);
-  return out;
-}
-
 void Gateway::log(LogLevel level, std::string_view event, std::string_view message,
                   int64_t wall) {
   impl_->emit_log(level, LogLine(wall, level, event, "").str("message", message).done());
+}
+
+Answer Gateway::host_answer(int status, const Error& error, int64_t retry_after_s,
+                            std::string_view request_id) const {
+  Answer a;
+  a.status = status;
+  a.headers.push_back({"Content-Type", "application/json"});
+  add_cors_headers(a.headers, impl_->config.cors_origins, {});
+  if (!request_id.empty()) a.headers.push_back({"X-Request-Id", std::string(request_id)});
+  add_retry_after(a.headers, status, retry_after_s);
+  a.body = error_json(error);
+  return a;
 }
 
 void Gateway::begin_shutdown() {

@@ -1,38 +1,36 @@
 #pragma once
 // The whole request-handling logic of the proxy, sans-I/O. Both hosts (native server, Worker)
 // are loops around these two classes: they move bytes, own the clocks and timers, perform the
-// HTTP requests the core asks for, and write what the core produced.
+// I/O the core asks for (upstream calls, token fetches) and write what the core produced.
+// docs/architecture.md describes the loop; this header is its contract.
 //
 // Times: `now` is monotonic milliseconds (cooldowns, timeouts, durations); `wall` is Unix
 // milliseconds (created fields, log timestamps, upstream reset times). Both come from the host.
 //
-// Host loop for one client request (see native/ and worker/ for the two real ones):
+// Host loop for one client request:
 //
-//   Exchange& ex = gw.start(head, now, wall, entropy);
-//   for (;;) {
-//     switch (ex.next()) {
-//       case Action::kReadBody:     read <= ex.body_limit() bytes; ex.on_body(...) or
-//                                   ex.on_body_too_large(...); break;
-//       case Action::kFetch:        abort any running upstream request; start
-//                                   ex.upstream_request(); when connected call
-//                                   ex.on_upstream_connected(); on response head
-//                                   ex.on_upstream_head(...); break;
-//       case Action::kReadUpstream: read upstream body; feed ex.on_upstream_data(...) and at
-//                                   its end ex.on_upstream_end(); on a network error
-//                                   ex.on_upstream_error(...); break;
-//       case Action::kWait:         nothing until ex.deadline() or gw.version() changes;
-//                                   then ex.on_timer(now); break;
-//       case Action::kFinish:       flush, close the upstream if open, gw.finish(ex); return;
-//     }
-//     after every call: if (ex.head_ready() && !head_sent) send ex.status()/ex.headers();
-//                       write ex.take_output();
-//     whenever now >= ex.deadline(): ex.on_timer(now)
-//     if the client goes away: ex.on_client_gone(now)
-//   }
+//   std::unique_ptr<Exchange> ex = gw.start(head, now, wall, entropy);
+//   Step step = ex->step();
+//   until step.action == kFinish:
+//     if step.head_ready and the head was not sent: send status()/headers()
+//     if step.output_bytes: write take_output()
+//     if step.poll: handle gw.poll(now) (below)
+//     a running upstream call whose attempt != step.attempt, or any call when the action is
+//     kWait or kFinish, is aborted (its connection closed)
+//     switch step.action:
+//       kReadBody:     read <= body_limit() bytes; step = on_body(...) or on_body_too_large(...)
+//       kFetch:        request = begin_fetch(); perform it; when connected
+//                      step = on_upstream_connected(); on its head step = on_upstream_head()
+//       kReadUpstream: read the running call's body: on_upstream_data / _end / _error
+//       kWait:         wait until step.deadline or a poll that says `changed`
+//     whenever now >= step.deadline: step = on_timer(now)
+//     if the client goes away: step = on_client_gone(now)
+//   gw.finish(std::move(ex), now, wall)
 //
-// Background work (guest token fetches): gw.take_jobs(now) returns requests to perform; report
-// each with gw.on_job_done(). Call take_jobs after start() and finish(), after every
-// on_job_done(), whenever gw.version() changes, and at gw.next_deadline(now). Log lines accumulate in gw and are drained with take_logs().
+// Background work: gw.poll(now) returns the jobs to perform now (guest token fetches), the
+// log lines produced since the last poll, the gateway's next deadline and whether waiting
+// exchanges may proceed. Poll when a step says so, after finish(), after on_job_done(), and at
+// the returned next_deadline.
 
 #include <cstddef>
 #include <cstdint>
@@ -41,10 +39,12 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "config/config.h"
 #include "core/upstream.h"
+#include "pool/credential_pool.h"  // kNever
 
 namespace zproxy {
 
@@ -52,15 +52,32 @@ class Gateway;
 struct ExchangeState;
 struct GatewayCore;
 
-enum class HostKind : uint8_t { kNative, kWorker };
+// What a host can afford, passed in by each host (the core never asks which host it runs in).
+struct HostLimits {
+  // Beyond this many open exchanges, new chat requests get 429 with Retry-After (the clients
+  // retry it): a Worker isolate serves every request from one 96 MiB Wasm memory. 0: no bound
+  // (the native host sheds load at its connection limit instead).
+  size_t max_open_exchanges = 0;
+  // Token fetches in flight at once (a Worker's fetches are subrequests: one at a time).
+  size_t max_parallel_token_fetches = 8;
+  // The most of a token endpoint's answer a host reads (a token answer is < 1 KiB).
+  size_t max_job_body_bytes = 1u << 20;
+};
 
-// A Worker isolate serves many requests from one 96 MiB Wasm memory, and Cloudflare may send
-// it any number at once: beyond this many open exchanges, new chat requests get 429 with
-// Retry-After (the OpenAI clients retry it), so an isolate never takes on more streams than it
-// can hold. The native host sheds load at its connection limit instead.
-inline constexpr size_t kWorkerMaxOpenExchanges = 256;
+inline constexpr HostLimits kNativeLimits{0, 8, 1u << 20};
+inline constexpr HostLimits kWorkerLimits{256, 1, 1u << 20};
 
 enum class Action : uint8_t { kReadBody, kFetch, kReadUpstream, kWait, kFinish };
+
+// What the host does next, returned by every event into an exchange.
+struct Step {
+  Action action = Action::kFinish;
+  bool head_ready = false;    // status(), headers() and streaming() are final
+  bool poll = false;          // the gateway has work for the host: call Gateway::poll
+  uint32_t attempt = 0;       // the upstream attempt (1, 2, …) the exchange is on; 0: none yet
+  size_t output_bytes = 0;    // take_output() would return this many bytes
+  int64_t deadline = kNever;  // on_timer is due at this monotonic ms; kNever: no timer
+};
 
 // Network-level upstream failures the host reports (HTTP answers go to on_upstream_head).
 enum class NetError : uint8_t {
@@ -76,72 +93,93 @@ struct RequestHead {
   int64_t content_length = -1;  // -1 when unknown (chunked)
 };
 
+// A complete answer: what a host sends when it must answer without an exchange.
+struct Answer {
+  int status = 0;
+  std::vector<Header> headers;  // Content-Type, CORS, X-Request-Id, Retry-After
+  std::string body;
+};
+
 class Exchange {
  public:
   ~Exchange();
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
-  Action next() const;
+  // The current step, for the host's first decision after start().
+  Step step() const;
 
   // kReadBody
   size_t body_limit() const;
-  void on_body(std::string_view body, int64_t now);
-  void on_body_too_large(int64_t now);
+  Step on_body(std::string_view body, int64_t now);
+  Step on_body_too_large(int64_t now);
 
-  // kFetch: the request to perform (valid until the next call into this exchange). Calling
-  // it acknowledges the fetch: next() becomes kReadUpstream, meaning "deliver the events of the
-  // running upstream request (connected, head, data, end, error) or call on_timer at
-  // deadline()". A later kFetch means: abort the running request and start this new one.
-  const UpstreamRequest& upstream_request() const;
-  // upstream_request() for a host that sends the request at once: moved out, so a large body
-  // is not copied; the same acknowledgement. Call one of the two, once per kFetch.
-  UpstreamRequest take_upstream_request();
-  // Per-phase timeouts the host may enforce itself; the exchange also enforces them through
-  // deadline()/on_timer(), so a host that only honours deadline() is correct.
+  // kFetch: hands over the upstream request to perform (moved out: a large body is not
+  // copied) and acknowledges it; the exchange then waits for the events of that call
+  // (connected, head, data, end, error) or for on_timer at the step's deadline.
+  UpstreamRequest begin_fetch();
+  // The connect timeout a host may enforce itself; the exchange also enforces it through the
+  // step's deadline, so a host that only honours deadlines is correct.
   int64_t connect_timeout_ms() const;
-  void on_upstream_connected(int64_t now);
-  void on_upstream_head(int status, std::span<const std::pair<std::string_view, std::string_view>>
-                                        headers, int64_t now);
+  Step on_upstream_connected(int64_t now);
+  Step on_upstream_head(int status, int64_t now);
   // kReadUpstream
-  void on_upstream_data(std::string_view bytes, int64_t now);
-  void on_upstream_end(int64_t now);
-  void on_upstream_error(NetError error, int64_t now);
+  Step on_upstream_data(std::string_view bytes, int64_t now);
+  Step on_upstream_end(int64_t now);
+  Step on_upstream_error(NetError error, int64_t now);
 
-  // Timers and the client side.
-  int64_t deadline() const;  // monotonic ms at which on_timer is due; kNever if none
-  void on_timer(int64_t now);
-  void on_client_gone(int64_t now);
+  Step on_timer(int64_t now);
+  Step on_client_gone(int64_t now);
 
-  // Output. The head is ready once; the body may come in many pieces.
-  bool head_ready() const;
+  // The response head, once a step says head_ready.
   int status() const;
   const std::vector<Header>& headers() const;
   // true: a stream of unknown length (send chunked / flush each piece); false: the whole body
   // is in the output when the head becomes ready (send with Content-Length).
   bool streaming() const;
   std::string take_output();
-  // Bytes produced but not yet taken (for backpressure decisions).
-  size_t pending_output() const;
-
-  std::string_view request_id() const;
 
  private:
   friend class Gateway;
   explicit Exchange(std::unique_ptr<ExchangeState> state);
+  Step make_step() const;
   std::unique_ptr<ExchangeState> s_;
 };
 
+// An HTTP request a host performs for the gateway, within `timeout_ms` in all (connect to the
+// end of the body), reading at most `max_body_bytes` of the answer.
+struct HttpFetch {
+  UpstreamRequest request;
+  int64_t timeout_ms = 0;
+  size_t max_body_bytes = 0;
+};
+
+// Work the gateway hands to its host. One kind today; state-store operations join the variant.
 struct Job {
   uint64_t id = 0;
-  UpstreamRequest request;
+  std::variant<HttpFetch> work;
+};
+
+// The outcome of an HttpFetch. status 0: network failure or timeout. The body is valid during
+// the on_job_done() call only.
+struct HttpResult {
+  int status = 0;
+  std::string_view body;
+};
+using JobResult = std::variant<HttpResult>;
+
+struct Poll {
+  std::vector<Job> jobs;    // to perform now
+  std::string logs;         // newline-terminated JSON lines produced since the last poll
+  int64_t next_deadline = kNever;  // poll again at this monotonic ms
+  bool changed = false;     // waiting exchanges may be able to proceed: give them on_timer
 };
 
 class Gateway {
  public:
   // Never fails: a bad configuration gives a gateway whose config_error() is set and which
   // answers every route but /healthz with 500 invalid_config (and /readyz with 503).
-  Gateway(const EnvMap& env, HostKind host, int64_t now, int64_t wall);
+  Gateway(const EnvMap& env, const HostLimits& limits, int64_t now, int64_t wall);
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -149,28 +187,25 @@ class Gateway {
   const Error* config_error() const;
   const Config& config() const;
 
-  // The returned exchange lives until finish(). `entropy` seeds its ids (32 bytes or more).
-  Exchange& start(const RequestHead& head, int64_t now, int64_t wall,
-                  std::span<const uint8_t> entropy);
-  // Records metrics and the log line, then destroys the exchange.
-  void finish(Exchange& exchange, int64_t now, int64_t wall);
+  // `entropy` seeds the exchange's ids (32 bytes or more).
+  std::unique_ptr<Exchange> start(const RequestHead& head, int64_t now, int64_t wall,
+                                  std::span<const uint8_t> entropy);
+  // Records metrics and the log line, then destroys the exchange. Poll afterwards.
+  void finish(std::unique_ptr<Exchange> exchange, int64_t now, int64_t wall);
 
-  // Background jobs (token fetches) to perform now.
-  std::vector<Job> take_jobs(int64_t now);
-  // take_jobs(now) would return at least one job: lets a host skip waking its job loop.
-  bool jobs_due(int64_t now) const;
-  // status 0: network failure or timeout.
-  void on_job_done(uint64_t id, int status, std::string_view body, int64_t now, int64_t wall);
-  int64_t next_deadline(int64_t now) const;
-  // Changes whenever a waiting exchange may be able to proceed.
-  uint64_t version() const;
+  Poll poll(int64_t now);
+  void on_job_done(uint64_t id, const JobResult& result, int64_t now, int64_t wall);
 
-  // Newline-terminated JSON log lines produced since the last call.
-  std::string take_logs();
-  // The size of what take_logs() would return.
-  size_t pending_log_bytes() const;
-  // Host-originated log line (start-up, shutdown, I/O trouble); request_id null.
+  // Host-originated log line (start-up, shutdown, I/O trouble); request_id null. Delivered by
+  // the next poll().
   void log(LogLevel level, std::string_view event, std::string_view message, int64_t wall);
+
+  // The answer a host gives on its own (unparsable request, overload, a failed core), in the
+  // same shape as the exchange's error answers: the error body, Content-Type, the CORS headers
+  // for any origin, Retry-After (429/503, when >= 0) and, unless `request_id` is empty,
+  // X-Request-Id.
+  Answer host_answer(int status, const Error& error, int64_t retry_after_s,
+                     std::string_view request_id) const;
 
   // Native shutdown bookkeeping: /readyz answers 503 from now on (the host stops accepting).
   void begin_shutdown();

@@ -19,9 +19,9 @@
 namespace zproxy {
 
 struct GatewayCore {
-  GatewayCore(const EnvMap& env, HostKind host, int64_t now, int64_t wall);
+  GatewayCore(const EnvMap& env, const HostLimits& limits, int64_t now, int64_t wall);
 
-  HostKind host;
+  HostLimits limits;
   Config config;
   std::optional<Error> config_error;
   CredentialPool pool;
@@ -31,12 +31,16 @@ struct GatewayCore {
   uint64_t next_job_id = 1;
   std::optional<Error> last_fetch_error;  // the most recent token fetch failed with this
   uint64_t own_version = 0;
+  uint64_t polled_version = 0;  // version() at the last poll
   bool shutting_down = false;
   size_t open = 0;
   int64_t started_wall = 0;
   int64_t wall_minus_mono = 0;  // wall ≈ now + wall_minus_mono
 
   uint64_t version() const { return own_version + pool.version(); }
+  // Has the host something to collect (poll)? Time-driven work is covered by the poll's
+  // next_deadline; state changes (a credential freed, a token dead) move the version.
+  bool wants_poll() const { return !logs.empty() || version() != polled_version; }
   int64_t wall_at(int64_t now) const { return now + wall_minus_mono; }
   bool log_enabled(LogLevel level) const { return level >= config.log_level; }
   void emit_log(LogLevel level, std::string line) {
@@ -63,7 +67,7 @@ struct ExchangeState {
   Route route = Route::kOther;
   std::string origin;
   Phase phase = Phase::kDone;
-  Action action = Action::kFinish;
+  Action action = Action::kFinish;  // what the next step tells the host
   int64_t start_mono = 0;
   int64_t start_wall = 0;
 

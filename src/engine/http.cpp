@@ -89,6 +89,11 @@ void add_cors_headers(std::vector<Header>& out, const std::vector<std::string>& 
   out.push_back({"Access-Control-Expose-Headers", "X-Request-Id, Retry-After"});
 }
 
+void add_retry_after(std::vector<Header>& out, int status, int64_t seconds) {
+  if (seconds < 0 || (status != 429 && status != 503)) return;
+  out.push_back({"Retry-After", std::to_string(seconds < 1 ? 1 : seconds)});
+}
+
 void add_preflight_headers(std::vector<Header>& out, std::string_view requested_headers) {
   out.push_back({"Access-Control-Allow-Methods", "GET, POST, OPTIONS"});
   out.push_back({"Access-Control-Allow-Headers", requested_headers.empty()

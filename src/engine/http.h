@@ -38,6 +38,8 @@ std::string_view sane_request_id(std::string_view client_value);
 // CORS response headers for a request from `origin` (may be empty).
 void add_cors_headers(std::vector<Header>& out, const std::vector<std::string>& allowed,
                       std::string_view origin);
+// Retry-After (whole seconds, at least 1) on a 429 or 503 answer when `seconds` >= 0.
+void add_retry_after(std::vector<Header>& out, int status, int64_t seconds);
 // Extra headers of a preflight answer.
 void add_preflight_headers(std::vector<Header>& out, std::string_view requested_headers);
 

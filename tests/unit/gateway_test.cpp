@@ -36,7 +36,7 @@ struct Seen {
   std::string body;
 };
 
-struct Answer {
+struct Got {
   int status = 0;
   std::vector<Header> headers;
   std::string body;
@@ -59,23 +59,46 @@ std::string find_auth(const UpstreamRequest& r) {
 
 class Harness {
  public:
-  explicit Harness(EnvMap env, HostKind host = HostKind::kNative) : gw(env, host, now, wall) {}
+  explicit Harness(EnvMap env, HostLimits limits = kNativeLimits) : gw(env, limits, now, wall) {}
 
-  bool take_requests = false;  // fetch with take_upstream_request() (as the native host does)
+  // Collects what a poll hands over; its jobs wait for serve_jobs().
+  void poll() {
+    Poll p = gw.poll(now);
+    logs += p.logs;
+    for (Job& j : p.jobs) jobs.push_back(std::move(j));
+  }
 
   // Serves pending token fetches with tokens tok-1, tok-2, …
   void serve_jobs() {
     for (;;) {
-      auto jobs = gw.take_jobs(now);
+      poll();
       if (jobs.empty()) return;
-      for (const Job& j : jobs) {
-        gw.on_job_done(j.id, 200, R"({"token":"tok-)" + std::to_string(++tokens) + R"("})", now,
-                       wall);
+      std::vector<Job> now_due;
+      now_due.swap(jobs);
+      for (const Job& j : now_due) {
+        const auto* fetch = std::get_if<HttpFetch>(&j.work);
+        REQUIRE(fetch != nullptr);
+        CHECK(fetch->timeout_ms > 0);
+        CHECK(fetch->max_body_bytes > 0);
+        const std::string body = R"({"token":"tok-)" + std::to_string(++tokens) + R"("})";
+        gw.on_job_done(j.id, HttpResult{200, body}, now, wall);
       }
     }
   }
 
-  Answer run(std::string method, std::string target, std::string body,
+  // Acts on a step as a host does: the head once, the output it announces, a poll when asked.
+  void take(Exchange& ex, const Step& step, Got& a) {
+    if (step.head_ready && a.status == 0) {
+      a.status = ex.status();
+      a.headers = ex.headers();
+    }
+    const std::string out = ex.take_output();
+    CHECK(out.size() == step.output_bytes);
+    a.body += out;
+    if (step.poll) poll();
+  }
+
+  Got run(std::string method, std::string target, std::string body,
              std::function<Reply(const UpstreamRequest&)> upstream,
              std::vector<std::pair<std::string, std::string>> headers = {
                  {"Authorization", "Bearer sk-test"}}) {
@@ -85,57 +108,52 @@ class Harness {
     for (const auto& [k, v] : headers) head.headers.emplace_back(k, v);
     head.content_length = static_cast<int64_t>(body.size());
     const uint8_t entropy[32] = {1, 2, 3};
-    Exchange& ex = gw.start(head, now, wall, entropy);
-    Answer a;
+    std::unique_ptr<Exchange> ex = gw.start(head, now, wall, entropy);
+    Got a;
+    Step step = ex->step();
+    uint32_t attempt = 0;
     for (int guard = 0; guard < 1000; ++guard) {
-      const Action act = ex.next();
-      if (act == Action::kFinish) break;
-      if (act == Action::kReadBody) {
-        ex.on_body(body, now);
-      } else if (act == Action::kFetch) {
-        UpstreamRequest taken;
-        if (take_requests) taken = ex.take_upstream_request();
-        const UpstreamRequest& r = take_requests ? taken : ex.upstream_request();
+      take(*ex, step, a);
+      if (step.action == Action::kFinish) break;
+      if (step.action == Action::kReadBody) {
+        step = ex->on_body(body, now);
+      } else if (step.action == Action::kFetch) {
+        CHECK(step.attempt == attempt + 1);  // every fetch is a new attempt
+        attempt = step.attempt;
+        const UpstreamRequest r = ex->begin_fetch();
         a.upstream.push_back({r.url, find_auth(r), r.body});
-        ex.on_upstream_connected(now);
+        step = ex->on_upstream_connected(now);
+        take(*ex, step, a);
         const Reply reply = upstream(r);
-        ex.on_upstream_head(reply.status, {}, now);
+        step = ex->on_upstream_head(reply.status, now);
         for (char c : reply.body) {  // one byte at a time: any slicing must work
-          if (ex.next() != Action::kReadUpstream) break;
-          ex.on_upstream_data(std::string_view(&c, 1), now);
+          if (step.action != Action::kReadUpstream) break;
+          take(*ex, step, a);
+          step = ex->on_upstream_data(std::string_view(&c, 1), now);
         }
-        if (ex.next() == Action::kReadUpstream) {
-          if (reply.reset_after_body) {
-            ex.on_upstream_error(NetError::kReset, now);
-          } else {
-            ex.on_upstream_end(now);
-          }
+        if (step.action == Action::kReadUpstream) {
+          take(*ex, step, a);
+          step = reply.reset_after_body ? ex->on_upstream_error(NetError::kReset, now)
+                                        : ex->on_upstream_end(now);
         }
-      } else if (act == Action::kWait) {
+      } else if (step.action == Action::kWait) {
         serve_jobs();
         now += 10;
-        ex.on_timer(now);
+        step = ex->on_timer(now);
       } else {
         FAIL("unexpected action");
       }
-      if (ex.head_ready() && a.status == 0) {
-        a.status = ex.status();
-        a.headers = ex.headers();
-      }
-      a.body += ex.take_output();
     }
-    if (a.status == 0 && ex.head_ready()) {
-      a.status = ex.status();
-      a.headers = ex.headers();
-    }
-    a.body += ex.take_output();
-    gw.finish(ex, now, wall);
+    gw.finish(std::move(ex), now, wall);
+    poll();
     return a;
   }
 
   int64_t now = 1000;
   int64_t wall = 1764151200000;
   int tokens = 0;
+  std::string logs;  // every line the gateway produced
+  std::vector<Job> jobs;  // handed over by a poll, not served yet
   Gateway gw;
 };
 
@@ -190,28 +208,93 @@ TEST_CASE("guest chat: token fetched, answer aggregated", "[gateway]") {
   CHECK(a.upstream[0].body.find(R"("model":"GLM-4-6-API-V1")") != std::string::npos);
 }
 
-TEST_CASE("a taken upstream request is the one upstream_request() shows, retries included",
+TEST_CASE("every attempt hands over a fresh request once; the step counts attempts",
           "[gateway]") {
-  std::vector<std::string> bodies[2];
-  std::string answers[2];
-  for (int take = 0; take < 2; ++take) {
-    Harness h(EnvMap{{"API_KEY", "sk-test"}, {"TOKEN_POOL_SIZE", "2"}});
-    h.take_requests = take == 1;
-    h.serve_jobs();
-    auto a = h.run("POST", "/v1/chat/completions", kChat, [](const UpstreamRequest& r) {
-      if (find_auth(r) == "Bearer tok-1") return Reply{401, R"({"detail":"Unauthorized"})"};
-      return Reply{200, std::string(kAnswerOnly)};
-    });
-    REQUIRE(a.status == 200);
-    REQUIRE(a.upstream.size() == 2);  // the retry builds a fresh request after the take
-    for (const auto& u : a.upstream) {
-      CHECK(u.body.find(R"("model":"GLM-4-6-API-V1")") != std::string::npos);
-      bodies[take].push_back(u.authorization + " " + u.url);
-    }
-    answers[take] = a.body.substr(a.body.find(R"("choices")"));
+  Harness h(EnvMap{{"API_KEY", "sk-test"}, {"TOKEN_POOL_SIZE", "2"}});
+  h.serve_jobs();
+  auto a = h.run("POST", "/v1/chat/completions", kChat, [](const UpstreamRequest& r) {
+    if (find_auth(r) == "Bearer tok-1") return Reply{401, R"({"detail":"Unauthorized"})"};
+    return Reply{200, std::string(kAnswerOnly)};
+  });
+  REQUIRE(a.status == 200);
+  REQUIRE(a.upstream.size() == 2);  // the retry builds a fresh request after the hand-over
+  for (const auto& u : a.upstream) {
+    CHECK(u.body.find(R"("model":"GLM-4-6-API-V1")") != std::string::npos);
   }
-  CHECK(bodies[0] == bodies[1]);
-  CHECK(answers[0] == answers[1]);
+  CHECK(a.upstream[0].authorization == "Bearer tok-1");
+  CHECK(a.upstream[1].authorization == "Bearer tok-2");
+  CHECK(h.logs.find(R"("attempts":2)") != std::string::npos);
+
+  // begin_fetch outside kFetch hands over nothing and changes nothing.
+  RequestHead head;
+  head.method = "POST";
+  head.target = "/v1/chat/completions";
+  head.headers = {{"Authorization", "Bearer sk-test"}};
+  const uint8_t entropy[32] = {9};
+  auto ex = h.gw.start(head, h.now, h.wall, entropy);
+  REQUIRE(ex->step().action == Action::kReadBody);
+  CHECK(ex->begin_fetch().url.empty());
+  Step step = ex->on_body(kChat, h.now);
+  REQUIRE(step.action == Action::kFetch);
+  CHECK(step.attempt == 1);
+  CHECK(!ex->begin_fetch().url.empty());
+  CHECK(ex->step().action == Action::kReadUpstream);
+  CHECK(ex->begin_fetch().url.empty());  // acknowledged: a second call gets nothing
+  step = ex->on_client_gone(h.now);
+  CHECK(step.action == Action::kFinish);
+  h.gw.finish(std::move(ex), h.now, h.wall);
+}
+
+TEST_CASE("poll hands over logs, jobs and version changes once", "[gateway]") {
+  Harness h(EnvMap{{"API_KEY", "sk-test"}, {"TOKEN_POOL_SIZE", "1"}});
+  Poll first = h.gw.poll(h.now);
+  REQUIRE(first.jobs.size() == 1);
+  const auto* fetch = std::get_if<HttpFetch>(&first.jobs[0].work);
+  REQUIRE(fetch != nullptr);
+  CHECK(fetch->request.url.find("/api/v1/auths/") != std::string::npos);
+  CHECK(fetch->timeout_ms == 5000 + 60000);  // connect + first byte
+  CHECK(fetch->max_body_bytes == kNativeLimits.max_job_body_bytes);
+  CHECK(h.gw.poll(h.now).jobs.empty());  // in flight: not handed out twice
+  h.gw.on_job_done(first.jobs[0].id, HttpResult{200, R"({"token":"t"})"}, h.now, h.wall);
+  Poll after = h.gw.poll(h.now);
+  CHECK(after.changed);  // a credential arrived: waiting exchanges may proceed
+  CHECK(!h.gw.poll(h.now).changed);
+  h.gw.log(LogLevel::kWarn, "test_event", "hello", h.wall);
+  RequestHead head;
+  head.method = "GET";
+  head.target = "/healthz";
+  const uint8_t entropy[32] = {4};
+  auto ex = h.gw.start(head, h.now, h.wall, entropy);
+  CHECK(ex->step().poll);  // the log line waits for the host
+  const std::string logs = h.gw.poll(h.now).logs;
+  CHECK(logs.find(R"("event":"test_event")") != std::string::npos);
+  CHECK(!ex->step().poll);
+  h.gw.finish(std::move(ex), h.now, h.wall);
+  CHECK(h.gw.poll(h.now).changed);  // a finished exchange may free a slot
+}
+
+TEST_CASE("host answers have the exchange's error shape and headers", "[gateway]") {
+  Harness h(EnvMap{{"API_KEY", "sk-test"}});
+  const Answer a = h.gw.host_answer(503, make_error(Errc::kInternalError, "busy"), 1, "req_x");
+  CHECK(a.status == 503);
+  CHECK(a.body == error_json(make_error(Errc::kInternalError, "busy")));
+  auto header = [&](std::string_view name) {
+    for (const Header& hd : a.headers) {
+      if (hd.name == name) return hd.value;
+    }
+    return std::string("(none)");
+  };
+  CHECK(header("Content-Type") == "application/json");
+  CHECK(header("Access-Control-Allow-Origin") == "*");
+  CHECK(header("Access-Control-Expose-Headers") == "X-Request-Id, Retry-After");
+  CHECK(header("X-Request-Id") == "req_x");
+  CHECK(header("Retry-After") == "1");
+  const Answer b = h.gw.host_answer(400, make_error(Errc::kInvalidValue, "bad"), -1, "");
+  CHECK(b.status == 400);
+  for (const Header& hd : b.headers) {
+    CHECK(hd.name != "X-Request-Id");
+    CHECK(hd.name != "Retry-After");
+  }
 }
 
 TEST_CASE("least recently used token serves the next request", "[gateway]") {
@@ -347,7 +430,7 @@ TEST_CASE("a bad setting answers 500 invalid_config except on /healthz", "[gatew
   CHECK(chat.body.find("PORT") != std::string::npos);
 }
 
-TEST_CASE("a Worker isolate bounds its open exchanges; the native host does not", "[gateway]") {
+TEST_CASE("a host's open-exchange limit bounds chat requests; 0 bounds nothing", "[gateway]") {
   const uint8_t entropy[32] = {7};
   auto chat_head = [](RequestHead& head) {
     head.method = "POST";
@@ -355,35 +438,39 @@ TEST_CASE("a Worker isolate bounds its open exchanges; the native host does not"
     head.headers = {{"Authorization", "Bearer sk-test"}};
     head.content_length = static_cast<int64_t>(kChat.size());
   };
-  for (const HostKind host : {HostKind::kWorker, HostKind::kNative}) {
-    Harness h(EnvMap{{"API_KEY", "sk-test"}}, host);
+  for (const HostLimits limits : {kWorkerLimits, kNativeLimits}) {
+    Harness h(EnvMap{{"API_KEY", "sk-test"}}, limits);
     RequestHead head;
     chat_head(head);
-    std::vector<Exchange*> open;
-    for (size_t i = 0; i < kWorkerMaxOpenExchanges; ++i) {
-      open.push_back(&h.gw.start(head, h.now, h.wall, entropy));
-      REQUIRE(open.back()->next() == Action::kReadBody);
+    std::vector<std::unique_ptr<Exchange>> open;
+    for (size_t i = 0; i < kWorkerLimits.max_open_exchanges; ++i) {
+      open.push_back(h.gw.start(head, h.now, h.wall, entropy));
+      REQUIRE(open.back()->step().action == Action::kReadBody);
     }
-    Exchange& extra = h.gw.start(head, h.now, h.wall, entropy);
-    if (host == HostKind::kWorker) {
-      REQUIRE(extra.next() == Action::kFinish);
-      CHECK(extra.status() == 429);
-      const std::string body = extra.take_output();
+    std::unique_ptr<Exchange> extra = h.gw.start(head, h.now, h.wall, entropy);
+    if (limits.max_open_exchanges > 0) {
+      const Step step = extra->step();
+      REQUIRE(step.action == Action::kFinish);
+      REQUIRE(step.head_ready);
+      CHECK(extra->status() == 429);
+      const std::string body = extra->take_output();
+      CHECK(body.size() == step.output_bytes);
       CHECK(body.find(R"("code":"rate_limit_exceeded")") != std::string::npos);
       CHECK(body.find("limit 256") != std::string::npos);
       bool retry_after = false;
-      for (const Header& hd : extra.headers()) retry_after |= hd.name == "Retry-After";
+      for (const Header& hd : extra->headers()) retry_after |= hd.name == "Retry-After";
       CHECK(retry_after);
       // Health still answers, and a freed slot serves the next chat request.
       CHECK(h.run("GET", "/healthz", "", ok_stream, {}).status == 200);
-      h.gw.finish(extra, h.now, h.wall);
-      h.gw.finish(*open.back(), h.now, h.wall);
+      h.gw.finish(std::move(extra), h.now, h.wall);
+      h.gw.finish(std::move(open.back()), h.now, h.wall);
       open.pop_back();
       CHECK(h.run("POST", "/v1/chat/completions", kChat, ok_stream).status == 200);
     } else {
-      CHECK(extra.next() == Action::kReadBody);
-      h.gw.finish(extra, h.now, h.wall);
+      CHECK(extra->step().action == Action::kReadBody);
+      h.gw.finish(std::move(extra), h.now, h.wall);
     }
-    for (Exchange* ex : open) h.gw.finish(*ex, h.now, h.wall);
+    for (auto& ex : open) h.gw.finish(std::move(ex), h.now, h.wall);
+    CHECK(h.gw.open_exchanges() == 0);
   }
 }
