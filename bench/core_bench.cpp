@@ -27,7 +27,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/translator.h"
+#include "support/fixture.h"
 
 namespace {
 

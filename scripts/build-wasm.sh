@@ -19,5 +19,9 @@ if ! grep -qs '^CMAKE_TOOLCHAIN_FILE.*Emscripten' build-wasm/CMakeCache.txt; the
   emcmake cmake -S . -B build-wasm -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_CXX_FLAGS_RELEASE="-O3 -DNDEBUG" >/dev/null
 fi
-cmake --build build-wasm -j"$(nproc)" --target zproxy_wasm
-ls -l "$out"
+targets=(zproxy_wasm)
+# --with-test-module: also build-wasm/zproxy_test.wasm (golden-fixture and benchmark hooks,
+# tests/wasm/fixture_boundary.cpp), which never ships.
+[ "${1:-}" = --with-test-module ] && targets+=(zproxy_test_wasm)
+cmake --build build-wasm -j"$(nproc)" --target "${targets[@]}"
+ls -l build-wasm/*.wasm

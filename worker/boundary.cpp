@@ -1,44 +1,103 @@
-// The one extern "C" boundary between the Wasm core and the Worker shim (worker/index.js).
+// The one extern "C" boundary between the Wasm core and the Worker shim (worker/core.js,
+// worker/driver.js). docs/architecture.md describes the host loop this serves.
 //
-// Conventions: JS copies bytes into memory it got from zp_alloc and frees them with zp_free.
-// Functions that produce bytes write them into the handle's scratch buffer and return its
-// length; JS then reads zp_scratch(handle) .. +length before the next call (memory growth
-// detaches views, so JS re-creates its views after every call). Structured values cross as
-// JSON. Times are JS numbers (milliseconds); "never" is returned as -1.
+// Crossings are the cost here (each is a JS→Wasm call), so the shape is:
+//   - JS copies its bytes (request head, body, upstream chunks, job answers) into one input
+//     buffer per gateway (zp_input grows it; JS keeps the address until it must grow);
+//   - every exchange event is one call, zp_event, which leaves the Step in the gateway's Wire
+//     (a fixed struct JS reads in place: action, head, poll, attempt, output bytes, deadline);
+//   - calls that produce bytes (zp_take_output, zp_head, zp_begin_fetch, zp_poll, zp_fallback)
+//     leave them at Wire.out_ptr/out_len, valid until the next call into the module.
+// A streamed upstream chunk costs zp_event, zp_take_output and, when the step asks, zp_poll.
+// Exchanges are ids, owned here; a gateway lives as long as its module instance.
+// Structured values cross as JSON. Times are JS numbers (milliseconds); "never" is -1.
 
 #include <emscripten/emscripten.h>
 
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/gateway.h"
-#include "engine/translator.h"
 #include "json/json.h"
-#include "pool/credential_pool.h"
 
 using namespace zproxy;
 
-namespace {
+// Read by worker/core.js at the gateway handle's address (the Handle's base, at offset 0:
+// zp_gateway_new checks it); the layout is part of the boundary.
+struct Wire {
+  int32_t action;        // +0  Action of the last step
+  int32_t head_ready;    // +4
+  int32_t poll;          // +8
+  uint32_t attempt;      // +12
+  double output_bytes;   // +16
+  double deadline;       // +24 monotonic ms, -1: none
+  uint32_t out_ptr;      // +32 bytes the last producing call left
+  uint32_t out_len;      // +36
+  uint32_t body_ptr;     // +40 zp_begin_fetch: the request body, in place
+  uint32_t body_len;     // +44
+  double body_limit;     // +48 request bodies above this many bytes: zp_event BodyTooLarge
+};
+static_assert(sizeof(Wire) == 56);
 
-struct Handle {
-  Handle(const EnvMap& env, int64_t now, int64_t wall) : gw(env, HostKind::kWorker, now, wall) {}
+struct Handle : Wire {
+  Handle(const EnvMap& env, int64_t now, int64_t wall)
+      : Wire{}, gw(env, kWorkerLimits, now, wall) {}
+  Wire& wire = *this;
   Gateway gw;
-  std::string scratch;
+  std::vector<char> in;
+  std::string out;
+  UpstreamRequest fetch;  // the request of the last zp_begin_fetch, until the next one
+  std::unordered_map<uint32_t, std::unique_ptr<Exchange>> exchanges;
+  uint32_t next_id = 1;
 };
 
-int64_t ms(double v) {
-  return static_cast<int64_t>(v);
-}
-std::string_view view(const char* p, uint32_t n) {
-  return std::string_view(p, n);
+namespace {
+
+enum class Event : int32_t {
+  kStep = 0,        // no event: the current step
+  kBody = 1,        // n bytes of input
+  kBodyTooLarge = 2,
+  kConnected = 3,
+  kHead = 4,        // arg: status
+  kData = 5,        // n bytes of input
+  kEnd = 6,
+  kError = 7,       // arg: 0 connect, 1 reset
+  kTimer = 8,
+  kClientGone = 9,
+};
+
+int64_t ms(double v) { return static_cast<int64_t>(v); }
+double js_time(int64_t t) { return t == kNever ? -1 : static_cast<double>(t); }
+std::string_view input(Handle* h, uint32_t n) {
+  return std::string_view(h->in.data(), std::min<size_t>(n, h->in.size()));
 }
 
 uint32_t put(Handle* h, std::string s) {
-  h->scratch = std::move(s);
-  return static_cast<uint32_t>(h->scratch.size());
+  h->out = std::move(s);
+  h->wire.out_ptr = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(h->out.data()));
+  h->wire.out_len = static_cast<uint32_t>(h->out.size());
+  return h->wire.out_len;
+}
+
+int32_t show(Handle* h, const Step& step) {
+  Wire& w = h->wire;
+  w.action = static_cast<int32_t>(step.action);
+  w.head_ready = step.head_ready ? 1 : 0;
+  w.poll = step.poll ? 1 : 0;
+  w.attempt = step.attempt;
+  w.output_bytes = static_cast<double>(step.output_bytes);
+  w.deadline = js_time(step.deadline);
+  return w.action;
+}
+
+Exchange* find(Handle* h, uint32_t id) {
+  const auto it = h->exchanges.find(id);
+  return it == h->exchanges.end() ? nullptr : it->second.get();
 }
 
 void write_headers(JsonWriter& w, const std::vector<Header>& headers) {
@@ -52,67 +111,25 @@ void write_headers(JsonWriter& w, const std::vector<Header>& headers) {
   w.EndArray();
 }
 
-// method, url, headers and, unless `with_body` is false, body.
-void write_request(JsonWriter& w, const UpstreamRequest& r, bool with_body) {
+void write_request(JsonWriter& w, const UpstreamRequest& r) {
   w.Key("method");
   json_write_string(w, r.method);
   w.Key("url");
   json_write_string(w, r.url);
   w.Key("headers");
   write_headers(w, r.headers);
-  if (!with_body) return;
-  w.Key("body");
-  json_write_string(w, r.body);
 }
 
-std::string finish_json(JsonBuffer& buf) {
-  return buf.take();
-}
-
-}  // namespace
-
-extern "C" {
-
-EMSCRIPTEN_KEEPALIVE void* zp_alloc(uint32_t n) {
-  return std::malloc(n == 0 ? 1 : n);
-}
-EMSCRIPTEN_KEEPALIVE void zp_free(void* p) {
-  std::free(p);
-}
-EMSCRIPTEN_KEEPALIVE const char* zp_scratch(Handle* h) {
-  return h->scratch.data();
-}
-
-// env: a JSON object of string values (the Worker's vars and secrets).
-EMSCRIPTEN_KEEPALIVE Handle* zp_gateway_new(const char* env, uint32_t env_len, double now,
-                                            double wall) {
-  EnvMap map;
-  auto doc = parse_json(view(env, env_len));
-  if (doc && doc->IsObject()) {
-    const rapidjson::Value& obj = *doc;  // const iterators: no C++20 reversed-operator ambiguity
-    for (const auto& m : obj.GetObject()) {
-      if (m.value.IsString()) map.emplace(std::string(as_view(m.name)), as_view(m.value));
-    }
-  }
-  return new Handle(map, ms(now), ms(wall));
-}
-
-EMSCRIPTEN_KEEPALIVE int zp_config_ok(Handle* h) {
-  return h->gw.config_error() ? 0 : 1;
-}
-
-// head: {"method","target","headers":[[name,value],…],"content_length":n|-1}
-EMSCRIPTEN_KEEPALIVE Exchange* zp_start(Handle* h, const char* head, uint32_t head_len, double now,
-                                        double wall, const uint8_t* entropy, uint32_t entropy_len) {
-  auto doc = parse_json(view(head, head_len));
+RequestHead parse_head(const rapidjson::Value* parsed) {
   RequestHead rh;
-  if (doc && doc->IsObject()) {
-    rh.method = json_string(*doc, "method");
-    rh.target = json_string(*doc, "target", "/");
-    if (const auto* cl = json_member(*doc, "content_length"); cl && cl->IsNumber()) {
+  if (parsed != nullptr && parsed->IsObject()) {
+    const rapidjson::Value& doc = *parsed;
+    rh.method = json_string(doc, "method");
+    rh.target = json_string(doc, "target", "/");
+    if (const auto* cl = json_member(doc, "content_length"); cl && cl->IsNumber()) {
       rh.content_length = static_cast<int64_t>(cl->GetDouble());
     }
-    if (const auto* hs = json_member(*doc, "headers"); hs && hs->IsArray()) {
+    if (const auto* hs = json_member(doc, "headers"); hs && hs->IsArray()) {
       for (const auto& pair : hs->GetArray()) {
         if (pair.IsArray() && pair.Size() == 2 && pair[0].IsString() && pair[1].IsString()) {
           rh.headers.emplace_back(as_view(pair[0]), as_view(pair[1]));
@@ -122,72 +139,107 @@ EMSCRIPTEN_KEEPALIVE Exchange* zp_start(Handle* h, const char* head, uint32_t he
   }
   if (rh.method.empty()) rh.method = "GET";
   if (rh.target.empty()) rh.target = "/";
-  return &h->gw.start(rh, ms(now), ms(wall), std::span<const uint8_t>(entropy, entropy_len));
+  return rh;
 }
 
-EMSCRIPTEN_KEEPALIVE int zp_next(Exchange* ex) {
-  return static_cast<int>(ex->next());
-}
-EMSCRIPTEN_KEEPALIVE double zp_body_limit(Exchange* ex) {
-  return static_cast<double>(ex->body_limit());
-}
-EMSCRIPTEN_KEEPALIVE void zp_on_body(Exchange* ex, const char* p, uint32_t n, double now) {
-  ex->on_body(view(p, n), ms(now));
-}
-EMSCRIPTEN_KEEPALIVE void zp_on_body_too_large(Exchange* ex, double now) {
-  ex->on_body_too_large(ms(now));
+}  // namespace
+
+extern "C" {
+
+EMSCRIPTEN_KEEPALIVE void* zp_alloc(uint32_t n) { return std::malloc(n == 0 ? 1 : n); }
+EMSCRIPTEN_KEEPALIVE void zp_free(void* p) { std::free(p); }
+
+// env: a JSON object of string values (the Worker's vars and secrets).
+EMSCRIPTEN_KEEPALIVE Handle* zp_gateway_new(const char* env, uint32_t env_len, double now,
+                                            double wall) {
+  EnvMap map;
+  auto doc = parse_json(std::string_view(env, env_len));
+  if (doc && doc->IsObject()) {
+    const rapidjson::Value& obj = *doc;  // const iterators: no C++20 reversed-operator ambiguity
+    for (const auto& m : obj.GetObject()) {
+      if (m.value.IsString()) map.emplace(std::string(as_view(m.name)), as_view(m.value));
+    }
+  }
+  auto h = std::make_unique<Handle>(map, ms(now), ms(wall));
+  if (static_cast<void*>(static_cast<Wire*>(h.get())) != static_cast<void*>(h.get())) {
+    return nullptr;  // JS could not find the Wire
+  }
+  h->wire.body_limit = static_cast<double>(h->gw.config().max_body_bytes);
+  return h.release();  // owned by the module instance: it lives as long as the instance
 }
 
-// {"method","url","headers":[[n,v]…]}. The body (up to MAX_BODY_BYTES and more) is read in
-// place, without copies: zp_upstream_body .. + zp_upstream_body_len, valid until the next call
-// into this exchange.
-EMSCRIPTEN_KEEPALIVE uint32_t zp_upstream_request(Handle* h, Exchange* ex) {
+// The input buffer, at least n bytes; its address stays until zp_input is called again. A
+// buffer grown for a large body is given back when a small one is asked for (JS asks again
+// after such a body).
+EMSCRIPTEN_KEEPALIVE char* zp_input(Handle* h, uint32_t n) {
+  constexpr size_t kBase = 64u << 10;
+  constexpr size_t kKeepAtMost = 1u << 20;
+  if (h->in.size() < n || (h->in.size() > kKeepAtMost && n <= kBase)) {
+    std::vector<char>().swap(h->in);
+    h->in.resize(std::max<size_t>(n, kBase));
+  }
+  return h->in.data();
+}
+
+// Input: the head JSON ({"method","target","headers":[[name,value],…],"content_length":n|-1})
+// then `entropy_len` random bytes. Returns the exchange id; its first step is in the Wire.
+EMSCRIPTEN_KEEPALIVE uint32_t zp_start(Handle* h, uint32_t head_len, uint32_t entropy_len,
+                                       double now, double wall) {
+  const std::string_view in = input(h, head_len + entropy_len);
+  auto doc = parse_json(in.substr(0, head_len));
+  const RequestHead head = parse_head(doc ? &*doc : nullptr);
+  const auto* seed = reinterpret_cast<const uint8_t*>(in.data() + head_len);
+  std::unique_ptr<Exchange> ex = h->gw.start(
+      head, ms(now), ms(wall), std::span<const uint8_t>(seed, in.size() - head_len));
+  show(h, ex->step());
+  const uint32_t id = h->next_id++;
+  h->exchanges.emplace(id, std::move(ex));
+  return id;
+}
+
+// One event into exchange `id` (see Event); returns the step's action, or -1 for an unknown id.
+EMSCRIPTEN_KEEPALIVE int32_t zp_event(Handle* h, uint32_t id, int32_t event, int32_t arg,
+                                      uint32_t n, double now) {
+  Exchange* ex = find(h, id);
+  if (ex == nullptr) return -1;
+  const int64_t t = ms(now);
+  switch (static_cast<Event>(event)) {
+    case Event::kBody: return show(h, ex->on_body(input(h, n), t));
+    case Event::kBodyTooLarge: return show(h, ex->on_body_too_large(t));
+    case Event::kConnected: return show(h, ex->on_upstream_connected(t));
+    case Event::kHead: return show(h, ex->on_upstream_head(arg, t));
+    case Event::kData: return show(h, ex->on_upstream_data(input(h, n), t));
+    case Event::kEnd: return show(h, ex->on_upstream_end(t));
+    case Event::kError:
+      return show(h, ex->on_upstream_error(arg == 0 ? NetError::kConnect : NetError::kReset, t));
+    case Event::kTimer: return show(h, ex->on_timer(t));
+    case Event::kClientGone: return show(h, ex->on_client_gone(t));
+    case Event::kStep: break;
+  }
+  return show(h, ex->step());
+}
+
+// Out: {"method","url","headers":[[n,v]…]}; the body in place at Wire.body_ptr/body_len (up to
+// MAX_BODY_BYTES and more: not copied), valid until the next zp_begin_fetch. Length 0: no
+// fetch was due.
+EMSCRIPTEN_KEEPALIVE uint32_t zp_begin_fetch(Handle* h, uint32_t id) {
+  Exchange* ex = find(h, id);
+  h->fetch = ex ? ex->begin_fetch() : UpstreamRequest{};
+  h->wire.body_ptr = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(h->fetch.body.data()));
+  h->wire.body_len = static_cast<uint32_t>(h->fetch.body.size());
+  if (h->fetch.url.empty()) return put(h, {});
   JsonBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
-  write_request(w, ex->upstream_request(), false);
+  write_request(w, h->fetch);
   w.EndObject();
-  return put(h, finish_json(buf));
-}
-EMSCRIPTEN_KEEPALIVE const char* zp_upstream_body(Exchange* ex) {
-  return ex->upstream_request().body.data();
-}
-EMSCRIPTEN_KEEPALIVE uint32_t zp_upstream_body_len(Exchange* ex) {
-  return static_cast<uint32_t>(ex->upstream_request().body.size());
+  return put(h, buf.take());
 }
 
-EMSCRIPTEN_KEEPALIVE void zp_on_upstream_connected(Exchange* ex, double now) {
-  ex->on_upstream_connected(ms(now));
-}
-EMSCRIPTEN_KEEPALIVE void zp_on_upstream_head(Exchange* ex, int status, double now) {
-  ex->on_upstream_head(status, {}, ms(now));
-}
-EMSCRIPTEN_KEEPALIVE void zp_on_upstream_data(Exchange* ex, const char* p, uint32_t n, double now) {
-  ex->on_upstream_data(view(p, n), ms(now));
-}
-EMSCRIPTEN_KEEPALIVE void zp_on_upstream_end(Exchange* ex, double now) {
-  ex->on_upstream_end(ms(now));
-}
-EMSCRIPTEN_KEEPALIVE void zp_on_upstream_error(Exchange* ex, int kind, double now) {
-  ex->on_upstream_error(kind == 0 ? NetError::kConnect : NetError::kReset, ms(now));
-}
-
-EMSCRIPTEN_KEEPALIVE double zp_deadline(Exchange* ex) {
-  const int64_t d = ex->deadline();
-  return d == kNever ? -1 : static_cast<double>(d);
-}
-EMSCRIPTEN_KEEPALIVE void zp_on_timer(Exchange* ex, double now) {
-  ex->on_timer(ms(now));
-}
-EMSCRIPTEN_KEEPALIVE void zp_on_client_gone(Exchange* ex, double now) {
-  ex->on_client_gone(ms(now));
-}
-
-EMSCRIPTEN_KEEPALIVE int zp_head_ready(Exchange* ex) {
-  return ex->head_ready() ? 1 : 0;
-}
-// {"status":n,"streaming":bool,"headers":[[n,v]…]}
-EMSCRIPTEN_KEEPALIVE uint32_t zp_head(Handle* h, Exchange* ex) {
+// Out: {"status":n,"streaming":bool,"headers":[[n,v]…]}
+EMSCRIPTEN_KEEPALIVE uint32_t zp_head(Handle* h, uint32_t id) {
+  Exchange* ex = find(h, id);
+  if (ex == nullptr) return put(h, {});
   JsonBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -198,90 +250,83 @@ EMSCRIPTEN_KEEPALIVE uint32_t zp_head(Handle* h, Exchange* ex) {
   w.Key("headers");
   write_headers(w, ex->headers());
   w.EndObject();
-  return put(h, finish_json(buf));
-}
-EMSCRIPTEN_KEEPALIVE uint32_t zp_take_output(Handle* h, Exchange* ex) {
-  return put(h, ex->take_output());
-}
-EMSCRIPTEN_KEEPALIVE void zp_finish(Handle* h, Exchange* ex, double now, double wall) {
-  h->gw.finish(*ex, ms(now), ms(wall));
+  return put(h, buf.take());
 }
 
-// [{"id","timeout_ms","method","url","headers","body"}…]; timeout_ms bounds the whole fetch
-// (the native host's budget: connect + first byte).
-EMSCRIPTEN_KEEPALIVE uint32_t zp_take_jobs(Handle* h, double now) {
-  const Config& cfg = h->gw.config();
+EMSCRIPTEN_KEEPALIVE uint32_t zp_take_output(Handle* h, uint32_t id) {
+  Exchange* ex = find(h, id);
+  return put(h, ex ? ex->take_output() : std::string());
+}
+
+EMSCRIPTEN_KEEPALIVE void zp_finish(Handle* h, uint32_t id, double now, double wall) {
+  const auto it = h->exchanges.find(id);
+  if (it == h->exchanges.end()) return;
+  std::unique_ptr<Exchange> ex = std::move(it->second);
+  h->exchanges.erase(it);
+  h->gw.finish(std::move(ex), ms(now), ms(wall));
+}
+
+// Out: {"changed":bool,"deadline":ms|-1,"logs":"…","jobs":[{"id","kind":"http","timeout_ms",
+// "max_body_bytes","method","url","headers","body"}…]}
+EMSCRIPTEN_KEEPALIVE uint32_t zp_poll(Handle* h, double now) {
+  Poll p = h->gw.poll(ms(now));
   JsonBuffer buf;
   JsonWriter w(buf);
+  w.StartObject();
+  w.Key("changed");
+  w.Bool(p.changed);
+  w.Key("deadline");
+  w.Double(js_time(p.next_deadline));
+  w.Key("logs");
+  json_write_string(w, p.logs);
+  w.Key("jobs");
   w.StartArray();
-  for (const Job& job : h->gw.take_jobs(ms(now))) {
+  for (const Job& job : p.jobs) {
+    const auto* fetch = std::get_if<HttpFetch>(&job.work);
+    if (fetch == nullptr) continue;
     w.StartObject();
     w.Key("id");
     w.Uint64(job.id);
+    w.Key("kind");
+    json_write_string(w, "http");
     w.Key("timeout_ms");
-    w.Int64(cfg.connect_timeout_ms + cfg.first_byte_timeout_ms);
-    write_request(w, job.request, true);
+    w.Int64(fetch->timeout_ms);
+    w.Key("max_body_bytes");
+    w.Uint64(fetch->max_body_bytes);
+    write_request(w, fetch->request);
+    w.Key("body");
+    json_write_string(w, fetch->request.body);
     w.EndObject();
   }
   w.EndArray();
-  return put(h, finish_json(buf));
-}
-EMSCRIPTEN_KEEPALIVE void zp_on_job_done(Handle* h, double id, int status, const char* p,
-                                         uint32_t n, double now, double wall) {
-  h->gw.on_job_done(static_cast<uint64_t>(id), status, view(p, n), ms(now), ms(wall));
-}
-EMSCRIPTEN_KEEPALIVE double zp_next_deadline(Handle* h, double now) {
-  const int64_t d = h->gw.next_deadline(ms(now));
-  return d == kNever ? -1 : static_cast<double>(d);
-}
-EMSCRIPTEN_KEEPALIVE double zp_version(Handle* h) {
-  return static_cast<double>(h->gw.version());
-}
-EMSCRIPTEN_KEEPALIVE uint32_t zp_take_logs(Handle* h) {
-  return put(h, h->gw.take_logs());
+  w.EndObject();
+  return put(h, buf.take());
 }
 
-// Golden fixtures through this very module: options JSON + upstream bytes fed in slices cut
-// at the ascending byte offsets `cuts[0..ncuts)` -> the transcript (src/engine/translator.h).
-EMSCRIPTEN_KEEPALIVE uint32_t zp_fixture_run(Handle* h, const char* opt, uint32_t opt_len,
-                                             const char* bytes, uint32_t n, const uint32_t* cuts,
-                                             uint32_t ncuts) {
-  auto tr = translator_from_fixture_options(view(opt, opt_len));
-  if (!tr) return put(h, "fixture options: " + tr.error().message);
-  std::string out;
-  const std::string_view all = view(bytes, n);
-  size_t pos = 0;
-  for (uint32_t i = 0; i <= ncuts; ++i) {
-    const size_t end = i < ncuts && cuts[i] >= pos && cuts[i] <= n ? cuts[i] : n;
-    tr->feed(all.substr(pos, end - pos));
-    out += tr->emitter().take_output();
-    pos = end;
-  }
-  tr->finish();
-  out += transcript(*tr);
-  return put(h, std::move(out));
+// The job's answer: n bytes of input; status 0 for a network failure or timeout.
+EMSCRIPTEN_KEEPALIVE void zp_job_done(Handle* h, double id, int32_t status, uint32_t n,
+                                      double now, double wall) {
+  h->gw.on_job_done(static_cast<uint64_t>(id), HttpResult{status, input(h, n)}, ms(now),
+                    ms(wall));
 }
 
-// Benchmark twin of zp_fixture_run (bench/wasm_bench.mjs): per run, exactly the work
-// bench/core_bench.cpp times natively. The options are parsed into a fresh translator; the
-// bytes, already in linear memory, are fed in consecutive `read_bytes` slices; after each slice
-// its output is taken from the emitter (a std::string, as a host hands it on) and only counted;
-// then finish() and the transcript, counted too. Returns the output's byte count, or -1 when
-// the options do not parse or read_bytes is 0.
-EMSCRIPTEN_KEEPALIVE double zp_fixture_bench(const char* opt, uint32_t opt_len, const char* bytes,
-                                             uint32_t n, uint32_t read_bytes) {
-  auto tr = translator_from_fixture_options(view(opt, opt_len));
-  if (!tr || read_bytes == 0) return -1;
-  const std::string_view all = view(bytes, n);
-  size_t total = 0;
-  for (size_t pos = 0; pos < all.size(); pos += read_bytes) {
-    tr->feed(all.substr(pos, read_bytes));
-    std::string piece = tr->emitter().take_output();
-    total += piece.size();
-  }
-  tr->finish();
-  total += transcript(*tr).size();
-  return static_cast<double>(total);
+// Out: {"status","headers":[[n,v]…],"body"}: the answer when the core itself failed (trap,
+// exit, out of memory), rendered while it still works; JS adds a fresh X-Request-Id.
+EMSCRIPTEN_KEEPALIVE uint32_t zp_fallback(Handle* h) {
+  const Answer a = h->gw.host_answer(
+      500, make_error(Errc::kInternalError, "Internal error; the request was not processed"), -1,
+      "");
+  JsonBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("status");
+  w.Int(a.status);
+  w.Key("headers");
+  write_headers(w, a.headers);
+  w.Key("body");
+  json_write_string(w, a.body);
+  w.EndObject();
+  return put(h, buf.take());
 }
 
 }  // extern "C"

@@ -1,10 +1,14 @@
 // Thin typed wrapper over the Wasm core's extern "C" boundary (worker/boundary.cpp): copies
-// bytes in and out of linear memory. No protocol logic lives here.
+// bytes in and out of linear memory and reads the Step the core leaves in its Wire. No protocol
+// logic lives here. With `{ count: true }`, `calls` counts the crossings (tests read it).
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 export const Action = { ReadBody: 0, Fetch: 1, ReadUpstream: 2, Wait: 3, Finish: 4 };
+const Event = { Step: 0, Body: 1, BodyTooLarge: 2, Connected: 3, Head: 4, Data: 5, End: 6,
+                Error: 7, Timer: 8, ClientGone: 9 };
+export const NetError = { Connect: 0, Reset: 1 };
 
 // Everything the standalone module may import. proc_exit (abort, failed allocation) throws, so
 // the call into the core fails and the host discards the instance; fd_* only exist in builds
@@ -21,88 +25,130 @@ export function coreImports() {
   };
 }
 
+// The step an event returned: read from the Wire, copied into plain JS values.
+function readStep(view, wire, action) {
+  return {
+    action,
+    headReady: view.getInt32(wire + 4, true) !== 0,
+    poll: view.getInt32(wire + 8, true) !== 0,
+    attempt: view.getUint32(wire + 12, true),
+    outputBytes: view.getFloat64(wire + 16, true),
+    deadline: view.getFloat64(wire + 24, true),  // -1: none
+  };
+}
+
+// One gateway inside one module instance.
 export class Core {
   // wasmModule: a compiled WebAssembly.Module (Workers import it; Node compiles the file).
-  constructor(wasmModule) {
-    this.instance = new WebAssembly.Instance(wasmModule, coreImports());
-    this.x = this.instance.exports;
-    if (this.x._initialize) this.x._initialize();
+  constructor(wasmModule, env, now, wall, { count = false } = {}) {
+    const instance = new WebAssembly.Instance(wasmModule, coreImports());
+    const raw = instance.exports;
+    this.calls = 0;
+    this.x = raw;
+    if (count) {  // every function export counted: what the Worker pays per request and chunk
+      this.x = {};
+      for (const [name, value] of Object.entries(raw)) {
+        this.x[name] = typeof value === 'function'
+          ? (...args) => { this.calls++; return value(...args); } : value;
+      }
+    }
+    this.memory = raw.memory;
+    if (raw._initialize) raw._initialize();
+    const b = typeof env === 'string' ? env : JSON.stringify(env ?? {});
+    const [p, n] = this.#alloc(enc.encode(b));
+    try { this.h = this.x.zp_gateway_new(p, n, now, wall); } finally { this.x.zp_free(p); }
+    if (this.h === 0) throw new Error('core: no gateway');
+    this.wire = this.h;  // the gateway's Wire sits at its address (worker/boundary.cpp)
+    this.bodyLimit = this.#view().getFloat64(this.wire + 48, true);
+    this.inPtr = 0;
+    this.inCap = 0;
   }
 
-  bytes() { return new Uint8Array(this.x.memory.buffer); }
+  #bytes() { return new Uint8Array(this.memory.buffer); }
+  #view() { return new DataView(this.memory.buffer); }
 
-  // Copies `data` (string or Uint8Array) into fresh memory; returns [ptr, len].
-  put(data) {
-    const b = typeof data === 'string' ? enc.encode(data) : data;
+  #alloc(b) {
     const p = this.x.zp_alloc(b.length);
     if (p === 0) throw new Error(`core out of memory (${b.length} bytes)`);
-    this.bytes().set(b, p);
+    this.#bytes().set(b, p);
     return [p, b.length];
   }
 
-  // Calls fn(ptr, len) with data copied in, freeing it afterwards.
-  withBytes(data, fn) {
-    const [p, n] = this.put(data);
-    try { return fn(p, n); } finally { this.x.zp_free(p); }
-  }
-
-  scratchBytes(h, n) {
-    if (n === 0) return new Uint8Array(0);
-    const p = this.x.zp_scratch(h);
-    return this.bytes().slice(p, p + n);
-  }
-  scratchText(h, n) { return n === 0 ? '' : dec.decode(this.scratchBytes(h, n)); }
-  scratchJson(h, n) { return JSON.parse(this.scratchText(h, n)); }
-
-  newGateway(env, now, wall) {
-    return this.withBytes(JSON.stringify(env), (p, n) => this.x.zp_gateway_new(p, n, now, wall));
-  }
-
-  start(h, head, now, wall, entropy) {
-    const [hp, hn] = this.put(JSON.stringify(head));
-    const [ep, en] = this.put(entropy);
-    try { return this.x.zp_start(h, hp, hn, now, wall, ep, en); } finally {
-      this.x.zp_free(hp);
-      this.x.zp_free(ep);
+  // Copies `parts` (Uint8Arrays) one after another into the input buffer; returns the length.
+  #input(...parts) {
+    const n = parts.reduce((s, p) => s + p.length, 0);
+    if (n > this.inCap) {
+      this.inPtr = this.x.zp_input(this.h, n);
+      this.inCap = n;
     }
+    const mem = this.#bytes();
+    let off = this.inPtr;
+    for (const p of parts) {
+      mem.set(p, off);
+      off += p.length;
+    }
+    return n;
   }
 
-  // {method, url, headers: [[name, value]…], body: Uint8Array}
-  upstreamRequest(h, ex) {
-    const req = this.scratchJson(h, this.x.zp_upstream_request(h, ex));
-    const p = this.x.zp_upstream_body(ex);
-    req.body = this.bytes().slice(p, p + this.x.zp_upstream_body_len(ex));
+  #out() {
+    const v = this.#view();
+    const p = v.getUint32(this.wire + 32, true);
+    const n = v.getUint32(this.wire + 36, true);
+    return this.#bytes().slice(p, p + n);
+  }
+  #outText() { return dec.decode(this.#out()); }
+  #outJson() {
+    const t = this.#outText();
+    return t ? JSON.parse(t) : null;
+  }
+  #step(action) { return readStep(this.#view(), this.wire, action); }
+
+  // entropy: 32 random bytes or more. -> { id, step }
+  start(head, now, wall, entropy) {
+    const hb = enc.encode(JSON.stringify(head));
+    this.#input(hb, entropy);
+    const id = this.x.zp_start(this.h, hb.length, entropy.length, now, wall);
+    return { id, step: this.#step(this.#view().getInt32(this.wire, true)) };
+  }
+
+  #event(id, kind, arg, n, now) {
+    const action = this.x.zp_event(this.h, id, kind, arg, n, now);
+    return action < 0 ? null : this.#step(action);
+  }
+  step(id) { return this.#event(id, Event.Step, 0, 0, 0); }
+  onBody(id, data, now) { return this.#event(id, Event.Body, 0, this.#input(data), now); }
+  onBodyTooLarge(id, now) { return this.#event(id, Event.BodyTooLarge, 0, 0, now); }
+  onConnected(id, now) { return this.#event(id, Event.Connected, 0, 0, now); }
+  onHead(id, status, now) { return this.#event(id, Event.Head, status, 0, now); }
+  onData(id, data, now) { return this.#event(id, Event.Data, 0, this.#input(data), now); }
+  onEnd(id, now) { return this.#event(id, Event.End, 0, 0, now); }
+  onError(id, kind, now) { return this.#event(id, Event.Error, kind, 0, now); }
+  onTimer(id, now) { return this.#event(id, Event.Timer, 0, 0, now); }
+  onClientGone(id, now) { return this.#event(id, Event.ClientGone, 0, 0, now); }
+
+  // {method, url, headers: [[name, value]…], body: Uint8Array}, or null when no fetch was due.
+  beginFetch(id) {
+    const n = this.x.zp_begin_fetch(this.h, id);
+    if (n === 0) return null;
+    const req = this.#outJson();
+    const v = this.#view();
+    const p = v.getUint32(this.wire + 40, true);
+    req.body = this.#bytes().slice(p, p + v.getUint32(this.wire + 44, true));
     return req;
   }
-  head(h, ex) { return this.scratchJson(h, this.x.zp_head(h, ex)); }
-  takeOutput(h, ex) { return this.scratchBytes(h, this.x.zp_take_output(h, ex)); }
-  takeJobs(h, now) { return this.scratchJson(h, this.x.zp_take_jobs(h, now)); }
-  takeLogs(h) { return this.scratchText(h, this.x.zp_take_logs(h)); }
-  onBody(ex, data, now) { this.withBytes(data, (p, n) => this.x.zp_on_body(ex, p, n, now)); }
-  onData(ex, data, now) {
-    this.withBytes(data, (p, n) => this.x.zp_on_upstream_data(ex, p, n, now));
+  head(id) { this.x.zp_head(this.h, id); return this.#outJson(); }
+  takeOutput(id) {
+    this.x.zp_take_output(this.h, id);
+    return this.#out();
   }
-  onJobDone(h, id, status, body, now, wall) {
-    this.withBytes(body, (p, n) => this.x.zp_on_job_done(h, id, status, p, n, now, wall));
+  finish(id, now, wall) { this.x.zp_finish(this.h, id, now, wall); }
+
+  // {changed, deadline (-1: none), logs, jobs: [{id, kind, timeout_ms, max_body_bytes,
+  // method, url, headers, body}]}
+  poll(now) { this.x.zp_poll(this.h, now); return this.#outJson(); }
+  jobDone(id, status, body, now, wall) {
+    this.x.zp_job_done(this.h, id, status, this.#input(body), now, wall);
   }
-  // Test hook: a golden fixture through this module, cut at the given byte offsets.
-  fixtureRun(h, options, bytes, cuts) {
-    const [op, on] = this.put(options);
-    const [bp, bn] = this.put(bytes);
-    const [cp, cn] = this.put(new Uint8Array(new Uint32Array(cuts).buffer));
-    try {
-      return this.scratchBytes(h, this.x.zp_fixture_run(h, op, on, bp, bn, cp, cn / 4));
-    } finally {
-      this.x.zp_free(op);
-      this.x.zp_free(bp);
-      this.x.zp_free(cp);
-    }
-  }
-  // Benchmark hook (bench/wasm_bench.mjs): the same translation with each read's output only
-  // counted inside the module. `placed` is [ptr, len] from put(), reused across runs.
-  // Returns the output's byte count (-1: bad options).
-  fixtureBench(options, placed, readBytes) {
-    const [p, n] = placed;
-    return this.withBytes(options, (op, on) => this.x.zp_fixture_bench(op, on, p, n, readBytes));
-  }
+  // {status, headers, body}: the answer for when this instance fails.
+  fallback() { this.x.zp_fallback(this.h); return this.#outJson(); }
 }

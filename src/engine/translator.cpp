@@ -1,7 +1,5 @@
 #include "engine/translator.h"
 
-#include "json/json.h"
-
 namespace zproxy {
 
 Translator::Translator(UpstreamShape shape, EmitterOptions options, SseLimits limits,
@@ -46,81 +44,6 @@ bool Translator::ended() const {
   if (auto* g = std::get_if<guest::StreamDecoder>(&decoder_)) return g->ended();
   if (auto* a = std::get_if<api::StreamDecoder>(&decoder_)) return a->ended();
   return body_done_;
-}
-
-namespace {
-
-std::string_view verdict_name(Verdict v) {
-  switch (v) {
-    case Verdict::kDead: return "dead";
-    case Verdict::kCooldown: return "cooldown";
-    case Verdict::kTransient: return "transient";
-    case Verdict::kClientFault: return "client_fault";
-    case Verdict::kUpstreamWide: return "upstream_wide";
-  }
-  return "unknown";
-}
-
-}  // namespace
-
-std::string transcript(Translator& translator) {
-  Emitter& em = translator.emitter();
-  std::string out = em.take_output();
-  if (!em.failed()) return out;
-  const UpstreamFailure& f = em.failure();
-  if (em.committed()) {
-    em.write_error_event(f.error);
-    return out + em.take_output();
-  }
-  out += "HTTP " + std::to_string(errc_info(f.error.code).status) + "\n";
-  out += error_json(f.error) + "\nverdict: " + std::string(verdict_name(f.verdict)) + "\n";
-  return out;
-}
-
-namespace {
-
-Result<UpstreamShape> shape_from(std::string_view s) {
-  if (s == "guest_stream") return UpstreamShape::kGuestStream;
-  if (s == "api_stream") return UpstreamShape::kApiStream;
-  if (s == "api_body") return UpstreamShape::kApiBody;
-  return make_error(Errc::kInvalidValue, "unknown fixture shape", "shape");
-}
-
-Result<ThinkingMode> thinking_from(std::string_view s) {
-  if (s.empty() || s == "reasoning_content") return ThinkingMode::kReasoningContent;
-  if (s == "think_tags") return ThinkingMode::kThinkTags;
-  if (s == "hidden") return ThinkingMode::kHidden;
-  return make_error(Errc::kInvalidValue, "unknown thinking mode", "thinking");
-}
-
-bool json_bool(const rapidjson::Value& obj, std::string_view key) {
-  const rapidjson::Value* v = json_member(obj, key);
-  return v != nullptr && v->IsBool() && v->GetBool();
-}
-
-}  // namespace
-
-Result<Translator> translator_from_fixture_options(std::string_view options_json) {
-  auto doc = parse_json(options_json);
-  if (!doc) return std::move(doc).error();
-  if (!doc->IsObject()) return make_error(Errc::kInvalidJson, "fixture options must be an object");
-  auto shape = shape_from(json_string(*doc, "shape"));
-  if (!shape) return std::move(shape).error();
-  auto thinking = thinking_from(json_string(*doc, "thinking"));
-  if (!thinking) return std::move(thinking).error();
-  EmitterOptions opt;
-  opt.id = "chatcmpl-fixture";
-  opt.created = 1700000000;
-  opt.model = std::string(json_string(*doc, "model", "glm-4.6"));
-  opt.stream = json_bool(*doc, "stream");
-  opt.include_usage = json_bool(*doc, "include_usage");
-  opt.thinking = *thinking;
-  if (const rapidjson::Value* stop = json_member(*doc, "stop"); stop && stop->IsArray()) {
-    for (const auto& s : stop->GetArray()) {
-      if (s.IsString()) opt.stop.emplace_back(as_view(s));
-    }
-  }
-  return Translator(*shape, std::move(opt), SseLimits{}, 1764151200000);
 }
 
 }  // namespace zproxy

@@ -1,7 +1,7 @@
 #pragma once
 // One upstream answer through to OpenAI bytes: the mode's decoder feeding an Emitter. Used by
-// the exchange for every attempt, by the golden-fixture tests and by the Wasm fixture export,
-// so all three run the very same path.
+// the exchange for every attempt and by the golden-fixture tests (tests/support/fixture.h), so
+// both run the very same path.
 
 #include <cstdint>
 #include <string>
@@ -38,14 +38,5 @@ class Translator {
   int64_t wall_;
   bool body_done_ = false;
 };
-
-// Golden-fixture transcript: what a client would see from this answer alone. The emitter's
-// bytes; after a failure once committed, the error event and [DONE]; after a failure before
-// the commit point, "HTTP <status>\n<error json>\nverdict: <verdict>\n" instead.
-std::string transcript(Translator& translator);
-
-// Parses the fixture options JSON ({"shape","stream","include_usage","thinking","stop","model"})
-// into a Translator with id "chatcmpl-fixture", created 1700000000.
-Result<Translator> translator_from_fixture_options(std::string_view options_json);
 
 }  // namespace zproxy

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/translator.h"
+#include "support/fixture.h"
 
 namespace fs = std::filesystem;
 using namespace zproxy;
