@@ -60,7 +60,8 @@ function concat(parts, length) {
 
 class Replaced extends Error {}
 
-// createHandler(wasmModule, { fetch, log, count }) -> async (request, env, ctx) => Response
+// createHandler(wasmModule, { fetch, log, count, onCore }) -> async (request, env, ctx) =>
+// Response. `count` and `onCore` are for tests: crossings counted, the core instance shown.
 export function createHandler(wasmModule, io = {}) {
   const doFetch = io.fetch ?? ((url, init) => fetch(url, init));
   const log = io.log ?? ((line) => console.log(line));
@@ -72,6 +73,7 @@ export function createHandler(wasmModule, io = {}) {
     constructor(env) {
       this.core = new Core(wasmModule, stringEnv(env), now(), now(), { count: io.count });
       fallback = this.core.fallback();
+      io.onCore?.(this.core);  // tests: the instance behind this isolate
       this.waiters = new Set();  // resolvers of exchanges in Action.Wait
       this.changes = 0;          // polls that reported a change: exchanges compare it
       this.nextDeadline = -1;    // the gateway's, from the last poll
