@@ -39,9 +39,10 @@ bool split_authority(std::string_view a, std::string& host, std::string& port) {
       if (rest.front() != ':') return false;
       p = rest.substr(1);
     }
-  } else if (const size_t colon = a.rfind(':'); colon != std::string_view::npos) {
+  } else if (const size_t colon = a.find(':'); colon != std::string_view::npos) {
     h = a.substr(0, colon);
     p = a.substr(colon + 1);
+    if (p.find(':') != std::string_view::npos) return false;  // an IPv6 address needs [ ]
   }
   if (h.empty() || (!p.empty() && !valid_port(p))) return false;
   for (char c : h) {

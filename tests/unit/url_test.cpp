@@ -87,6 +87,11 @@ TEST_CASE("parse_url: scheme, host, default ports and request target", "[url]") 
       {"http://[::1]x/", std::nullopt},
       {"http://[::1]8080/", std::nullopt},
       {"http://[::1]:http/", std::nullopt},
+      // Rejected: an IPv6 address needs its brackets; only the last ":" could not tell.
+      {"http://::1/", std::nullopt},
+      {"http://::1:8080/", std::nullopt},
+      {"http://2001:db8::1/", std::nullopt},
+      {"http://a:b:80/", std::nullopt},
   };
   for (const UrlRow& row : rows) {
     INFO("url: \"" << row.input << "\"");
@@ -195,6 +200,7 @@ TEST_CASE("parse_proxy: http proxies, default port 80, userinfo as Basic", "[url
       {"http://proxy:3128/path/", std::nullopt},
       {"http://pro xy:3128", std::nullopt},
       {"http://[::1:3128", std::nullopt},
+      {"::1:3128", std::nullopt},
   };
   for (const Row& row : rows) {
     INFO("HTTPS_PROXY=\"" << row.input << "\"");
