@@ -256,6 +256,9 @@ TEST_CASE("NoProxy: exact, subdomain, leading dot, '*', ports, case", "[url]") {
       {"::1", "::1", true},
       {"[::1]", "::1", true},
       {"[2001:DB8::1]", "2001:db8::1", true},
+      {"[::1]:8080", "::1", true},
+      {"example.com, [2001:db8::1]:443", "2001:db8::1", true},
+      {"[::1", "::1", false},
       {"::1", "::2", false},
       // IP addresses are names here: no CIDR ranges.
       {"10.0.0.0/8", "10.1.2.3", false},
