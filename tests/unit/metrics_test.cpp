@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <iomanip>
 #include <map>
 #include <set>
 #include <string>
@@ -393,12 +394,14 @@ TEST_CASE("metrics: histogram buckets are upper-inclusive and cumulative", "[met
 
 TEST_CASE("metrics: every histogram series is well formed", "[metrics]") {
   // Many observations spread over all buckets; then, per series: bounds in increasing order,
-  // counts non-decreasing, +Inf last and equal to _count.
+  // counts non-decreasing, +Inf last and equal to _count, _sum the total.
   Metrics m;
+  double total = 0;
   uint32_t x = 12345;
   for (int i = 0; i < 2000; ++i) {
     x = x * 1103515245u + 12345u;
     const double seconds = static_cast<double>(x % 200000) / 1000.0;  // 0 … 200 s
+    total += seconds;
     m.request_done(Route::kChatCompletions, 200, seconds);
   }
   const std::string text = m.render(UpstreamMode::kGuest, {});
@@ -424,6 +427,8 @@ TEST_CASE("metrics: every histogram series is well formed", "[metrics]") {
   CHECK(prev_count == 2000);
   CHECK(page.samples.at("zproxy_request_duration_seconds_count{route=\"chat_completions\"}") ==
         2000);
+  CHECK(page.samples.at("zproxy_request_duration_seconds_sum{route=\"chat_completions\"}") ==
+        total);
   // The bucket lines sit together, before _sum and _count of the same series.
   const size_t first = text.find(prefix);
   const size_t inf = text.find(prefix + "+Inf\"}");
@@ -433,6 +438,26 @@ TEST_CASE("metrics: every histogram series is well formed", "[metrics]") {
   CHECK(first < inf);
   CHECK(inf < sum);
   CHECK(sum < count);
+}
+
+TEST_CASE("metrics: _sum reads back as the exact total at any size", "[metrics]") {
+  // A _sum is a counter that rate() differentiates: rounded to 6 significant digits, a sum past
+  // 10^6 s (about a day of streaming under light load) only moved in steps of 10 s.
+  const std::vector<std::vector<double>> rows = {
+      {0.1, 0.2},        {1234567.25, 0.5}, {2592000, 0.001},    {99999.9, 0.123456},
+      {1e9, 1e-3, 1e-3}, {0.005},           {120, 60, 30, 0.25},
+  };
+  for (const std::vector<double>& observations : rows) {
+    Metrics m;
+    double total = 0;
+    for (const double s : observations) {
+      m.first_token(UpstreamMode::kGuest, s);
+      total += s;
+    }
+    INFO("total " << std::setprecision(17) << total);
+    const Page page = render(m);
+    CHECK(page.samples.at("zproxy_time_to_first_token_seconds_sum{mode=\"guest\"}") == total);
+  }
 }
 
 TEST_CASE("metrics: the credentials gauge reports the pool of the rendered mode", "[metrics]") {
