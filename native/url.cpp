@@ -39,9 +39,10 @@ bool split_authority(std::string_view a, std::string& host, std::string& port) {
       if (rest.front() != ':') return false;
       p = rest.substr(1);
     }
-  } else if (const size_t colon = a.rfind(':'); colon != std::string_view::npos) {
+  } else if (const size_t colon = a.find(':'); colon != std::string_view::npos) {
     h = a.substr(0, colon);
     p = a.substr(colon + 1);
+    if (p.find(':') != std::string_view::npos) return false;  // an IPv6 address needs [ ]
   }
   if (h.empty() || (!p.empty() && !valid_port(p))) return false;
   for (char c : h) {
@@ -152,14 +153,15 @@ NoProxy::NoProxy(std::string_view value) {
       item.remove_suffix(1);
     }
     if (item == "*") all_ = true;
-    if (!item.empty() && item.front() != '[') {
-      if (const size_t colon = item.find(':');
-          colon != std::string_view::npos && item.find(':', colon + 1) == std::string_view::npos) {
-        item = item.substr(0, colon);
-      }
+    if (!item.empty() && item.front() == '[') {
+      // "[v6]" or "[v6]:port"; without its "]" the entry is dropped.
+      const size_t close = item.find(']');
+      item = close == std::string_view::npos ? std::string_view() : item.substr(1, close - 1);
+    } else if (const size_t colon = item.find(':');
+               colon != std::string_view::npos &&
+               item.find(':', colon + 1) == std::string_view::npos) {
+      item = item.substr(0, colon);
     }
-    if (!item.empty() && item.front() == '[' && item.back() == ']')
-      item = item.substr(1, item.size() - 2);
     while (!item.empty() && item.front() == '.') item.remove_prefix(1);
     if (!item.empty()) entries_.push_back(lower(item));
   }

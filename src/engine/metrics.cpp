@@ -1,6 +1,7 @@
 #include "engine/metrics.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace zproxy {
 
@@ -24,9 +25,14 @@ constexpr std::array<std::string_view, kAttemptOutcomeCount> kOutcomeNames = {
 
 size_t mode_index(UpstreamMode m) { return m == UpstreamMode::kGuest ? 0 : 1; }
 
+// 15 significant digits, or 17 when 15 do not read back as v: a _sum is a counter that rate()
+// differentiates, so it must not round (at 6 digits, past 10^6 s it moved in steps of 10 s).
 std::string number(double v) {
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
+  for (const int digits : {15, 17}) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
   return buf;
 }
 
