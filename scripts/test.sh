@@ -58,8 +58,8 @@ run fake-upstream node --test tests/fake-upstream/
 run e2e-native e2e native
 # The README's run command and its curl and SDK examples, as written, against the fake.
 run readme node --test tests/readme/
-# The same suite against `wrangler dev`; a case may only be skipped for what INTERFACE.md lets
-# the hosts differ in (process signals, command line, exit on a bad config).
+# The same suite against `wrangler dev`; a case may only be skipped for what docs/contract.md
+# §11 lets the hosts differ in (process signals, command line, exit on a bad config).
 run e2e-worker e2e worker
 run container bash scripts/container-test.sh
 run sanitizers sanitizers

@@ -1,5 +1,5 @@
 #pragma once
-// Settings (INTERFACE.md section 2) as one value type, built from a key/value map: the native
+// Settings (docs/contract.md §3) as one value type, built from a key/value map: the native
 // host passes its environment, the Worker its `env`. Every upstream detail (URLs, paths, header
 // values, model ids, client version) has its default here and nowhere else.
 

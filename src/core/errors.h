@@ -1,6 +1,6 @@
 #pragma once
 // Errors as values. Every failure the proxy reports is an Errc plus a message and an optional
-// `param`; the catalogue (INTERFACE.md section 5) maps each Errc to its HTTP status, OpenAI
+// `param`; the catalogue (docs/contract.md §7.3) maps each Errc to its HTTP status, OpenAI
 // `type` and `code`. Nothing in the core throws.
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // The chat completion flow of one exchange: validate, pick a credential, run attempts through
 // the translator, retry on another credential until the commit point, then stream.
 //
-// Commit point (INTERFACE.md section 4): a streaming answer sends its head with the first
+// Commit point (docs/contract.md §6.1): a streaming answer sends its head with the first
 // visible delta or keep-alive. Before it every failure may be retried (per its Verdict) within
 // REQUEST_DEADLINE_MS and MAX_ATTEMPTS; after it a failure is one error event and [DONE].
 
@@ -256,7 +256,7 @@ void chat_on_body(ExchangeState& s, std::string_view body, int64_t now) {
     return;
   }
   const Config& cfg = gw.config;
-  // Fields before model (INTERFACE.md section 5): the mode's field rules come first.
+  // Fields before model (docs/contract.md §7.2): the mode's field rules come first.
   const Status mode_ok = cfg.mode == UpstreamMode::kGuest ? guest::check_request(*req)
                                                           : api::check_request(*req);
   if (!mode_ok) {

@@ -91,7 +91,7 @@ void answer_metrics(ExchangeState& s, int64_t now) {
   finish_action(s);
 }
 
-// Check order (INTERFACE.md section 5): auth, route and method, body size, JSON, fields,
+// Check order (docs/contract.md §7.2): auth, route and method, body size, JSON, fields,
 // model, credentials. Health endpoints answer without auth.
 void route_request(ExchangeState& s, const RequestHead& head, std::string_view path,
                    int64_t now) {

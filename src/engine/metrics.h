@@ -1,5 +1,5 @@
 #pragma once
-// Prometheus metrics of INTERFACE.md section 6. Label values are always from fixed sets (never
+// Prometheus metrics of docs/contract.md §9. Label values are always from fixed sets (never
 // client-chosen strings), so every series is known up front and the registry is a few arrays.
 
 #include <array>

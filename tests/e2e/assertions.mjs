@@ -1,4 +1,4 @@
-// Assertions on what the proxy answers, per INTERFACE.md sections 3-5. Every JSON body and
+// Assertions on what the proxy answers, per docs/contract.md §4, §5 and §7. Every JSON body and
 // stream chunk is validated against OpenAI's schemas when the OpenAPI document is present; the
 // required-but-nullable fields are asserted directly in any case.
 
@@ -166,7 +166,7 @@ export function aggregate(chunks) {
   return r;
 }
 
-// The chunk sequence of a successful stream (INTERFACE.md 4). exp as assertCompletion, plus
+// The chunk sequence of a successful stream (docs/contract.md §5.7). exp as assertCompletion, plus
 // includeUsage. Returns the aggregate.
 export function assertStreamChunks(chunks, exp, { includeUsage = false } = {}) {
   assert.ok(chunks.length >= 2, `at least a delta and a finish chunk (got ${chunks.length})`);

@@ -20,7 +20,7 @@ import { promptFor } from '../fake-upstream/streams.mjs';
 import { freshFetch, waitFor } from './util.mjs';
 
 const T = { timeout: 60_000 };
-// Public name -> upstream id (zai-upstream.md 1.2).
+// Public name -> upstream id (docs/upstream.md §1.2).
 const GUEST_TABLE = {
   'glm-4.5': '0727-360B-API',
   'glm-4.5-air': '0727-106B-API',

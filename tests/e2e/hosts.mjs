@@ -27,7 +27,8 @@ const START_TIMEOUT_MS = {
 };
 
 // The only way a case may be skipped, and only in lifecycle.test.mjs (support.test.mjs enforces
-// both): INTERFACE.md lets these differ between hosts. Use as the options argument of test().
+// both): docs/contract.md §11 lets these differ between hosts. Use as the options argument of
+// test().
 export function hostOnly(kind, reason) {
   return HOST_KIND === kind ? {} : { skip: `${kind} host only: ${reason}` };
 }
@@ -257,7 +258,7 @@ async function launchWorker(settings, opts) {
   }
 }
 
-// Starts the proxy with `settings` (INTERFACE.md section 2 names) and waits until /healthz
+// Starts the proxy with `settings` (docs/contract.md §3 names) and waits until /healthz
 // answers 200. Options: args (native command line), startTimeoutMs.
 export function startHost(kind = HOST_KIND, settings = {}, opts = {}) {
   return kind === 'worker' ? launchWorker(settings, opts) : launchNative(settings, opts);

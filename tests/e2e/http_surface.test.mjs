@@ -1,4 +1,4 @@
-// The HTTP surface (INTERFACE.md sections 3 and 5): every endpoint, client auth with several
+// The HTTP surface (docs/contract.md §4 and §7): every endpoint, client auth with several
 // keys and open access, the order of checks, X-Request-Id, CORS, body limits, invalid JSON,
 // Expect: 100-continue, and a pool of size 0.
 

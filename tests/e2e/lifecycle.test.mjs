@@ -1,4 +1,4 @@
-// Process life cycle, where INTERFACE.md lets the hosts differ: command line (native), bad
+// Process life cycle, where docs/contract.md §11 lets the hosts differ: command line (native), bad
 // settings (native: exit 2 with one JSON log line; Worker: 500 invalid_config), graceful
 // shutdown (native).
 

@@ -4,9 +4,10 @@
 //   guest: apply every delta_content / edit_index+edit_content to the message buffer M (code
 //          points), then reasoning = the text of <details type="reasoning"> blocks without the
 //          wrapper, <summary> and "> " line prefixes; content = the rest, without <glm_block>
-//          islands (zai-upstream.md 1.4).
+//          islands (docs/upstream.md §1.4, §1.5).
 //   api:   concatenation of delta.reasoning_content / delta.content, tool calls, the final
-//          finish_reason (mapped as 2.3 says) and usage; or the same from a JSON answer.
+//          finish_reason (mapped as docs/upstream.md §2.3 says) and usage; or the same from a
+//          JSON answer.
 // -> {content, reasoning, toolCalls, finishReason, usage, contentSteps (content length after
 //     each upstream event that added content; empty for JSON answers)}
 

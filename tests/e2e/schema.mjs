@@ -1,4 +1,5 @@
-// Validation against OpenAI's published OpenAPI document (shared, never copied into the repo).
+// Validation against OpenAI's published OpenAPI document, when one is at hand: it is optional
+// and not part of the repository; without it schema validation is off (schemas().available).
 // The document is 3 MB; a full YAML parse takes ~10 s, so only the schemas the suite needs and
 // what they reference are cut out of components.schemas and parsed, once per process.
 // OpenAPI's `nullable: true` is rewritten into JSON Schema before compiling with Ajv (2020-12).
@@ -8,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import Ajv2020 from 'ajv/dist/2020.js';
 
-// The spec lives beside the repository in ../shared (wherever the clone is), else /work/shared.
+// Where to look: OPENAI_OPENAPI, else a copy next to the clone or at a fixed path, if present.
 const besideRepo = fileURLToPath(new URL('../../../shared/openai-openapi.yaml', import.meta.url));
 export const SPEC_FILE = process.env.OPENAI_OPENAPI ??
   (existsSync(besideRepo) ? besideRepo : '/work/shared/openai-openapi.yaml');

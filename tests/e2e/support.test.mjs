@@ -1,6 +1,6 @@
 // The suite's own machinery, checked without a proxy: schema validation (against hand-written
-// valid and invalid samples), the expectation oracle (against the answers zai-upstream.md
-// states for its worked examples), the strict SSE and Prometheus parsers, and the rule that
+// valid and invalid samples), the expectation oracle (against the answer docs/upstream.md §1.5
+// states for its worked example), the strict SSE and Prometheus parsers, and the rule that
 // only host-specific cases may be skipped.
 
 import { describe, test } from 'node:test';
@@ -91,7 +91,7 @@ describe('oracle', () => {
   const own = (mode, name, kind = 'sse') =>
     expectedFromBytes(mode, kind, readFileSync(fileURLToPath(new URL(`../fake-upstream/streams/${mode}/${name}.${kind}`, import.meta.url))));
 
-  test('guest thinking example gives the reasoning and answer zai-upstream.md states', () => {
+  test('guest thinking example gives the reasoning and answer docs/upstream.md §1.5 states', () => {
     const e = own('guest', 'thinking');
     assert.equal(
       e.reasoning,
@@ -194,7 +194,7 @@ describe('suite rules', () => {
     assert.deepEqual(offenders, []);
   });
 
-  // INTERFACE.md lets the hosts differ only in process signals and graceful shutdown, the
+  // docs/contract.md §11 lets the hosts differ only in process signals and graceful shutdown, the
   // command line, and exit on a bad config: the cases of lifecycle.test.mjs. Everything else
   // runs against both hosts.
   test('host-specific cases live in lifecycle.test.mjs only', () => {

@@ -1,4 +1,4 @@
-// API mode: classify_failure, business code first (zai-upstream.md 2.4), then HTTP status;
+// API mode: classify_failure, business code first (docs/upstream.md §2.4), then HTTP status;
 // and the UTC+8 reset-time arithmetic behind 1304/1308/1310.
 
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
-// API mode: check_request (INTERFACE.md section 4, API column) and build_chat_request
-// (zai-upstream.md 2.2), compared as exact bytes.
+// API mode: check_request (docs/contract.md §5.2, API column) and build_chat_request
+// (docs/upstream.md §2.2), compared as exact bytes.
 
 #include <catch2/catch.hpp>
 

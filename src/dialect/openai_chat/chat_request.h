@@ -1,6 +1,6 @@
 #pragma once
 // Parsing and validation of an OpenAI Chat Completions request body. Mode-independent: the
-// per-mode rules (INTERFACE.md section 4 table) are checked by each upstream adapter.
+// per-mode rules (docs/contract.md §5.2) are checked by each upstream adapter.
 
 #include <cstdint>
 #include <memory>

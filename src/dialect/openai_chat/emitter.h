@@ -4,7 +4,7 @@
 // and the stop sequences; streaming writes `chat.completion.chunk` events, non-streaming
 // aggregates into one `chat.completion` body written when the answer ends.
 //
-// Streaming bytes, exactly (INTERFACE.md section 4): every event is "data: <json>\n\n"; chunks
+// Streaming bytes, exactly (docs/contract.md §5.7): every event is "data: <json>\n\n"; chunks
 // share id/created/model; every choice has "finish_reason" (null until the last choice chunk);
 // the first delta carries "role":"assistant"; then one chunk with an empty delta and the
 // finish_reason; then, only when include_usage, one chunk with "choices":[] and "usage"; then

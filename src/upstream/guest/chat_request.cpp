@@ -1,4 +1,4 @@
-// The guest chat request (zai-upstream.md 1.3) and the guest column of INTERFACE.md section 4.
+// The guest chat request (docs/upstream.md §1.3) and the guest column of docs/contract.md §5.2.
 #include <initializer_list>
 #include <string>
 #include <utility>

@@ -1,5 +1,5 @@
 #pragma once
-// What a guest-mode upstream failure means (zai-upstream.md 1.5), for HTTP answers and for
+// What a guest-mode upstream failure means (docs/upstream.md §1.6), for HTTP answers and for
 // error frames inside a 200 stream alike.
 
 #include <cstdint>

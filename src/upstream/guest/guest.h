@@ -1,5 +1,5 @@
 #pragma once
-// Guest mode: the chat.z.ai web-chat protocol (../shared/zai-upstream.md part 1), as pure
+// Guest mode: the chat.z.ai web-chat protocol (docs/upstream.md §1), as pure
 // functions and one incremental decoder. Every URL, path and header value comes from Config.
 
 #include <cstddef>
@@ -16,7 +16,7 @@
 
 namespace zproxy::guest {
 
-// GET {base}{auth_path} with the protocol headers (1.1), no Authorization.
+// GET {base}{auth_path} with the protocol headers (docs/upstream.md §1.1), no Authorization.
 UpstreamRequest build_token_request(const Config& config);
 
 // The anonymous token from the auth answer. Failures (the pool backs off on each):
@@ -24,7 +24,7 @@ UpstreamRequest build_token_request(const Config& config);
 // non-empty string `token` -> kUpstreamBadResponse. Messages never quote raw upstream HTML.
 Result<std::string> parse_token_response(int status, std::string_view body);
 
-// Per-mode request rules (INTERFACE.md section 4): 400 kUnsupportedValue naming the param for
+// Per-mode request rules (docs/contract.md §5.2): 400 kUnsupportedValue naming the param for
 // tools/tool_choice, image parts, n > 1, logprobs: true, response_format other than text.
 Status check_request(const ChatRequest& request);
 
@@ -33,16 +33,16 @@ struct ChatIds {
   std::string message_id;  // uuid4
 };
 
-// POST {base}{chat_path} per 1.3: always stream:true upstream; model is the upstream id;
-// temperature/top_p/max_tokens into params; features.enable_thinking from the thinking switch
-// (on unless disabled); messages carried faithfully (string or text parts); variables with
-// {{CURRENT_DATETIME}} formatted from now_wall_ms (UTC, "YYYY-MM-DD HH:MM:SS").
+// POST {base}{chat_path} per docs/upstream.md §1.3: always stream:true upstream; model is the
+// upstream id; temperature/top_p/max_tokens into params; features.enable_thinking from the
+// thinking switch (on unless disabled); messages carried faithfully (string or text parts);
+// variables with {{CURRENT_DATETIME}} formatted from now_wall_ms (UTC, "YYYY-MM-DD HH:MM:SS").
 UpstreamRequest build_chat_request(const ChatRequest& request, const Config& config,
                                    std::string_view upstream_model, std::string_view token,
                                    const ChatIds& ids, int64_t now_wall_ms);
 
-// A non-200 answer to the chat request (1.5): 401 -> kDead; 429 -> kCooldown; 405/HTML ->
-// kUpstreamWide kUpstreamRejected (firewall); 400 with "Signature" -> kUpstreamWide
+// A non-200 answer to the chat request (docs/upstream.md §1.6): 401 -> kDead; 429 -> kCooldown;
+// 405/HTML -> kUpstreamWide kUpstreamRejected (firewall); 400 with "Signature" -> kUpstreamWide
 // kUpstreamRejected (signature); 5xx -> kTransient kUpstreamError; others classified by body.
 UpstreamFailure classify_http_failure(int status, std::string_view body);
 
@@ -51,11 +51,12 @@ UpstreamFailure classify_http_failure(int status, std::string_view body);
 // the Worker's 96 MiB of Wasm memory beside other streams.
 inline constexpr size_t kDefaultMaxMessageBytes = size_t{16} << 20;
 
-// Upstream stream -> semantic deltas (1.4), incrementally and for any slicing of the bytes.
-// Maintains the message buffer M (delta_content appends; edit_index/edit_content replace from
-// a code-point offset) and emits only what is new: reasoning from <details type="reasoning">
-// blocks (wrapper, <summary> and the "> " line prefixes removed), content outside them, never
-// <glm_block> islands. Error frames become on_failure with a classified UpstreamFailure.
+// Upstream stream -> semantic deltas (docs/upstream.md §1.4, §1.5), incrementally and for any
+// slicing of the bytes. Maintains the message buffer M (delta_content appends;
+// edit_index/edit_content replace from a code-point offset) and emits only what is new:
+// reasoning from <details type="reasoning"> blocks (wrapper, <summary> and the "> " line
+// prefixes removed), content outside them, never <glm_block> islands. Error frames become
+// on_failure with a classified UpstreamFailure.
 // The answer ends on `done: true`, phase "done" or "[DONE]"; finish() without one of them
 // reports kUpstreamTruncated.
 // The message buffer M is capped at max_message_bytes: beyond it the stream fails with

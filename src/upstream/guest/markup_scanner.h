@@ -1,5 +1,5 @@
 #pragma once
-// The grammar of the guest message buffer M (zai-upstream.md 1.4), read left to right one
+// The grammar of the guest message buffer M (docs/upstream.md §1.5), read left to right one
 // decision at a time. Each step either consumes bytes of M (emitting a sub-range of M to the
 // reasoning or content channel, or nothing) or asks for more bytes because the tail is still
 // ambiguous (a partial tag, a "\n" that may precede "</details>", a ">" that may start "> ").

@@ -1,5 +1,5 @@
 #pragma once
-// The guest-mode message buffer M (zai-upstream.md 1.4): the whole answer as upstream's web
+// The guest-mode message buffer M (docs/upstream.md §1.4): the whole answer as upstream's web
 // client would display it, markup included. `delta_content` appends; `edit_index` +
 // `edit_content` replace everything from a code-point offset on.
 //

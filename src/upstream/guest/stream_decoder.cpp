@@ -1,4 +1,4 @@
-// Guest upstream stream -> semantic deltas (zai-upstream.md 1.4):
+// Guest upstream stream -> semantic deltas (docs/upstream.md §1.4):
 //   bytes -> SSE events -> one JSON document each -> envelope -> message buffer M -> splitter.
 #include <utility>
 

@@ -1,4 +1,4 @@
-// The anonymous guest token (zai-upstream.md 1.1).
+// The anonymous guest token (docs/upstream.md §1.1).
 #include <string>
 
 #include "upstream/guest/guest.h"

@@ -1,5 +1,5 @@
 #pragma once
-// The web client's protocol headers (zai-upstream.md 1.1), shared by the token and chat
+// The web client's protocol headers (docs/upstream.md §1.1), shared by the token and chat
 // requests. Values come from Config; a setting left empty sends no header.
 
 #include <string>

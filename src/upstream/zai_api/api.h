@@ -1,5 +1,5 @@
 #pragma once
-// API mode: Z.AI's official OpenAI-shaped API (../shared/zai-upstream.md part 2).
+// API mode: Z.AI's official OpenAI-shaped API (docs/upstream.md §2).
 
 #include <cstdint>
 #include <memory>
@@ -14,23 +14,25 @@
 
 namespace zproxy::api {
 
-// Per-mode request rules (INTERFACE.md section 4): 400 kUnsupportedValue naming the param for
+// Per-mode request rules (docs/contract.md §5.2): 400 kUnsupportedValue naming the param for
 // tool_choice other than auto/none, n > 1, logprobs: true, response_format json_schema.
 Status check_request(const ChatRequest& request);
 
-// POST {api_base}/chat/completions per 2.2 (thinking, max_completion_tokens -> max_tokens,
-// tool_choice, response_format, content flattening, assistant null content, first stop word,
-// request_id, user_id). stream as the client asked.
+// POST {api_base}/chat/completions per docs/upstream.md §2.2 (thinking, max_completion_tokens ->
+// max_tokens, tool_choice, response_format, content flattening, assistant null content, first
+// stop word, request_id, user_id). stream as the client asked.
 UpstreamRequest build_chat_request(const ChatRequest& request, const Config& config,
                                    std::string_view upstream_model, std::string_view api_key,
                                    std::string_view request_id);
 
-// A non-200 answer, or an error object inside a 200 stream: business code first (2.4), then
-// HTTP status. now_wall_ms turns the UTC+8 reset times of 1304/1308/1310 into reset_wall_ms.
+// A non-200 answer, or an error object inside a 200 stream: business code first
+// (docs/upstream.md §2.4), then HTTP status. now_wall_ms turns the UTC+8 reset times of
+// 1304/1308/1310 into reset_wall_ms.
 UpstreamFailure classify_failure(int http_status, std::string_view body, int64_t now_wall_ms);
 
-// Upstream SSE chunks -> semantic deltas (2.3). Ends on "[DONE]" (or a final chunk with a
-// finish_reason followed by end of stream); finish() without either is kUpstreamTruncated.
+// Upstream SSE chunks -> semantic deltas (docs/upstream.md §2.3). Ends on "[DONE]" (or a final
+// chunk with a finish_reason followed by end of stream); finish() without either is
+// kUpstreamTruncated.
 // finish_reason mapping: sensitive -> content_filter, model_context_window_exceeded -> length,
 // network_error -> failure (kTransient).
 class StreamDecoder {

@@ -1,4 +1,4 @@
-// Upstream failures of the official API (zai-upstream.md 2.4). Z.AI answers 429 for balance
+// Upstream failures of the official API (docs/upstream.md §2.4). Z.AI answers 429 for balance
 // and account problems too, so the business code in
 //   {"error":{"code":"1302"|1302,"message":"…"}}
 // decides first (older answers put {"code","msg"} at the top level); the HTTP status decides

@@ -1,4 +1,4 @@
-// The official API's non-stream answer (zai-upstream.md 2.3):
+// The official API's non-stream answer (docs/upstream.md §2.3):
 //   {"id","request_id","created","model","choices":[{"index":0,"message":{"role","content",
 //    "reasoning_content","tool_calls"},"finish_reason"}],"usage":{…}}
 // replayed as the deltas a stream of the same answer would give.

@@ -1,6 +1,7 @@
 #pragma once
 // Internal to the API adapter: pieces shared by the stream decoder (chunks, `delta`) and the
-// non-stream decoder (one body, `message`). Both shapes carry the same fields (2.3):
+// non-stream decoder (one body, `message`). Both shapes carry the same fields
+// (docs/upstream.md §2.3):
 //   {"choices":[{"index":0,"delta"|"message":{"role","reasoning_content","content",
 //     "tool_calls":[{"index","id","type","function":{"name","arguments"}}]},
 //     "finish_reason":null|"stop"|…}],

@@ -1,9 +1,9 @@
-// The official API's chat request (zai-upstream.md 2.2). Body, in this key order, each key
+// The official API's chat request (docs/upstream.md §2.2). Body, in this key order, each key
 // only when it applies:
 //   {"model","messages","stream","thinking":{"type"},"max_tokens","temperature","top_p",
 //    "stop":[first],"tools","tool_choice":"auto","response_format":{"type":"json_object"},
 //    "request_id","user_id"}
-// No stream_options: upstream puts usage in the final chunk anyway (2.3).
+// No stream_options: upstream puts usage in the final chunk anyway (docs/upstream.md §2.3).
 //
 // Messages carry role, content, name, reasoning_content, tool_calls and tool_call_id (values
 // copied as sent; other keys, such as an echoed `refusal` or `annotations`, are dropped):

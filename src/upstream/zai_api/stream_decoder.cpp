@@ -1,4 +1,4 @@
-// The official API's stream (zai-upstream.md 2.3): SSE events whose data is one JSON chunk,
+// The official API's stream (docs/upstream.md §2.3): SSE events whose data is one JSON chunk,
 //   data: {"id":…,"created":…,"model":…,"choices":[{"index":0,"delta":{"role":"assistant",
 //          "reasoning_content"|"content"|"tool_calls":…}[,"finish_reason":…]}][,"usage":…]}
 // ending with `data: [DONE]`. Usage rides in the chunk that carries the finish_reason. A
