@@ -147,7 +147,7 @@ int serve(const EnvMap& env) {
   // Start-up warnings stay with the gateway until the host's first poll, which also starts the
   // first token fetches: a poll hands its jobs over once.
   asio::io_context io(1);
-  auto client = UpstreamClient::create(io, gw.config(), env);
+  auto client = UpstreamClient::create(io, gw.config());
   if (!client) {
     gw.log(LogLevel::kError, "invalid_config", client.error().message, wall_ms());
     write_stderr(take_logs());

@@ -464,8 +464,7 @@ void CallImpl::cancel_after(int64_t ms) {
 }  // namespace
 
 Result<std::unique_ptr<UpstreamClient>> UpstreamClient::create(asio::io_context& io,
-                                                               const Config& config,
-                                                               const EnvMap& env) {
+                                                               const Config& config) {
   if (!config.upstream_ca_file.empty()) {
     // Only the operator's file is checked now (cheap); the system bundle loads on first use.
     ssl::context probe(ssl::context::tls_client);
@@ -487,8 +486,7 @@ Result<std::unique_ptr<UpstreamClient>> UpstreamClient::create(asio::io_context&
                         "HTTPS_PROXY must be http://[user:password@]host[:port]");
     }
   }
-  const auto no_proxy_it = env.count("NO_PROXY") ? env.find("NO_PROXY") : env.find("no_proxy");
-  NoProxy no_proxy(no_proxy_it == env.end() ? std::string_view() : no_proxy_it->second);
+  NoProxy no_proxy(config.no_proxy);
   return std::unique_ptr<UpstreamClient>(std::make_unique<ClientImpl>(
       io, config.upstream_ca_file, std::move(proxy), std::move(no_proxy)));
 }

@@ -66,8 +66,8 @@ class UpstreamClient {
  public:
   virtual ~UpstreamClient() = default;
   // Errors (kInvalidConfig) name the setting: UPSTREAM_CA_FILE or HTTPS_PROXY.
-  static Result<std::unique_ptr<UpstreamClient>> create(asio::io_context& io, const Config& config,
-                                                        const EnvMap& env);
+  static Result<std::unique_ptr<UpstreamClient>> create(asio::io_context& io,
+                                                        const Config& config);
   virtual std::shared_ptr<UpstreamCall> make_call() = 0;
 };
 

@@ -56,6 +56,7 @@ constexpr Setting kSettings[] = {
     {"SHUTDOWN_GRACE_S", "8", "native: seconds open streams get after SIGTERM"},
     {"UPSTREAM_CA_FILE", "", "native: extra CA bundle for upstream TLS (default: system bundle)"},
     {"HTTPS_PROXY", "", "native: proxy for upstream HTTPS (also https_proxy)"},
+    {"NO_PROXY", "", "native: hosts reached without HTTPS_PROXY, comma-separated (also no_proxy)"},
     {"LOG_LEVEL", "info", "debug | info | warn | error"},
     {"LOG_BODIES", "false", "true logs prompts and answers (debug only)"},
 };
@@ -452,6 +453,7 @@ void load_misc(Reader& r, Config& c) {
   c.log_bodies = r.boolean("LOG_BODIES");
   c.upstream_ca_file = std::string(r.text("UPSTREAM_CA_FILE"));
   c.https_proxy = std::string(r.given("HTTPS_PROXY").value_or(r.text("https_proxy")));
+  c.no_proxy = std::string(r.given("NO_PROXY").value_or(r.text("no_proxy")));
 }
 
 }  // namespace

@@ -68,6 +68,7 @@ struct Config {
   int64_t shutdown_grace_ms = 8000;
   std::string upstream_ca_file;
   std::string https_proxy;  // HTTPS_PROXY (or https_proxy)
+  std::string no_proxy;     // NO_PROXY (or no_proxy)
   LogLevel log_level = LogLevel::kInfo;
   bool log_bodies = false;
 

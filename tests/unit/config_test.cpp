@@ -81,6 +81,7 @@ TEST_CASE("config: every default") {
   CHECK(c.shutdown_grace_ms == 8000);
   CHECK(c.upstream_ca_file.empty());
   CHECK(c.https_proxy.empty());
+  CHECK(c.no_proxy.empty());
   CHECK(c.log_level == LogLevel::kInfo);
   CHECK_FALSE(c.log_bodies);
   CHECK(has_warning(c, "public default API_KEY in use"));
@@ -187,6 +188,12 @@ TEST_CASE("config: good values") {
        [](const Config& c) { return c.https_proxy == "http://lower:3128"; }},
       {{{"HTTPS_PROXY", "http://upper:1"}, {"https_proxy", "http://lower:2"}},
        [](const Config& c) { return c.https_proxy == "http://upper:1"; }},
+      {{{"NO_PROXY", "a.example,.b.example"}},
+       [](const Config& c) { return c.no_proxy == "a.example,.b.example"; }},
+      {{{"no_proxy", "lower.example"}},
+       [](const Config& c) { return c.no_proxy == "lower.example"; }},
+      {{{"NO_PROXY", "upper.example"}, {"no_proxy", "lower.example"}},
+       [](const Config& c) { return c.no_proxy == "upper.example"; }},
   };
   for (const Row& row : rows) {
     INFO(row.env.begin()->first << "=" << row.env.begin()->second);

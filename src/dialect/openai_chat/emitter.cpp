@@ -103,7 +103,6 @@ void Emitter::on_content(std::string_view text) {
   const bool matched = content_stop_.feed(text, piece) == StopScan::kMatched;
   write_content(piece);
   if (matched) {
-    cancel_upstream_ = true;
     finish(FinishReason::kStop);
   }
 }
@@ -179,7 +178,6 @@ void Emitter::close_reasoning(std::string& content_piece) {
 bool Emitter::flush_content(std::string& content_piece) {
   if (content_stop_.flush(content_piece) != StopScan::kMatched) return false;
   write_content(content_piece);
-  cancel_upstream_ = true;
   finish(FinishReason::kStop);
   return true;
 }

@@ -12,7 +12,8 @@
 //
 // Stop sequences: output (reasoning excluded, content only) is cut before the first match, even
 // when a match straddles deltas; text that might be the start of a match is held back until it
-// is decided. On a match the answer ends with finish_reason "stop" and cancel_upstream() is true.
+// is decided. On a match the answer ends with finish_reason "stop" (complete(): the exchange stops
+// reading upstream).
 // Every later delta is ignored, usage included: the usage chunk / body carries the usage received
 // before the match (zeros if none). A match may not span a think block (think_tags mode), a tool
 // call or the end; held text is flushed there.
@@ -70,7 +71,6 @@ class Emitter final : public DeltaSink {
   // The whole answer is in the output (through "data: [DONE]" when streaming).
   bool complete() const { return complete_; }
   // A stop sequence matched: the engine should stop reading and cancel the upstream.
-  bool cancel_upstream() const { return cancel_upstream_; }
   // on_failure was called (nothing more is written by deltas after it).
   bool failed() const { return failed_; }
   const UpstreamFailure& failure() const { return failure_; }
@@ -126,7 +126,6 @@ class Emitter final : public DeltaSink {
   bool role_sent_ = false;
   bool committed_ = false;
   bool complete_ = false;
-  bool cancel_upstream_ = false;
   bool failed_ = false;
   bool error_written_ = false;
   FinishReason finish_ = FinishReason::kStop;
