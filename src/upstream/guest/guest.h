@@ -57,7 +57,9 @@ inline constexpr size_t kDefaultMaxMessageBytes = size_t{16} << 20;
 // blocks (wrapper, <summary> and the "> " line prefixes removed), content outside them, never
 // <glm_block> islands. Error frames become on_failure with a classified UpstreamFailure.
 // The answer ends on `done: true`, phase "done" or "[DONE]"; finish() without one of them
-// reports kUpstreamTruncated.
+// reports kUpstreamTruncated. So does a stream that ends inside an event (in its last line or
+// before its blank line): that event is not read, whatever it holds. A complete event that is
+// not a JSON object is kUpstreamBadResponse.
 // The message buffer M is capped at max_message_bytes: beyond it the stream fails with
 // kUpstreamBadResponse, so memory stays bounded whatever upstream sends.
 class StreamDecoder {

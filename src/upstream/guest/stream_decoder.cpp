@@ -85,18 +85,18 @@ struct StreamDecoder::Impl final : SseHandler {
   ReasoningSplitter splitter;
   DeltaSink* sink = nullptr;  // during feed() / finish() only
   bool ended = false;
-  bool finishing = false;  // the body ended: a cut-off last event is truncation
   bool has_usage = false;
   Usage usage;
 };
 
+// An event the stream cut (no blank line after it) is dropped unread, whatever it holds: the
+// stream ended with the event before, so finish() reports the truncation.
 void StreamDecoder::Impl::on_event(const SseEvent& event) {
-  if (ended) return;
+  if (ended || event.cut) return;
   if (event.data == "[DONE]") return end();
   auto parsed = json.parse(event.data);
   if (!parsed.ok() || !(*parsed)->IsObject()) {
-    return fail(finishing ? truncated()
-                          : bad_response("upstream sent an event that is not a JSON object"));
+    return fail(bad_response("upstream sent an event that is not a JSON object"));
   }
   const rapidjson::Value& doc = **parsed;
   if (const rapidjson::Value* error = find_error(doc)) {
@@ -184,7 +184,6 @@ void StreamDecoder::feed(std::string_view bytes, DeltaSink& sink) {
 void StreamDecoder::finish(DeltaSink& sink) {
   if (impl_ == nullptr || impl_->ended) return;
   impl_->sink = &sink;
-  impl_->finishing = true;
   const Status status = impl_->parser.finish(*impl_);
   if (!status.ok() && !impl_->ended) impl_->fail(bad_response(status.error().message));
   if (!impl_->ended) impl_->fail(truncated());

@@ -31,6 +31,9 @@ UpstreamFailure classify_failure(int http_status, std::string_view body, int64_t
 
 // Upstream SSE chunks -> semantic deltas (2.3). Ends on "[DONE]" (or a final chunk with a
 // finish_reason followed by end of stream); finish() without either is kUpstreamTruncated.
+// An event the stream ends inside (in its last line or before its blank line) is not read, so
+// a cut chunk is a truncation too; a complete event that is not a JSON object is
+// kUpstreamBadResponse.
 // finish_reason mapping: sensitive -> content_filter, model_context_window_exceeded -> length,
 // network_error -> failure (kTransient).
 class StreamDecoder {

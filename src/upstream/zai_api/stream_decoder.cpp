@@ -5,7 +5,8 @@
 // failure after the 200 head arrives as `data: {"error":{"code","message"}}`.
 //
 // End of the answer: [DONE]; or end of stream after a finish_reason was seen (the final chunk
-// arrived, only the marker is missing). Anything else ending is a truncation.
+// arrived, only the marker is missing). Anything else ending is a truncation. An event the
+// stream cut (no blank line after it) is dropped unread: the stream ended with the event before.
 
 #include <utility>
 
@@ -59,7 +60,7 @@ void StreamDecoder::Impl::end() {
 }
 
 void StreamDecoder::Impl::on_event(const SseEvent& event) {
-  if (ended) return;
+  if (ended || event.cut) return;
   const std::string_view data = trim(event.data);
   if (data.empty()) return;
   if (data == "[DONE]") return end();
