@@ -1,6 +1,7 @@
 // Any slicing of a stream gives the same events. The first input byte picks a cut position
 // (scaled over the rest of the input); the rest is fed whole, in two slices at that cut, and
-// one byte at a time. Any difference in events, final status or retry value traps.
+// one byte at a time. Any difference in events (their `cut` mark too), final status or retry
+// value traps.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -29,6 +30,7 @@ class Recorder : public zproxy::SseHandler {
     append(e.type);
     append(e.data);
     append(e.last_event_id);
+    log += e.cut ? 'c' : '.';
   }
   void append(std::string_view s) {
     log += std::to_string(s.size());

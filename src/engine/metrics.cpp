@@ -63,7 +63,8 @@ void Histogram::render(std::string& out, std::string_view name, std::string_view
   }
   out.append(name).append("_bucket{").append(labels).append(sep).append("le=\"+Inf\"} ");
   out.append(std::to_string(count_)).append("\n");
-  const std::string braces = labels.empty() ? "" : "{" + std::string(labels) + "}";
+  std::string braces;  // built by appends: GCC 12 misreads "{" + string + "}" (-Wrestrict)
+  if (!labels.empty()) braces.append("{").append(labels).append("}");
   out.append(name).append("_sum").append(braces).append(" ").append(number(sum_)).append("\n");
   out.append(name).append("_count").append(braces).append(" ");
   out.append(std::to_string(count_)).append("\n");

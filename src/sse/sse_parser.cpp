@@ -85,7 +85,7 @@ Status SseParser::finish(SseHandler& handler) {
     line_.clear();
     if (!status.ok()) return status;
   }
-  dispatch(handler);
+  dispatch(handler, /*cut=*/true);
   return ok_status();
 }
 
@@ -139,7 +139,7 @@ void SseParser::keep_data() {
   has_data_view_ = false;
 }
 
-void SseParser::dispatch(SseHandler& handler) {
+void SseParser::dispatch(SseHandler& handler, bool cut) {
   if (!has_data_view_ && data_.empty()) {
     if (!type_.empty()) type_.clear();
     return;
@@ -154,6 +154,7 @@ void SseParser::dispatch(SseHandler& handler) {
   }
   event.type = type_.empty() ? std::string_view("message") : std::string_view(type_);
   event.last_event_id = last_id_;
+  event.cut = cut;
   handler.on_event(event);
   data_.clear();
   if (!type_.empty()) type_.clear();

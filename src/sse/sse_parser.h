@@ -12,7 +12,9 @@
 //
 // feed() accepts any slicing of the byte stream and produces identical events: a CR at the end
 // of one slice followed by LF at the start of the next ends one line, not two.
-// finish() dispatches a final event that lacks its trailing blank line.
+// finish() dispatches a final event that lacks its trailing blank line, marked `cut`: the
+// stream ended inside it (in its last line, or before the blank line that would end it), so
+// its data may be incomplete. A reader that must not act on half an event checks `cut`.
 
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +37,7 @@ struct SseEvent {
   std::string_view type;  // "message" when no event field was given
   std::string_view data;
   std::string_view last_event_id;
+  bool cut = false;  // dispatched by finish(): the stream ended before this event's blank line
 };
 
 class SseHandler {
@@ -53,7 +56,7 @@ class SseParser {
   Status feed(std::string_view bytes, SseHandler& handler) {
     return feed(std::span<const char>(bytes.data(), bytes.size()), handler);
   }
-  // End of stream: an unterminated last line and event are dispatched.
+  // End of stream: an unterminated last line and event are dispatched, the event marked `cut`.
   Status finish(SseHandler& handler);
 
   // Last "retry:" value in ms, or -1.
@@ -63,7 +66,7 @@ class SseParser {
   Status fail(std::string message);
   // in_slice: `line` lies in the bytes of the feed() call in progress.
   Status process_line(std::string_view line, bool in_slice, SseHandler& handler);
-  void dispatch(SseHandler& handler);
+  void dispatch(SseHandler& handler, bool cut = false);
   void keep_data();  // copies a data line held as a view into data_
 
   SseLimits limits_;

@@ -144,8 +144,6 @@ TEST_CASE("api stream: how the stream may end", "[api][decoder]") {
        "content:Hi\nfinish:stop\nusage:9/41/50 cached=2 reasoning=30\nend\n"},
       {"final chunk, no [DONE]", body + kFinalStop,
        "content:Hi\nfinish:stop\nusage:9/41/50 cached=2 reasoning=30\nend\n"},
-      {"final chunk without its blank line", body + kFinalStop.substr(0, kFinalStop.size() - 2),
-       "content:Hi\nfinish:stop\nusage:9/41/50 cached=2 reasoning=30\nend\n"},
       {"[DONE] without finish_reason", body + kDone, "content:Hi\nend\n"},
       {"neither: truncated", body, "content:Hi\nfailure:upstream_truncated transient\n"},
       {"empty body: truncated", "", "failure:upstream_truncated transient\n"},
@@ -161,6 +159,58 @@ TEST_CASE("api stream: how the stream may end", "[api][decoder]") {
   for (const Row& row : rows) {
     INFO(row.name);
     CHECK(decode_all_splits(row.bytes) == row.log);
+  }
+}
+
+TEST_CASE("api stream: a stream cut inside an event is truncated", "[api][decoder]") {
+  // A cut event is dropped whole, whatever its data: the answer ends with the last complete
+  // event, and only a complete end marker ([DONE], or the final chunk) makes it whole.
+  const std::string body = chunk(R"("content":"Hi")");
+  const std::string next = chunk(R"("content":" there")");
+  const std::string truncated = "content:Hi\nfailure:upstream_truncated transient\n";
+  const std::string complete =
+      "content:Hi\nfinish:stop\nusage:9/41/50 cached=2 reasoning=30\nend\n";
+  struct Row {
+    std::string name, bytes, log;
+  };
+  const std::vector<Row> rows = {
+      {"inside a data line", body + next.substr(0, next.size() / 2), truncated},
+      {"inside the first data line", "data: {\"choi", "failure:upstream_truncated transient\n"},
+      {"after a data line, before its blank line", body + next.substr(0, next.size() - 1),
+       truncated},
+      {"after a data line that is half a JSON text", body + "data: {\"choices\":\n", truncated},
+      {"after its data line's CR", body + next.substr(0, next.size() - 2) + "\r", truncated},
+      {"the final chunk without its blank line", body + kFinalStop.substr(0, kFinalStop.size() - 1),
+       truncated},
+      {"the final chunk inside its data line", body + kFinalStop.substr(0, kFinalStop.size() - 20),
+       truncated},
+      {"[DONE] without its line end", body + "data: [DONE]", truncated},
+      {"[DONE] without its blank line", body + "data: [DONE]\n", truncated},
+      {"after the final chunk, inside [DONE]", body + kFinalStop + "data: [DO", complete},
+      {"after the final chunk, [DONE] without its blank line", body + kFinalStop + "data: [DONE]\n",
+       complete},
+  };
+  for (const Row& row : rows) {
+    INFO(row.name);
+    CHECK(decode_all_splits(row.bytes) == row.log);
+  }
+}
+
+TEST_CASE("api stream: a complete event that does not parse is a bad response", "[api][decoder]") {
+  // Whole events (blank line seen) that are not JSON objects, right before the end of stream,
+  // and before a cut event: bad_response, not truncation.
+  const std::vector<std::string> bad = {
+      "data: {\"choices\":[\n\n",
+      "data: not json\n\n",
+      "data: [1,2]\n\n",
+      "data: {\"choices\":\ndata: [\n\n",
+  };
+  for (const std::string& event : bad) {
+    INFO(event);
+    const std::string before = chunk(R"("content":"x")") + event;
+    CHECK(decode_all_splits(before) == "content:x\nfailure:upstream_bad_response transient\n");
+    CHECK(decode_all_splits(before + "data: {\"cho") ==
+          "content:x\nfailure:upstream_bad_response transient\n");
   }
 }
 

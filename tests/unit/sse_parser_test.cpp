@@ -171,6 +171,48 @@ TEST_CASE("SSE grammar rules", "[sse]") {
   }
 }
 
+TEST_CASE("SSE finish() marks the event the stream cut", "[sse]") {
+  // Each event as its data, "(cut)" appended when the stream ended inside it.
+  struct CutRecorder : SseHandler {
+    Lines lines;
+    void on_event(const SseEvent& e) override {
+      lines.push_back(std::string(e.data) + (e.cut ? " (cut)" : ""));
+    }
+  };
+  auto run = [](std::string_view input, size_t cut_at) {
+    SseParser parser;
+    CutRecorder rec;
+    REQUIRE(parser.feed(input.substr(0, cut_at), rec).ok());
+    REQUIRE(parser.feed(input.substr(cut_at), rec).ok());
+    REQUIRE(parser.finish(rec).ok());
+    return rec.lines;
+  };
+  struct Case {
+    const char* rule;
+    std::string input;
+    Lines events;
+  };
+  const Case cases[] = {
+      {"ends at an event boundary", "data: a\n\n", {"a"}},
+      {"blank lines after the last event", "data: a\n\n\r\n", {"a"}},
+      {"CR CR ends the event", "data: a\r\r", {"a"}},
+      {"cut inside a data line", "data: a\n\ndata: {\"b\":", {"a", "{\"b\": (cut)"}},
+      {"cut after the data line's LF", "data: a\n\ndata: b\n", {"a", "b (cut)"}},
+      {"cut after the data line's CR", "data: b\r", {"b (cut)"}},
+      {"cut after the data line's CRLF", "data: b\r\n", {"b (cut)"}},
+      {"cut after two data lines", "data: a\ndata: b\n", {"a\nb (cut)"}},
+      {"cut inside a comment: nothing dispatched", "data: a\n\n: keep-al", {"a"}},
+      {"cut after a field without data: nothing dispatched", "data: a\n\nevent: x\n", {"a"}},
+  };
+  for (const Case& c : cases) {
+    INFO(c.rule);
+    for (size_t at = 0; at <= c.input.size(); ++at) {
+      INFO("split at " << at);
+      CHECK(run(c.input, at) == c.events);
+    }
+  }
+}
+
 TEST_CASE("SSE limits give a sticky kUpstreamBadResponse naming the limit", "[sse]") {
   const std::string line_error = "error: upstream SSE line exceeds max_line_bytes (8)";
   const std::string event_error = "error: upstream SSE event exceeds max_event_bytes (5)";

@@ -4,7 +4,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,6 +12,7 @@
 #include "core/upstream.h"
 #include "dialect/openai_chat/chat_request.h"
 #include "sse/sse_parser.h"
+#include "upstream/json_event_stream.h"
 
 namespace zproxy::guest {
 
@@ -58,24 +58,13 @@ inline constexpr size_t kDefaultMaxMessageBytes = size_t{16} << 20;
 // prefixes removed), content outside them, never <glm_block> islands. Error frames become
 // on_failure with a classified UpstreamFailure.
 // The answer ends on `done: true`, phase "done" or "[DONE]"; finish() without one of them
-// reports kUpstreamTruncated.
+// reports kUpstreamTruncated, and so does a stream cut inside an event (JsonEventStream:
+// framing, cut and malformed events).
 // The message buffer M is capped at max_message_bytes: beyond it the stream fails with
 // kUpstreamBadResponse, so memory stays bounded whatever upstream sends.
-class StreamDecoder {
+class StreamDecoder : public JsonEventStream {
  public:
   explicit StreamDecoder(SseLimits limits = {}, size_t max_message_bytes = kDefaultMaxMessageBytes);
-  ~StreamDecoder();
-  StreamDecoder(StreamDecoder&&) noexcept;
-  StreamDecoder& operator=(StreamDecoder&&) noexcept;
-
-  void feed(std::string_view bytes, DeltaSink& sink);
-  void finish(DeltaSink& sink);
-  // on_end() or on_failure() has been delivered: later bytes are ignored.
-  bool ended() const;
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;  // null only after a move
 };
 
 }  // namespace zproxy::guest

@@ -1,5 +1,7 @@
 // Guest upstream stream -> semantic deltas (docs/upstream.md §1.4):
-//   bytes -> SSE events -> one JSON document each -> envelope -> message buffer M -> splitter.
+//   bytes -> SSE events -> one JSON document each (the shared JsonEventStream) -> envelope ->
+//   message buffer M -> splitter.
+#include <memory>
 #include <utility>
 
 #include "upstream/guest/classify.h"
@@ -10,18 +12,6 @@
 
 namespace zproxy::guest {
 namespace {
-
-UpstreamFailure bad_response(std::string message) {
-  return UpstreamFailure{.error = make_error(Errc::kUpstreamBadResponse, std::move(message)),
-                         .verdict = Verdict::kTransient};
-}
-
-UpstreamFailure truncated() {
-  return UpstreamFailure{
-      .error = make_error(Errc::kUpstreamTruncated,
-                          "upstream closed the stream before the end of the answer"),
-      .verdict = Verdict::kTransient};
-}
 
 int64_t int_member(const rapidjson::Value& obj, std::string_view key, int64_t fallback) {
   const rapidjson::Value* v = json_member(obj, key);
@@ -67,132 +57,87 @@ bool is_end(const rapidjson::Value& payload) {
          json_string(payload, "phase") == "done";
 }
 
-}  // namespace
+// What the guest events mean: the answer's text as edits of M, usage, finish reason, end.
+class GuestEvents final : public JsonEvents {
+ public:
+  explicit GuestEvents(size_t max_message_bytes) : buffer_(max_message_bytes) {}
 
-struct StreamDecoder::Impl final : SseHandler {
-  Impl(SseLimits limits, size_t max_message_bytes) : parser(limits), buffer(max_message_bytes) {}
+  EventOutcome on_event(const rapidjson::Value& doc, std::string_view, DeltaSink& sink) override;
+  EventOutcome at_stream_end() override {
+    return EventOutcome::truncated("upstream closed the stream before the end of the answer");
+  }
+  void on_answer_end(DeltaSink& sink) override { splitter_.finish(buffer_.view(), sink); }
 
-  void on_event(const SseEvent& event) override;
-  // The completion fields of one event; false when it failed the stream.
-  bool apply_text(const rapidjson::Value& payload);
-  void apply_meta(const rapidjson::Value& payload);
-  void end();
-  void fail(const UpstreamFailure& failure);
+ private:
+  EventOutcome apply_text(const rapidjson::Value& payload, DeltaSink& sink);
+  void apply_meta(const rapidjson::Value& payload, DeltaSink& sink);
 
-  SseParser parser;
-  JsonEventParser json;
-  MessageBuffer buffer;
-  ReasoningSplitter splitter;
-  DeltaSink* sink = nullptr;  // during feed() / finish() only
-  bool ended = false;
-  bool finishing = false;  // the body ended: a cut-off last event is truncation
-  bool has_usage = false;
-  Usage usage;
+  MessageBuffer buffer_;
+  ReasoningSplitter splitter_;
+  bool has_usage_ = false;
+  Usage usage_;
 };
 
-void StreamDecoder::Impl::on_event(const SseEvent& event) {
-  if (ended) return;
-  if (event.data == "[DONE]") return end();
-  auto parsed = json.parse(event.data);
-  if (!parsed.ok() || !(*parsed)->IsObject()) {
-    return fail(finishing ? truncated()
-                          : bad_response("upstream sent an event that is not a JSON object"));
-  }
-  const rapidjson::Value& doc = **parsed;
+EventOutcome GuestEvents::on_event(const rapidjson::Value& doc, std::string_view, DeltaSink& sink) {
   if (const rapidjson::Value* error = find_error(doc)) {
-    return fail(classify_error(200, read_error(*error)));
+    return EventOutcome::fail(classify_error(200, read_error(*error)));
   }
   const rapidjson::Value* type = json_member(doc, "type");
   const rapidjson::Value* data = json_member(doc, "data");
   const bool envelope = type != nullptr && type->IsString() && data != nullptr && data->IsObject();
-  if (envelope && as_view(*type) != "chat:completion") return;  // title, tags, …: not the answer
+  if (envelope && as_view(*type) != "chat:completion") {
+    return EventOutcome::more();  // title, tags, …: not the answer
+  }
   const rapidjson::Value& payload = envelope ? *data : doc;
-  if (!apply_text(payload)) return;
-  apply_meta(payload);
-  if (is_end(payload)) end();
+  if (EventOutcome text = apply_text(payload, sink); text.step != EventStep::kMore) return text;
+  apply_meta(payload, sink);
+  return is_end(payload) ? EventOutcome::end() : EventOutcome::more();
 }
 
 // A frame carrying both applies its edit first (edit_index counts M before this frame), then
 // appends its delta_content.
-bool StreamDecoder::Impl::apply_text(const rapidjson::Value& payload) {
+EventOutcome GuestEvents::apply_text(const rapidjson::Value& payload, DeltaSink& sink) {
   bool changed = false;
   const rapidjson::Value* edit = json_member(payload, "edit_content");
   const rapidjson::Value* index = json_member(payload, "edit_index");
   if (edit != nullptr && edit->IsString() && index != nullptr && !index->IsNull()) {
     if (!index->IsUint64()) {
-      fail(bad_response("upstream sent an edit_index that is not a non-negative integer"));
-      return false;
+      return EventOutcome::bad_response(
+          "upstream sent an edit_index that is not a non-negative integer");
     }
     size_t at = 0;
-    if (!buffer.replace_from(index->GetUint64(), as_view(*edit), at)) {
-      fail(bad_response("upstream answer exceeds the message size limit"));
-      return false;
+    if (!buffer_.replace_from(index->GetUint64(), as_view(*edit), at)) {
+      return EventOutcome::bad_response("upstream answer exceeds the message size limit");
     }
-    splitter.invalidate_from(at);
+    splitter_.invalidate_from(at);
     changed = true;
   }
   const rapidjson::Value* delta = json_member(payload, "delta_content");
   if (delta != nullptr && delta->IsString() && delta->GetStringLength() > 0) {
-    if (!buffer.append(as_view(*delta))) {
-      fail(bad_response("upstream answer exceeds the message size limit"));
-      return false;
+    if (!buffer_.append(as_view(*delta))) {
+      return EventOutcome::bad_response("upstream answer exceeds the message size limit");
     }
     changed = true;
   }
-  if (changed) splitter.render(buffer.view(), *sink);
-  return true;
+  if (changed) splitter_.render(buffer_.view(), sink);
+  return EventOutcome::more();
 }
 
-void StreamDecoder::Impl::apply_meta(const rapidjson::Value& payload) {
+void GuestEvents::apply_meta(const rapidjson::Value& payload, DeltaSink& sink) {
   const rapidjson::Value* u = json_member(payload, "usage");
   if (u != nullptr && u->IsObject()) {
     const Usage next = read_usage(*u);
-    if (!has_usage || !same_usage(next, usage)) sink->on_usage(next);
-    usage = next;
-    has_usage = true;
+    if (!has_usage_ || !same_usage(next, usage_)) sink.on_usage(next);
+    usage_ = next;
+    has_usage_ = true;
   }
   FinishReason reason = FinishReason::kStop;
-  if (read_finish_reason(payload, reason)) sink->on_finish_reason(reason);
+  if (read_finish_reason(payload, reason)) sink.on_finish_reason(reason);
 }
 
-void StreamDecoder::Impl::end() {
-  ended = true;
-  splitter.finish(buffer.view(), *sink);
-  sink->on_end();
-}
-
-void StreamDecoder::Impl::fail(const UpstreamFailure& failure) {
-  ended = true;
-  sink->on_failure(failure);
-}
+}  // namespace
 
 StreamDecoder::StreamDecoder(SseLimits limits, size_t max_message_bytes)
-    : impl_(std::make_unique<Impl>(limits, max_message_bytes)) {}
-
-StreamDecoder::~StreamDecoder() = default;
-StreamDecoder::StreamDecoder(StreamDecoder&&) noexcept = default;
-StreamDecoder& StreamDecoder::operator=(StreamDecoder&&) noexcept = default;
-
-void StreamDecoder::feed(std::string_view bytes, DeltaSink& sink) {
-  if (impl_ == nullptr || impl_->ended) return;
-  impl_->sink = &sink;
-  const Status status = impl_->parser.feed(bytes, *impl_);
-  if (!status.ok() && !impl_->ended) impl_->fail(bad_response(status.error().message));
-  impl_->sink = nullptr;
-}
-
-void StreamDecoder::finish(DeltaSink& sink) {
-  if (impl_ == nullptr || impl_->ended) return;
-  impl_->sink = &sink;
-  impl_->finishing = true;
-  const Status status = impl_->parser.finish(*impl_);
-  if (!status.ok() && !impl_->ended) impl_->fail(bad_response(status.error().message));
-  if (!impl_->ended) impl_->fail(truncated());
-  impl_->sink = nullptr;
-}
-
-bool StreamDecoder::ended() const {
-  return impl_ == nullptr || impl_->ended;
-}
+    : JsonEventStream(limits, std::make_unique<GuestEvents>(max_message_bytes)) {}
 
 }  // namespace zproxy::guest

@@ -2,7 +2,6 @@
 // API mode: Z.AI's official OpenAI-shaped API (docs/upstream.md §2).
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -11,6 +10,7 @@
 #include "core/upstream.h"
 #include "dialect/openai_chat/chat_request.h"
 #include "sse/sse_parser.h"
+#include "upstream/json_event_stream.h"
 
 namespace zproxy::api {
 
@@ -32,23 +32,13 @@ UpstreamFailure classify_failure(int http_status, std::string_view body, int64_t
 
 // Upstream SSE chunks -> semantic deltas (docs/upstream.md §2.3). Ends on "[DONE]" (or a final
 // chunk with a finish_reason followed by end of stream); finish() without either is
-// kUpstreamTruncated.
+// kUpstreamTruncated, and so is a stream cut inside a chunk (JsonEventStream: framing, cut and
+// malformed events).
 // finish_reason mapping: sensitive -> content_filter, model_context_window_exceeded -> length,
 // network_error -> failure (kTransient).
-class StreamDecoder {
+class StreamDecoder : public JsonEventStream {
  public:
   StreamDecoder(SseLimits limits, int64_t now_wall_ms);
-  ~StreamDecoder();
-  StreamDecoder(StreamDecoder&&) noexcept;
-  StreamDecoder& operator=(StreamDecoder&&) noexcept;
-
-  void feed(std::string_view bytes, DeltaSink& sink);
-  void finish(DeltaSink& sink);
-  bool ended() const;
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;  // null only after a move
 };
 
 // A whole non-streaming answer (200 body) -> deltas, ending with on_end() or on_failure().
