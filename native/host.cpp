@@ -98,7 +98,7 @@ std::string_view reason_phrase(int status) {
 
 std::string host_error_response(const Config& config, int status, std::string_view message,
                                 int retry_after_s) {
-  const Errc code = status >= 500 ? Errc::kInternalError : Errc::kInvalidValue;
+  const Errc code = host_errc(status);
   const std::string body = error_json(make_error(code, std::string(message)));
   const auto seed = entropy();
   std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
