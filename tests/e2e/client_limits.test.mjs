@@ -1,0 +1,122 @@
+// The native server against hostile or broken clients, over raw sockets: the request deadline
+// (CLIENT_REQUEST_TIMEOUT_MS, 408) and idle keep-alive connections (CLIENT_IDLE_TIMEOUT_S).
+//
+// Native only: on the Worker host, Cloudflare's HTTP front reads and frames requests before the
+// Worker sees them, so none of this is ours to test there (INTERFACE.md marks these settings
+// "native").
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertError } from './assertions.mjs';
+import { HOST_KIND, hostOnly } from './hosts.mjs';
+import { CLIENT_KEY, startStack, waitPool } from './stack.mjs';
+import { parseRawResponse, rawExchange, responseComplete } from './util.mjs';
+
+const NATIVE = hostOnly('native', "the Worker's HTTP front is Cloudflare's, not ours");
+const T = { timeout: 60_000, ...NATIVE };
+const REQUEST_TIMEOUT_MS = 2000;
+const IDLE_TIMEOUT_S = 1;
+// How late a deadline may be met on a busy 2-core machine before a case fails.
+const LATE_MS = 6000;
+
+const GET = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n';
+const chatHead = (extra) =>
+  `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${CLIENT_KEY}\r\n` +
+  `Content-Type: application/json\r\n${extra}\r\n`;
+
+// A raw answer as assertError() takes it.
+function asResponse(text) {
+  const r = parseRawResponse(text);
+  return { status: r.status, headers: r.headers, text: r.body, connection: r.headers.connection };
+}
+
+// Writes `chunks` on connect, then every `everyMs` the next of `later` or, when given, what
+// `trickle()` returns. Resolves when the server closes: what came back, the time connect()
+// was called (t0, performance.now()) and the milliseconds from then to the close.
+async function untilClosed(port, chunks, { later = [], trickle, everyMs = 300, timeoutMs = REQUEST_TIMEOUT_MS + LATE_MS + 5000, onData } = {}) {
+  const t0 = performance.now();
+  const pending = [...later];
+  const text = await rawExchange(port, chunks, {
+    timeoutMs,
+    onData,
+    onConnect: (sock) => {
+      if (!trickle && pending.length === 0) return;
+      const timer = setInterval(() => {
+        const next = pending.length ? pending.shift() : trickle?.();
+        if (next && !sock.destroyed && sock.writable) sock.write(next);
+      }, everyMs);
+      sock.once('close', () => clearInterval(timer));
+    },
+  });
+  return { text, t0, ms: performance.now() - t0 };
+}
+
+function assertTimedOut({ text, ms }, what, from = 0) {
+  const r = asResponse(text);
+  const e = assertError(r, { status: 408, type: 'invalid_request_error', code: 'request_timeout', param: null });
+  assert.match(e.message, /CLIENT_REQUEST_TIMEOUT_MS/);
+  assert.equal(r.connection, 'close', `${what}: Connection: close`);
+  assert.ok(ms - from >= REQUEST_TIMEOUT_MS - 20, `${what}: answered after ${Math.round(ms - from)} ms, before the deadline`);
+  assert.ok(ms - from < REQUEST_TIMEOUT_MS + LATE_MS, `${what}: answered after ${Math.round(ms - from)} ms`);
+}
+
+describe('request deadline and idle keep-alive (native)', () => {
+  let s;
+  before(async () => {
+    if (HOST_KIND !== 'native') return;
+    s = await startStack({
+      mode: 'guest',
+      settings: { TOKEN_POOL_SIZE: 1, CLIENT_REQUEST_TIMEOUT_MS: REQUEST_TIMEOUT_MS, CLIENT_IDLE_TIMEOUT_S: IDLE_TIMEOUT_S },
+    });
+    await waitPool(s, 1);
+  });
+  after(() => s?.stop());
+
+  test('a head that trickles in is cut at the deadline with 408; progress does not extend it', T, async () => {
+    let n = 0;
+    const r = await untilClosed(s.host.port, GET, { trickle: () => `X-Slow-${n++}: a\r\n` });
+    assertTimedOut(r, 'trickling head');
+  });
+
+  test("a connection's first request counts from accept: nothing sent is 408 too", T, async () => {
+    assertTimedOut(await untilClosed(s.host.port, []), 'silent connection');
+  });
+
+  test('a body that stalls is cut at the deadline with 408', T, async () => {
+    const head = chatHead('Content-Length: 100\r\n');
+    assertTimedOut(await untilClosed(s.host.port, [head, '{"model":']), 'stalled body');
+    let n = 0;
+    const chunked = chatHead('Transfer-Encoding: chunked\r\n');
+    const r = await untilClosed(s.host.port, chunked, { trickle: () => `1\r\n${n++ ? ' ' : '{'}\r\n` });
+    assertTimedOut(r, 'trickling chunked body');
+  });
+
+  test('a keep-alive request counts from its own first byte', T, async () => {
+    let answeredAt = 0;
+    const r = await untilClosed(s.host.port, `${GET}\r\n`, {
+      onData: (text, sock) => {
+        if (answeredAt || !responseComplete(text)) return;
+        answeredAt = performance.now();
+        sock.write(GET); // the next request's head, never finished
+      },
+    });
+    const second = r.text.indexOf('HTTP/1.1', 1);
+    assert.equal(asResponse(r.text.slice(0, second)).status, 200);
+    assert.ok(answeredAt > 0);
+    assertTimedOut({ text: r.text.slice(second), ms: r.ms }, 'second request', answeredAt - r.t0);
+  });
+
+  test('an idle keep-alive connection is closed after CLIENT_IDLE_TIMEOUT_S, without an answer', T, async () => {
+    let answeredAt = 0;
+    const r = await untilClosed(s.host.port, `${GET}\r\n`, {
+      onData: (text) => {
+        if (!answeredAt && responseComplete(text)) answeredAt = performance.now();
+      },
+    });
+    assert.equal(asResponse(r.text).status, 200);
+    assert.ok(responseComplete(r.text) && r.text.indexOf('HTTP/1.1', 1) < 0, 'nothing after the answer');
+    const idle = r.t0 + r.ms - answeredAt;
+    assert.ok(idle >= IDLE_TIMEOUT_S * 1000 - 20, `closed ${Math.round(idle)} ms after the answer`);
+    assert.ok(idle < IDLE_TIMEOUT_S * 1000 + LATE_MS, `closed ${Math.round(idle)} ms after the answer`);
+  });
+});
