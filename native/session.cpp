@@ -20,6 +20,7 @@
 #include <boost/beast/http.hpp>
 
 #include "exchange_driver.h"
+#include "head_check.h"
 
 namespace zproxy::native {
 
@@ -91,7 +92,8 @@ enum class ReadState : uint8_t {
   kGone,          // the client left or the connection was closed here: nothing to answer
   kIdle,          // no request began within the idle timeout: close without an answer
   kTimedOut,      // not complete within CLIENT_REQUEST_TIMEOUT_MS: 408
-  kMalformed,     // the parser refused the head: 400
+  kMalformed,     // the parser refused the head or the body: 400
+  kFolded,        // a folded header line: 400
   kHeadTooLarge,  // 431
 };
 
@@ -185,6 +187,8 @@ class HttpSession final : public Session,
   // The current request's deadline for its head and body (monotonic ms; kNever before its
   // first byte, or when CLIENT_REQUEST_TIMEOUT_MS is 0).
   int64_t request_due_ = kNever;
+  size_t fold_scan_from_ = 0;  // scan_for_fold's position in buffer_
+  bool fold_scan_done_ = false;
   bool first_request_ = true;
   bool idle_ = true;
   bool closed_ = false;
@@ -250,6 +254,8 @@ asio::awaitable<bool> HttpSession::read_head() {
   // Beast checks Content-Length against the body limit as soon as the head is complete; the
   // exchange decides about the size (413) and read_body() sets its limit.
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+  fold_scan_from_ = 0;
+  fold_scan_done_ = false;
   idle_ = true;
   const ReadState state = co_await read_head_bytes();
   idle_ = false;
@@ -292,11 +298,20 @@ asio::awaitable<ReadState> HttpSession::read_head_bytes() {
   }
 }
 
-// Feeds what is buffered to the head parser.
+// Feeds what is buffered to the head parser, after looking for folded lines in it (the
+// parser would join them).
 ReadState HttpSession::parse_head() {
+  if (!fold_scan_done_) {
+    const std::string_view bytes(static_cast<const char*>(buffer_.data().data()),
+                                 buffer_.size());
+    const FoldScan scan = scan_for_fold(bytes, fold_scan_from_);
+    if (scan == FoldScan::kFold) return ReadState::kFolded;
+    fold_scan_done_ = scan == FoldScan::kHeadEnd;
+  }
   error_code ec;
   const size_t used = parser_->put(buffer_.data(), ec);
   buffer_.consume(used);
+  fold_scan_from_ -= std::min(fold_scan_from_, used);
   if (ec == http::error::need_more) return ReadState::kMore;
   if (ec == http::error::header_limit) return ReadState::kHeadTooLarge;
   if (ec) return ReadState::kMalformed;
@@ -316,6 +331,9 @@ asio::awaitable<void> HttpSession::reject(ReadState why) {
     case ReadState::kHeadTooLarge:
       status = 431;
       message = "Request headers are too large";
+      break;
+    case ReadState::kFolded:
+      message = "Malformed HTTP request: folded header line (obs-fold, RFC 9112 section 5.2)";
       break;
     case ReadState::kMalformed:
       break;
@@ -385,6 +403,8 @@ asio::awaitable<BodyStatus> HttpSession::read_body(size_t limit, std::string& bo
     if (!closed_ && expired) {
       why = ReadState::kTimedOut;
       rq_.body_pending = false;  // cut at the deadline: no lingering for this client
+    } else if (!closed_ && is_parse_error(ec)) {
+      why = ReadState::kMalformed;  // e.g. a chunk size that overflows 64 bits
     }
     co_await reject(why);
     co_return BodyStatus::kFailed;

@@ -1,5 +1,6 @@
 // The native server against hostile or broken clients, over raw sockets: the request deadline
-// (CLIENT_REQUEST_TIMEOUT_MS, 408) and idle keep-alive connections (CLIENT_IDLE_TIMEOUT_S).
+// (CLIENT_REQUEST_TIMEOUT_MS, 408), idle keep-alive connections (CLIENT_IDLE_TIMEOUT_S),
+// folded header lines and chunk sizes that overflow (400).
 //
 // Native only: on the Worker host, Cloudflare's HTTP front reads and frames requests before the
 // Worker sees them, so none of this is ours to test there (INTERFACE.md marks these settings
@@ -9,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertError } from './assertions.mjs';
 import { HOST_KIND, hostOnly } from './hosts.mjs';
-import { CLIENT_KEY, startStack, waitPool } from './stack.mjs';
+import { CLIENT_KEY, chatBody, startStack, waitPool } from './stack.mjs';
 import { parseRawResponse, rawExchange, responseComplete } from './util.mjs';
 
 const NATIVE = hostOnly('native', "the Worker's HTTP front is Cloudflare's, not ours");
@@ -51,6 +52,12 @@ async function untilClosed(port, chunks, { later = [], trickle, everyMs = 300, t
   return { text, t0, ms: performance.now() - t0 };
 }
 
+function assertMalformed(text, what) {
+  const r = asResponse(text);
+  assertError(r, { status: 400, type: 'invalid_request_error', code: 'invalid_value', param: null });
+  assert.equal(r.connection, 'close', `${what}: Connection: close`);
+}
+
 function assertTimedOut({ text, ms }, what, from = 0) {
   const r = asResponse(text);
   const e = assertError(r, { status: 408, type: 'invalid_request_error', code: 'request_timeout', param: null });
@@ -60,7 +67,7 @@ function assertTimedOut({ text, ms }, what, from = 0) {
   assert.ok(ms - from < REQUEST_TIMEOUT_MS + LATE_MS, `${what}: answered after ${Math.round(ms - from)} ms`);
 }
 
-describe('request deadline and idle keep-alive (native)', () => {
+describe('request deadline, idle keep-alive, malformed framing (native)', () => {
   let s;
   before(async () => {
     if (HOST_KIND !== 'native') return;
@@ -118,5 +125,42 @@ describe('request deadline and idle keep-alive (native)', () => {
     const idle = r.t0 + r.ms - answeredAt;
     assert.ok(idle >= IDLE_TIMEOUT_S * 1000 - 20, `closed ${Math.round(idle)} ms after the answer`);
     assert.ok(idle < IDLE_TIMEOUT_S * 1000 + LATE_MS, `closed ${Math.round(idle)} ms after the answer`);
+  });
+
+  test('folded header lines (obs-fold): 400 and close, however the bytes arrive', T, async () => {
+    const cases = [
+      ['SP fold', [`${GET}X-A: a\r\n b\r\n\r\n`]],
+      ['HTAB fold', [`${GET}X-A: a\r\n\tb\r\n\r\n`]],
+      ['fold split after CRLF', [`${GET}X-A: a\r\n`, ' b\r\n\r\n']],
+      ['fold split before LF', [`${GET}X-A: a\r`, '\n b\r\n\r\n']],
+      ['folded Authorization', [`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer\r\n ${CLIENT_KEY}\r\nContent-Length: 2\r\n\r\n{}`]],
+      ['whitespace before the first header', [`GET /healthz HTTP/1.1\r\n Host: x\r\n\r\n`]],
+    ];
+    for (const [what, [first, ...later]] of cases) {
+      // Chunks after the first go out as separate writes, 50 ms apart: either way, 400.
+      const { text } = await untilClosed(s.host.port, first, { later, everyMs: 50, timeoutMs: 15_000 });
+      assertMalformed(text, what);
+    }
+  });
+
+  test('spaces and tabs inside values, and line breaks followed by spaces in a body, are fine', T, async () => {
+    const body = JSON.stringify(chatBody('pretty-printed body'), null, 2); // "\n  " everywhere
+    const head = chatHead(`X-Spaced: a \t b\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n`);
+    const { text } = await untilClosed(s.host.port, [head, body], { timeoutMs: 30_000 });
+    assert.equal(asResponse(text).status, 200, text.slice(0, 300));
+  });
+
+  test('a chunk size that overflows 64 bits: 400 and close (whole, or after the head)', T, async () => {
+    for (const size of ['10000000000000000', 'fffffffffffffffff', '100000000000000000000000000000000']) {
+      const head = chatHead('Transfer-Encoding: chunked\r\n');
+      const together = await untilClosed(s.host.port, [`${head}${size}\r\n{}\r\n0\r\n\r\n`], { timeoutMs: 15_000 });
+      assertMalformed(together.text, `${size} with the head`);
+      const apart = await untilClosed(s.host.port, head, { later: [`${size}\r\n{}`], everyMs: 50, timeoutMs: 15_000 });
+      assertMalformed(apart.text, `${size} after the head`);
+    }
+    // One that fits 64 bits is only too large: 413, as before.
+    const head = chatHead('Transfer-Encoding: chunked\r\n');
+    const { text } = await untilClosed(s.host.port, [`${head}fffffffffffffff\r\n{}`], { timeoutMs: 15_000 });
+    assertError(asResponse(text), { status: 413, code: 'request_too_large' });
   });
 });
