@@ -1,6 +1,7 @@
 // The native server against hostile or broken clients, over raw sockets: the request deadline
-// (CLIENT_REQUEST_TIMEOUT_MS, 408), idle keep-alive connections (CLIENT_IDLE_TIMEOUT_S),
-// folded header lines and chunk sizes that overflow (400).
+// (CLIENT_REQUEST_TIMEOUT_MS, 408), idle keep-alive connections (CLIENT_IDLE_TIMEOUT_S), the
+// connection limit (MAX_CONNECTIONS, 503) and the open-file limit, folded header lines and
+// chunk sizes that overflow (400).
 //
 // Native only: on the Worker host, Cloudflare's HTTP front reads and frames requests before the
 // Worker sees them, so none of this is ours to test there (INTERFACE.md marks these settings
@@ -8,10 +9,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { assertError } from './assertions.mjs';
-import { HOST_KIND, hostOnly } from './hosts.mjs';
+import { HOST_KIND, hostOnly, startHost } from './hosts.mjs';
 import { CLIENT_KEY, chatBody, startStack, waitPool } from './stack.mjs';
-import { parseRawResponse, rawExchange, responseComplete } from './util.mjs';
+import { parseRawResponse, rawExchange, responseComplete, waitFor } from './util.mjs';
 
 const NATIVE = hostOnly('native', "the Worker's HTTP front is Cloudflare's, not ours");
 const T = { timeout: 60_000, ...NATIVE };
@@ -162,5 +165,75 @@ describe('request deadline, idle keep-alive, malformed framing (native)', () => 
     const head = chatHead('Transfer-Encoding: chunked\r\n');
     const { text } = await untilClosed(s.host.port, [`${head}fffffffffffffff\r\n{}`], { timeoutMs: 15_000 });
     assertError(asResponse(text), { status: 413, code: 'request_too_large' });
+  });
+});
+
+// Connections held open: each has had a keep-alive answer, so the server counts it.
+async function holdConnection(port) {
+  const sock = net.connect(port, '127.0.0.1');
+  let text = '';
+  await new Promise((resolve, reject) => {
+    sock.once('connect', () => sock.write(`${GET}\r\n`));
+    sock.on('data', (c) => {
+      text += c.toString('latin1');
+      if (responseComplete(text)) resolve();
+    });
+    sock.once('error', reject);
+    sock.once('close', () => reject(new Error(`closed before answering: ${JSON.stringify(text)}`)));
+  });
+  sock.removeAllListeners('close');
+  sock.removeAllListeners('error');
+  sock.on('error', () => {});
+  return { sock, status: parseRawResponse(text).status };
+}
+
+// The soft and hard open-file limits of a process (/proc/PID/limits).
+function fdLimits(pid) {
+  const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  const n = (v) => (v === 'unlimited' ? Infinity : Number(v));
+  return { soft: n(m[1]), hard: n(m[2]) };
+}
+
+describe('MAX_CONNECTIONS and the open-file limit (native)', () => {
+  const MAX = 8;
+  let host;
+  before(async () => {
+    if (HOST_KIND !== 'native') return;
+    host = await startHost('native', { API_KEY: CLIENT_KEY, TOKEN_POOL_SIZE: 0, MAX_CONNECTIONS: MAX });
+  });
+  after(() => host?.stop());
+
+  test('beyond MAX_CONNECTIONS: 503 server_overloaded with Retry-After, then close; served again once one closes', T, async () => {
+    const held = [];
+    try {
+      for (let i = 0; i < MAX; i++) held.push(await holdConnection(host.port));
+      assert.deepEqual(held.map((h) => h.status), Array(MAX).fill(200));
+      const { text } = await untilClosed(host.port, `${GET}\r\n`, { timeoutMs: 15_000 });
+      const r = asResponse(text);
+      assertError(r, { status: 503, type: 'server_error', code: 'server_overloaded', param: null });
+      assert.match(r.headers['retry-after'] ?? '', /^[1-9]\d*$/);
+      assert.equal(r.connection, 'close');
+      held.pop().sock.destroy();
+      await waitFor('a new connection to be served', async () => {
+        const again = await untilClosed(host.port, `${GET}Connection: close\r\n\r\n`, { timeoutMs: 15_000 });
+        return asResponse(again.text).status === 200;
+      });
+    } finally {
+      for (const h of held) h.sock.destroy();
+    }
+  });
+
+  test('the open-file limit is raised at start to fit MAX_CONNECTIONS', T, async () => {
+    const own = fdLimits(process.pid);
+    const want = 5000;
+    // Started with a low soft limit, as many shells and service managers set it.
+    const low = await startHost('native', { API_KEY: CLIENT_KEY, TOKEN_POOL_SIZE: 0, MAX_CONNECTIONS: want }, { softFdLimit: 256 });
+    try {
+      const { soft, hard } = fdLimits(low.pid);
+      assert.ok(soft > 256, `soft limit ${soft}`);
+      assert.ok(soft >= Math.min(own.hard, want), `soft limit ${soft} (hard ${hard}; ours ${own.soft}/${own.hard})`);
+    } finally {
+      await low.stop();
+    }
   });
 });
