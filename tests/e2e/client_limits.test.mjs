@@ -1,7 +1,8 @@
 // The native server against hostile or broken clients, over raw sockets: the request deadline
 // (CLIENT_REQUEST_TIMEOUT_MS, 408), idle keep-alive connections (CLIENT_IDLE_TIMEOUT_S), the
 // connection limit (MAX_CONNECTIONS, 503) and the open-file limit, folded header lines and
-// chunk sizes that overflow (400).
+// chunk sizes that overflow (400), and a slow-header attack of 2,000 connections during which
+// a well-behaved client keeps its latency.
 //
 // Native only: on the Worker host, Cloudflare's HTTP front reads and frames requests before the
 // Worker sees them, so none of this is ours to test there (INTERFACE.md marks these settings
@@ -9,8 +10,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { assertError } from './assertions.mjs';
 import { HOST_KIND, hostOnly, startHost } from './hosts.mjs';
 import { CLIENT_KEY, chatBody, startStack, waitPool } from './stack.mjs';
@@ -234,6 +239,132 @@ describe('MAX_CONNECTIONS and the open-file limit (native)', () => {
       assert.ok(soft >= Math.min(own.hard, want), `soft limit ${soft} (hard ${hard}; ours ${own.soft}/${own.hard})`);
     } finally {
       await low.stop();
+    }
+  });
+});
+
+// The attack runs in a child process whose soft open-file limit is raised to its hard limit.
+function startAttack(port, connections) {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'slow_clients.mjs');
+  const child = spawn(
+    'bash',
+    ['-c', 'ulimit -Sn "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', process.execPath, script,
+      String(port), String(connections), '1000', String(REQUEST_TIMEOUT_MS + LATE_MS + 10_000)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const waiting = [];
+  const seen = [];
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const msg = JSON.parse(line);
+    seen.push(msg);
+    for (const w of waiting.splice(0)) w();
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const next = async (event, timeoutMs) => {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const i = seen.findIndex((m) => m.event === event);
+      if (i >= 0) return seen.splice(i, 1)[0];
+      if (Date.now() > end || child.exitCode !== null) throw new Error(`slow_clients.mjs: no "${event}" (exit ${child.exitCode})`);
+      await Promise.race([new Promise((r) => waiting.push(r)), new Promise((r) => setTimeout(r, 100))]);
+    }
+  };
+  return {
+    pid: child.pid,
+    next,
+    command: (c) => child.stdin.write(`${c}\n`),
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+describe('slow-header attack (native)', () => {
+  const CONNECTIONS = 2000;
+  let s;
+  before(async () => {
+    if (HOST_KIND !== 'native') return;
+    s = await startStack({ mode: 'guest', settings: { TOKEN_POOL_SIZE: 1, CLIENT_REQUEST_TIMEOUT_MS: REQUEST_TIMEOUT_MS } });
+    await waitPool(s, 1);
+  });
+  after(() => s?.stop());
+
+  // Medians of /healthz and chat requests, one after the other, each on its own connection:
+  // at least `rounds` of each, and for at least `minMs`.
+  async function latencies(rounds, minMs = 0) {
+    const healthz = [];
+    const chat = [];
+    const end = performance.now() + minMs;
+    for (let i = 0; i < rounds || performance.now() < end; i++) {
+      let t0 = performance.now();
+      assert.equal((await s.request('/healthz', { key: null })).status, 200);
+      healthz.push(performance.now() - t0);
+      t0 = performance.now();
+      const r = await s.chat(chatBody(`latency ${i}`));
+      assert.equal(r.status, 200, r.text);
+      chat.push(performance.now() - t0);
+    }
+    return { healthz: median(healthz), chat: median(chat) };
+  }
+
+  test('2,000 connections trickling headers: others keep their latency, attackers are cut at the deadline, memory stays bounded', { ...NATIVE, timeout: 180_000 }, async (t) => {
+    // Both ends need a descriptor per attacking connection, plus room for everything else.
+    const margin = 200;
+    const ownHard = fdLimits(process.pid).hard;
+    const proxySoft = fdLimits(s.host.pid).soft;
+    const connections = Math.min(CONNECTIONS, ownHard - margin, proxySoft - margin);
+    if (connections < CONNECTIONS) {
+      t.diagnostic(`open-file limits (test hard ${ownHard}, proxy ${proxySoft}) allow ${connections} attacking connections, not ${CONNECTIONS}`);
+    }
+    await latencies(3); // warm-up
+    const idle = await latencies(9);
+    const rssBefore = s.host.rss();
+    const attack = startAttack(s.host.port, connections);
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, s.host.rss() ?? 0);
+    }, 100);
+    try {
+      const ready = await attack.next('ready', 60_000);
+      assert.equal(ready.connectErrors, 0, JSON.stringify(ready));
+      // Long enough for the first attackers to be cut and replaced meanwhile.
+      const busy = await latencies(9, 2 * REQUEST_TIMEOUT_MS + 1000);
+      attack.command('stats');
+      const during = await attack.next('stats', 30_000);
+      attack.command('stop');
+      const done = await attack.next('done', REQUEST_TIMEOUT_MS + LATE_MS + 20_000);
+      clearInterval(sampler);
+      const rssAfter = s.host.rss();
+      const mib = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+      t.diagnostic(`idle: healthz ${idle.healthz.toFixed(1)} ms, chat ${idle.chat.toFixed(1)} ms; ` +
+        `under attack: healthz ${busy.healthz.toFixed(1)} ms, chat ${busy.chat.toFixed(1)} ms`);
+      t.diagnostic(`attack: ${done.opened} connections opened, ${during.connected} open after the measurement; ` +
+        `cut after ${Math.round(done.minMs)}..${Math.round(done.maxMs)} ms (median ${Math.round(done.medianMs)}); ` +
+        `statuses ${JSON.stringify(done.statuses)}`);
+      t.diagnostic(`proxy RSS: ${mib(rssBefore)} before, ${mib(rssPeak)} peak, ${mib(rssAfter)} after`);
+
+      // The well-behaved client: within 2x of idle, or under generous floors (a busy 2-core
+      // machine runs the proxy, the fake upstream, the attackers and this test at once).
+      assert.ok(busy.healthz <= Math.max(2 * idle.healthz, 100), `healthz median ${busy.healthz.toFixed(1)} ms vs ${idle.healthz.toFixed(1)} ms idle`);
+      assert.ok(busy.chat <= Math.max(2 * idle.chat, 300), `chat median ${busy.chat.toFixed(1)} ms vs ${idle.chat.toFixed(1)} ms idle`);
+      // The pressure was real: the attack held (nearly) all its connections meanwhile, the
+      // ones cut replaced at once.
+      assert.ok(during.connected >= connections * 0.9, `only ${during.connected} attacking connections open`);
+      assert.ok(during.closed >= connections * 0.9, `only ${during.closed} attacking connections were cut and replaced`);
+      // Every attacker was cut at its deadline, with a 408.
+      assert.equal(done.stillOpen, 0, 'attacking connections left open');
+      assert.deepEqual(Object.keys(done.statuses), ['408'], JSON.stringify(done));
+      assert.ok(done.minMs >= REQUEST_TIMEOUT_MS - 20, `one was cut after ${done.minMs} ms`);
+      assert.ok(done.maxMs < REQUEST_TIMEOUT_MS + LATE_MS, `one was cut after ${done.maxMs} ms`);
+      // Memory: a few KiB per connection, none kept after.
+      assert.ok(rssPeak - rssBefore < 64 * 2 ** 20, `RSS grew from ${mib(rssBefore)} to ${mib(rssPeak)}`);
+      assert.equal((await s.request('/healthz', { key: null })).status, 200);
+    } finally {
+      clearInterval(sampler);
+      await attack.kill();
     }
   });
 });
