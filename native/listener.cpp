@@ -141,10 +141,10 @@ void Listener::count_refusal(Refusals& r, std::string_view event, std::string_vi
   const int64_t now = now_ms();
   if (now - r.last_log < kShedLogIntervalMs) return;
   r.last_log = now;
-  host_.gw().log(LogLevel::kWarn, event,
-                 std::string(why) + ": " + std::to_string(r.count) +
-                     " connection(s) refused with 503 so far",
-                 wall_ms());
+  host_.gw().log(
+      LogLevel::kWarn, event,
+      std::string(why) + ": " + std::to_string(r.count) + " connection(s) refused with 503 so far",
+      wall_ms());
   host_.after_core_call(false);
 }
 

@@ -33,7 +33,7 @@ using boost::system::error_code;
 
 constexpr uint32_t kMaxHeaderBytes = 16 * 1024;
 constexpr size_t kMaxTargetBytes = 8 * 1024;
-constexpr size_t kReadSize = 64 * 1024;  // most bytes one read of a request takes
+constexpr size_t kReadSize = 64 * 1024;                   // most bytes one read of a request takes
 constexpr auto kLingerTimeout = std::chrono::seconds(2);  // draining an unread body at close
 constexpr size_t kLingerBytes = 64u << 20;
 // A client that takes no bytes for STREAM_IDLE_TIMEOUT_MS (at least this) is gone.
@@ -302,8 +302,7 @@ asio::awaitable<ReadState> HttpSession::read_head_bytes() {
 // parser would join them).
 ReadState HttpSession::parse_head() {
   if (!fold_scan_done_) {
-    const std::string_view bytes(static_cast<const char*>(buffer_.data().data()),
-                                 buffer_.size());
+    const std::string_view bytes(static_cast<const char*>(buffer_.data().data()), buffer_.size());
     const FoldScan scan = scan_for_fold(bytes, fold_scan_from_);
     if (scan == FoldScan::kFold) return ReadState::kFolded;
     fold_scan_done_ = scan == FoldScan::kHeadEnd;
