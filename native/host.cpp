@@ -125,7 +125,7 @@ void append_response_head(std::string& out, int status, const std::vector<Header
 
 std::string host_error_response(const Gateway& gw, int status, std::string_view message,
                                 int retry_after_s) {
-  const Errc code = status >= 500 ? Errc::kInternalError : Errc::kInvalidValue;
+  const Errc code = host_errc(status);
   const auto seed = entropy();
   const Answer a = gw.host_answer(status, make_error(code, std::string(message)), retry_after_s,
                                   "req_" + IdSource(seed).alnum(24));

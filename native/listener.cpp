@@ -93,16 +93,20 @@ asio::awaitable<void> Listener::run() {
       co_await pause(host_.io());
       continue;
     }
+    if (sessions_.open.size() >= host_.gw().config().max_connections) {
+      refuse(socket.native_handle());
+      socket.close(ec);
+      count_refusal(over_limit_, "connection_limit", "MAX_CONNECTIONS open connections");
+      continue;
+    }
     socket.set_option(tcp::no_delay(true), ec);
     spawn_session(host_, sessions_, std::move(socket));
   }
 }
 
-// Out of descriptors: free the reserve one, take the waiting connection, answer 503 with
-// Retry-After and close it, then re-arm the reserve. Leaves the pending queue short instead
-// of letting clients hang in it.
+// Out of descriptors: free the reserve one, take the waiting connection, refuse it, then
+// re-arm the reserve. Leaves the pending queue short instead of letting clients hang in it.
 asio::awaitable<void> Listener::shed() {
-  ++shed_count_;
   if (reserve_fd_ >= 0) {
     ::close(reserve_fd_);
     reserve_fd_ = -1;
@@ -110,26 +114,38 @@ asio::awaitable<void> Listener::shed() {
   const int fd =
       ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
   if (fd >= 0) {
-    const std::string answer = host_error_response(
-        host_.gw(), 503, "The server is at its connection limit; retry shortly", 1);
-    (void)!::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    char sink[4096];  // what already arrived, so the close sends FIN rather than RST
-    while (::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0) {
-    }
-    ::shutdown(fd, SHUT_WR);
+    refuse(fd);
     ::close(fd);
   }
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const int64_t now = now_ms();
-  if (now - last_shed_log_ >= kShedLogIntervalMs) {
-    last_shed_log_ = now;
-    host_.gw().log(LogLevel::kWarn, "accept_shed",
-                   "out of file descriptors: " + std::to_string(shed_count_) +
-                       " connection(s) refused with 503 so far",
-                   wall_ms());
-    host_.poll();
-  }
+  count_refusal(out_of_fds_, "accept_shed", "out of file descriptors");
   if (fd < 0 || reserve_fd_ < 0) co_await pause(host_.io());  // nothing freed: back off
+}
+
+// Answers a just-accepted connection 503 server_overloaded with Retry-After, without reading
+// its request, and ends the sending side; the caller closes `fd`. Never blocks: the answer
+// fits an empty socket buffer.
+void Listener::refuse(int fd) {
+  const std::string answer = host_error_response(
+      host_.gw(), 503, "The server is at its connection limit; retry shortly", 1);
+  (void)!::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  char sink[4096];  // what already arrived, so the close sends FIN rather than RST
+  for (int i = 0; i < 16; ++i) {
+    if (::recv(fd, sink, sizeof sink, MSG_DONTWAIT) <= 0) break;
+  }
+  ::shutdown(fd, SHUT_WR);
+}
+
+void Listener::count_refusal(Refusals& r, std::string_view event, std::string_view why) {
+  ++r.count;
+  const int64_t now = now_ms();
+  if (now - r.last_log < kShedLogIntervalMs) return;
+  r.last_log = now;
+  host_.gw().log(
+      LogLevel::kWarn, event,
+      std::string(why) + ": " + std::to_string(r.count) + " connection(s) refused with 503 so far",
+      wall_ms());
+  host_.poll();
 }
 
 void Listener::close() {

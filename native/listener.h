@@ -1,6 +1,7 @@
 #pragma once
-// The listening socket: accepts connections into sessions and, when the process runs out of
-// file descriptors, sheds load (a quick 503) instead of failing or spinning.
+// The listening socket: accepts connections into sessions and sheds load with a quick 503
+// (server_overloaded, Retry-After) beyond MAX_CONNECTIONS open connections, or when the
+// process runs out of file descriptors, instead of failing or spinning.
 
 #include <utility>  // before Asio (Boost 1.74)
 
@@ -27,14 +28,22 @@ class Listener {
   void close();
 
  private:
+  // Connections refused for one reason; logged at most once a second.
+  struct Refusals {
+    uint64_t count = 0;
+    int64_t last_log = 0;
+  };
+
   asio::awaitable<void> shed();
+  void refuse(int fd);
+  void count_refusal(Refusals& r, std::string_view event, std::string_view why);
 
   Host& host_;
   Sessions& sessions_;
   asio::ip::tcp::acceptor acceptor_;
   int reserve_fd_ = -1;  // an fd kept open so one can be freed to refuse a connection
-  int64_t last_shed_log_ = 0;
-  uint64_t shed_count_ = 0;
+  Refusals out_of_fds_;
+  Refusals over_limit_;
 };
 
 }  // namespace zproxy::native

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -57,13 +58,37 @@ EnvMap read_environment() {
   return env;
 }
 
-// Many concurrent streams need many descriptors: take all the hard limit allows.
-void raise_fd_limit() {
+// Descriptors beyond those of the client connections and their upstream calls: the listener,
+// the reserve descriptor, stdio, token fetches, idle upstream connections.
+constexpr rlim_t kFdMargin = 256;
+
+// Raises the open-file limit to fit MAX_CONNECTIONS: the soft limit to the hard one, and the
+// hard one as well when it is below two descriptors per connection (a streaming client holds
+// an upstream connection too) and the process may raise it (CAP_SYS_RESOURCE). Returns a
+// warning when the limit cannot fit even one per connection, else "".
+std::string raise_fd_limit(size_t max_connections) {
+  const rlim_t wanted = 2 * static_cast<rlim_t>(max_connections) + kFdMargin;
+  const rlim_t needed = static_cast<rlim_t>(max_connections) + kFdMargin;
   rlimit r{};
-  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-    r.rlim_cur = r.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &r);
+  if (getrlimit(RLIMIT_NOFILE, &r) != 0) return {};
+  if (r.rlim_max != RLIM_INFINITY && r.rlim_max < wanted) {
+    const rlimit higher{wanted, wanted};
+    if (setrlimit(RLIMIT_NOFILE, &higher) == 0) r = higher;
   }
+  if (r.rlim_cur < r.rlim_max) {
+    const rlimit all{r.rlim_max, r.rlim_max};
+    const rlimit enough{std::max(r.rlim_cur, std::min(wanted, r.rlim_max)), r.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &all) == 0) {
+      r = all;
+    } else if (setrlimit(RLIMIT_NOFILE, &enough) == 0) {  // unlimited is refused above nr_open
+      r = enough;
+    }
+  }
+  if (r.rlim_cur >= needed) return {};
+  return "the open-file limit (" + std::to_string(r.rlim_cur) + ") is below the " +
+         std::to_string(needed) + " that MAX_CONNECTIONS=" + std::to_string(max_connections) +
+         " needs (one per connection plus " + std::to_string(kFdMargin) +
+         "); when descriptors run out, new connections get 503";
 }
 
 void print_usage(std::FILE* out) {
@@ -132,7 +157,6 @@ asio::awaitable<void> shutdown_on_signal(asio::signal_set& signals, Host& host, 
 }
 
 int serve(const EnvMap& env) {
-  raise_fd_limit();
   Gateway gw(env, kNativeLimits, now_ms(), wall_ms());
   const auto take_logs = [&gw] { return gw.poll(now_ms()).logs; };
   if (const Error* e = gw.config_error()) {
@@ -144,6 +168,8 @@ int serve(const EnvMap& env) {
     write_stderr(logs);
     return 2;
   }
+  const std::string fd_warning = raise_fd_limit(gw.config().max_connections);
+  if (!fd_warning.empty()) gw.log(LogLevel::kWarn, "fd_limit", fd_warning, wall_ms());
   // Start-up warnings stay with the gateway until the host's first poll, which also starts the
   // first token fetches: a poll hands its jobs over once.
   asio::io_context io(1);

@@ -20,6 +20,7 @@
 #include <boost/beast/http.hpp>
 
 #include "exchange_driver.h"
+#include "head_check.h"
 
 namespace zproxy::native {
 
@@ -32,8 +33,7 @@ using boost::system::error_code;
 
 constexpr uint32_t kMaxHeaderBytes = 16 * 1024;
 constexpr size_t kMaxTargetBytes = 8 * 1024;
-constexpr auto kIdleTimeout = std::chrono::seconds(60);   // to receive a request head
-constexpr auto kBodyTimeout = std::chrono::seconds(120);  // to receive a whole request body
+constexpr size_t kReadSize = 64 * 1024;                   // most bytes one read of a request takes
 constexpr auto kLingerTimeout = std::chrono::seconds(2);  // draining an unread body at close
 constexpr size_t kLingerBytes = 64u << 20;
 // A client that takes no bytes for STREAM_IDLE_TIMEOUT_MS (at least this) is gone.
@@ -66,6 +66,24 @@ std::string chunk(std::string_view data) {
   return out;
 }
 
+// What the io deadline does when it passes.
+enum class IoExpiry : uint8_t {
+  kClose,   // close the socket: whatever waits on it fails
+  kCancel,  // cancel the pending read; the reader answers (408) and closes
+};
+
+// Where reading a request's head or body stands.
+enum class ReadState : uint8_t {
+  kMore,          // the head is incomplete: read on
+  kDone,          // the head is complete
+  kGone,          // the client left or the connection was closed here: nothing to answer
+  kIdle,          // no request began within the idle timeout: close without an answer
+  kTimedOut,      // not complete within CLIENT_REQUEST_TIMEOUT_MS: 408
+  kMalformed,     // the parser refused the head or the body: 400
+  kFolded,        // a folded header line: 400
+  kHeadTooLarge,  // 431
+};
+
 // Is `ec` the parser rejecting the bytes (as opposed to the connection ending)?
 bool is_parse_error(const error_code& ec) {
   return ec.category() == make_error_code(http::error::bad_target).category() &&
@@ -80,6 +98,7 @@ class HttpSession final : public Session,
   HttpSession(Host& host, Sessions& sessions, tcp::socket socket)
       : host_(host),
         sessions_(sessions),
+        accepted_at_(now_ms()),
         stream_(std::move(socket)),
         io_timer_(stream_.get_executor()),
         driver_(host, *this, stream_.get_executor()) {
@@ -115,7 +134,9 @@ class HttpSession final : public Session,
 
   asio::awaitable<void> serve_connection();
   asio::awaitable<bool> read_head();
-  asio::awaitable<void> reject(const error_code& ec);
+  asio::awaitable<ReadState> read_head_bytes();
+  ReadState parse_head();
+  asio::awaitable<void> reject(ReadState why);
   asio::awaitable<bool> serve();
   asio::awaitable<void> close_connection();
   std::string response_head(const Exchange& exchange, size_t content_length);
@@ -123,10 +144,12 @@ class HttpSession final : public Session,
   asio::awaitable<bool> write(std::string_view a, std::string_view b = {});
   bool parse_buffered(error_code& ec);
   // The connection's I/O deadline (monotonic ms, kNever for none): when it passes, the socket
-  // closes and whatever waits on it fails. Moving it costs no timer operation: one timer is
+  // closes and whatever waits on it fails (kClose), or the pending read is cancelled and
+  // io_expired_ set, so that the reader can still answer (kCancel). Each call starts a new
+  // wait: io_expired_ is cleared. Moving it costs no timer operation: one timer is
   // armed at the earliest deadline set since it last fired and re-arms itself when it fires
   // early (see on_io_timer).
-  void io_deadline(int64_t due);
+  void io_deadline(int64_t due, IoExpiry expiry = IoExpiry::kClose);
   void arm_io_timer(int64_t at);
   void on_io_timer(uint64_t gen);
   void lost_client();
@@ -136,15 +159,24 @@ class HttpSession final : public Session,
 
   Host& host_;
   Sessions& sessions_;
+  const int64_t accepted_at_;  // monotonic ms
   tcp::socket stream_;
   asio::steady_timer io_timer_;
   int64_t io_due_ = kNever;
+  IoExpiry io_expiry_ = IoExpiry::kClose;
+  bool io_expired_ = false;  // the deadline cancelled the pending read (until the next one)
   int64_t io_armed_at_ = kNever;
   uint64_t io_timer_gen_ = 0;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   ExchangeDriver driver_;
   RequestState rq_;
+  // The current request's deadline for its head and body (monotonic ms; kNever before its
+  // first byte, or when CLIENT_REQUEST_TIMEOUT_MS is 0).
+  int64_t request_due_ = kNever;
+  size_t fold_scan_from_ = 0;  // scan_for_fold's position in buffer_
+  bool fold_scan_done_ = false;
+  bool first_request_ = true;
   bool idle_ = true;
   bool closed_ = false;
   uint64_t watch_gen_ = 0;
@@ -186,6 +218,13 @@ asio::awaitable<void> HttpSession::close_connection() {
     while (!ec && drained < kLingerBytes) {
       drained += co_await stream_.async_read_some(asio::buffer(sink), awaitable_ec(ec));
     }
+  } else if (!closed_) {
+    // Only what already arrived (a client cut at its deadline may still be sending): unread
+    // bytes at close turn the FIN into a reset, which can destroy the answer in flight.
+    char sink[4096];
+    for (int i = 0; i < 16; ++i) {
+      if (::recv(stream_.native_handle(), sink, sizeof sink, MSG_DONTWAIT) <= 0) break;
+    }
   }
   io_deadline(kNever);
   ++io_timer_gen_;
@@ -202,26 +241,91 @@ asio::awaitable<bool> HttpSession::read_head() {
   // Beast checks Content-Length against the body limit as soon as the head is complete; the
   // exchange decides about the size (413) and read_body() sets its limit.
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+  fold_scan_from_ = 0;
+  fold_scan_done_ = false;
   idle_ = true;
-  io_deadline(now_ms() + ms(kIdleTimeout));
-  error_code ec;
-  co_await http::async_read_header(stream_, buffer_, *parser_, awaitable_ec(ec));
-  io_deadline(kNever);
+  const ReadState state = co_await read_head_bytes();
   idle_ = false;
-  if (!ec && !closed_) co_return true;
-  if (!closed_) co_await reject(ec);
+  first_request_ = false;
+  if (state == ReadState::kDone) co_return true;
+  co_await reject(state);
   co_return false;
 }
 
-asio::awaitable<void> HttpSession::reject(const error_code& ec) {
-  int status = 0;
-  if (ec == http::error::header_limit) {
-    status = 431;
-  } else if (is_parse_error(ec)) {
-    status = 400;
+// Reads until the head is complete, within the deadline: before the request's first byte,
+// CLIENT_IDLE_TIMEOUT_S after the previous answer; from its first byte (for a connection's
+// first request: from accept), CLIENT_REQUEST_TIMEOUT_MS for the head and body together.
+asio::awaitable<ReadState> HttpSession::read_head_bytes() {
+  const Config& config = host_.gw().config();
+  const int64_t timeout = config.client_request_timeout_ms;  // 0: none
+  const int64_t waiting_since = first_request_ ? accepted_at_ : now_ms();
+  const int64_t idle_due = waiting_since + config.client_idle_timeout_ms;
+  request_due_ = first_request_ && timeout > 0 ? accepted_at_ + timeout : kNever;
+  bool began = false;  // a byte of this request arrived
+  error_code ec;
+  while (true) {
+    if (buffer_.size() > 0) {
+      if (!began && request_due_ == kNever && timeout > 0) request_due_ = now_ms() + timeout;
+      began = true;
+      const ReadState state = parse_head();
+      if (state != ReadState::kMore) co_return state;
+    }
+    // Once the request's clock runs, only it counts (a first request's runs from accept).
+    const int64_t due = began || request_due_ != kNever ? request_due_ : idle_due;
+    io_deadline(due, IoExpiry::kCancel);
+    const auto space = buffer_.prepare(beast::read_size(buffer_, kReadSize));
+    const size_t n = co_await stream_.async_read_some(space, awaitable_ec(ec));
+    const bool expired = io_expired_;
+    io_deadline(kNever);
+    buffer_.commit(n);
+    if (closed_) co_return ReadState::kGone;
+    if (!ec) continue;
+    if (!expired) co_return ReadState::kGone;  // EOF or reset: the client left
+    co_return request_due_ == kNever ? ReadState::kIdle : ReadState::kTimedOut;
   }
-  if (status == 0) co_return;  // the client left or timed out: nothing to answer
-  const char* message = status == 431 ? "Request headers are too large" : "Malformed HTTP request";
+}
+
+// Feeds what is buffered to the head parser, after looking for folded lines in it (the
+// parser would join them).
+ReadState HttpSession::parse_head() {
+  if (!fold_scan_done_) {
+    const std::string_view bytes(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    const FoldScan scan = scan_for_fold(bytes, fold_scan_from_);
+    if (scan == FoldScan::kFold) return ReadState::kFolded;
+    fold_scan_done_ = scan == FoldScan::kHeadEnd;
+  }
+  error_code ec;
+  const size_t used = parser_->put(buffer_.data(), ec);
+  buffer_.consume(used);
+  fold_scan_from_ -= std::min(fold_scan_from_, used);
+  if (ec == http::error::need_more) return ReadState::kMore;
+  if (ec == http::error::header_limit) return ReadState::kHeadTooLarge;
+  if (ec) return ReadState::kMalformed;
+  return parser_->is_header_done() ? ReadState::kDone : ReadState::kMore;
+}
+
+// Answers a request that could not be read (408, 400, 431) and leaves the connection to
+// close; a client that left or stayed idle gets nothing.
+asio::awaitable<void> HttpSession::reject(ReadState why) {
+  int status = 400;
+  std::string_view message = "Malformed HTTP request";
+  switch (why) {
+    case ReadState::kTimedOut:
+      status = 408;
+      message = "The request did not arrive within CLIENT_REQUEST_TIMEOUT_MS";
+      break;
+    case ReadState::kHeadTooLarge:
+      status = 431;
+      message = "Request headers are too large";
+      break;
+    case ReadState::kFolded:
+      message = "Malformed HTTP request: folded header line (obs-fold, RFC 9112 section 5.2)";
+      break;
+    case ReadState::kMalformed:
+      break;
+    default:
+      co_return;
+  }
   host_.gw().log(LogLevel::kDebug, "http_rejected", message, wall_ms());
   host_.poll();
   const std::string answer = host_error_response(host_.gw(), status, message);
@@ -270,14 +374,24 @@ asio::awaitable<BodyStatus> HttpSession::read_body(size_t limit, std::string& bo
   error_code ec;
   // Usually the whole body came with the head: parse it here rather than through an
   // asynchronous read that would complete at once (a trip through the event loop).
+  bool expired = false;
   if (!parse_buffered(ec)) {
-    io_deadline(now_ms() + ms(kBodyTimeout));
+    io_deadline(request_due_, IoExpiry::kCancel);
     co_await http::async_read(stream_, buffer_, p, awaitable_ec(ec));
+    expired = io_expired_;
     io_deadline(kNever);
   }
   if (ec == http::error::body_limit) co_return BodyStatus::kTooLarge;
   if (ec) {
     rq_.client_gone = true;  // cut, timed out or malformed: the connection is beyond use
+    ReadState why = ReadState::kGone;
+    if (!closed_ && expired) {
+      why = ReadState::kTimedOut;
+      rq_.body_pending = false;  // cut at the deadline: no lingering for this client
+    } else if (!closed_ && is_parse_error(ec)) {
+      why = ReadState::kMalformed;  // e.g. a chunk size that overflows 64 bits
+    }
+    co_await reject(why);
     co_return BodyStatus::kFailed;
   }
   rq_.body_pending = false;
@@ -383,8 +497,10 @@ bool HttpSession::parse_buffered(error_code& ec) {
   return p.is_done();
 }
 
-void HttpSession::io_deadline(int64_t due) {
+void HttpSession::io_deadline(int64_t due, IoExpiry expiry) {
   io_due_ = due;
+  io_expiry_ = expiry;
+  io_expired_ = false;
   if (due != kNever && due < io_armed_at_) arm_io_timer(due);
 }
 
@@ -405,9 +521,14 @@ void HttpSession::on_io_timer(uint64_t gen) {
     arm_io_timer(io_due_);  // the deadline moved later since this timer was armed
     return;
   }
-  // As a timed-out Beast stream would: close the socket; what waits on it fails.
   io_due_ = kNever;
   error_code ec;
+  if (io_expiry_ == IoExpiry::kCancel) {
+    io_expired_ = true;
+    stream_.cancel(ec);  // only a read is pending: its reader answers
+    return;
+  }
+  // As a timed-out Beast stream would: close the socket; what waits on it fails.
   stream_.close(ec);
 }
 

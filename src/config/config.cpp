@@ -54,6 +54,10 @@ constexpr Setting kSettings[] = {
     {"KEEPALIVE_S", "15", "seconds of stream silence before a keep-alive comment"},
     {"CORS_ORIGINS", "*", "allowed origins, comma-separated"},
     {"SHUTDOWN_GRACE_S", "8", "native: seconds open streams get after SIGTERM"},
+    {"CLIENT_REQUEST_TIMEOUT_MS", "30000",
+     "native: a request's head and body must arrive within this from its first byte (0: off)"},
+    {"CLIENT_IDLE_TIMEOUT_S", "75", "native: keep-alive connections idle this long are closed"},
+    {"MAX_CONNECTIONS", "10000", "native: open client connections; beyond, 503 (1..1000000)"},
     {"UPSTREAM_CA_FILE", "", "native: extra CA bundle for upstream TLS (default: system bundle)"},
     {"HTTPS_PROXY", "", "native: proxy for upstream HTTPS (also https_proxy)"},
     {"NO_PROXY", "", "native: hosts reached without HTTPS_PROXY, comma-separated (also no_proxy)"},
@@ -430,6 +434,13 @@ void load_limits(Reader& r, Config& c) {
   c.shutdown_grace_ms = r.integer("SHUTDOWN_GRACE_S", 0, 3600) * 1000;
 }
 
+// The native host's client side (the Worker's is Cloudflare's).
+void load_client_side(Reader& r, Config& c) {
+  c.client_request_timeout_ms = r.integer("CLIENT_REQUEST_TIMEOUT_MS", 0, kMaxTimeoutMs);
+  c.client_idle_timeout_ms = r.integer("CLIENT_IDLE_TIMEOUT_S", 1, 86400) * 1000;
+  c.max_connections = static_cast<size_t>(r.integer("MAX_CONNECTIONS", 1, 1000000));
+}
+
 void load_misc(Reader& r, Config& c) {
   const bool tags = r.boolean("SHOW_THINK_TAGS");
   c.thinking = tags ? ThinkingMode::kThinkTags : ThinkingMode::kReasoningContent;
@@ -478,6 +489,7 @@ Result<Config> load_config(const EnvMap& env) {
   load_upstream(r, c);
   load_models(r, c);
   load_limits(r, c);
+  load_client_side(r, c);
   load_misc(r, c);
   if (r.failed()) return r.take_error();
   return c;

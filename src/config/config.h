@@ -66,6 +66,12 @@ struct Config {
   int64_t keepalive_ms = 15000;
   std::vector<std::string> cors_origins;  // {"*"} by default
   int64_t shutdown_grace_ms = 8000;
+  // native client side: a request's head and body arrive within client_request_timeout_ms of
+  // its first byte (0: no limit); a keep-alive connection idle for client_idle_timeout_ms is
+  // closed; beyond max_connections open client connections new ones are refused with 503
+  int64_t client_request_timeout_ms = 30000;
+  int64_t client_idle_timeout_ms = 75000;
+  size_t max_connections = 10000;
   std::string upstream_ca_file;
   std::string https_proxy;  // HTTPS_PROXY (or https_proxy)
   std::string no_proxy;     // NO_PROXY (or no_proxy)

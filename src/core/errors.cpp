@@ -20,6 +20,7 @@ ErrcInfo errc_info(Errc e) {
     case Errc::kNotFound: return {404, kInvalid, "not_found"};
     case Errc::kModelNotFound: return {404, kInvalid, "model_not_found"};
     case Errc::kMethodNotAllowed: return {405, kInvalid, "method_not_allowed"};
+    case Errc::kRequestTimeout: return {408, kInvalid, "request_timeout"};
     case Errc::kRequestTooLarge: return {413, kInvalid, "request_too_large"};
     case Errc::kRateLimitExceeded: return {429, "rate_limit_error", "rate_limit_exceeded"};
     case Errc::kInvalidConfig: return {500, "server_error", "invalid_config"};
@@ -29,9 +30,16 @@ ErrcInfo errc_info(Errc e) {
     case Errc::kUpstreamBadResponse: return {502, "upstream_error", "upstream_bad_response"};
     case Errc::kUpstreamError: return {502, "upstream_error", "upstream_error"};
     case Errc::kNoCredentials: return {503, "server_error", "no_credentials"};
+    case Errc::kServerOverloaded: return {503, "server_error", "server_overloaded"};
     case Errc::kUpstreamTimeout: return {504, "upstream_error", "upstream_timeout"};
   }
   return {500, "server_error", "internal_error"};
+}
+
+Errc host_errc(int status) {
+  if (status == 408) return Errc::kRequestTimeout;
+  if (status == 503) return Errc::kServerOverloaded;
+  return status >= 500 ? Errc::kInternalError : Errc::kInvalidValue;
 }
 
 std::string error_json(const Error& e) {

@@ -17,12 +17,13 @@ enum class Errc : uint8_t {
   kUnsupportedValue,
   kContextLengthExceeded,
   kContentFilter,
-  // 401, 403, 404, 405, 413
+  // 401, 403, 404, 405, 408, 413
   kInvalidApiKey,
   kModelNotAvailable,
   kNotFound,
   kModelNotFound,
   kMethodNotAllowed,
+  kRequestTimeout,
   kRequestTooLarge,
   // 429
   kRateLimitExceeded,
@@ -36,6 +37,7 @@ enum class Errc : uint8_t {
   kUpstreamError,
   // 503, 504
   kNoCredentials,
+  kServerOverloaded,
   kUpstreamTimeout,
 };
 
@@ -47,6 +49,11 @@ struct ErrcInfo {
 
 // The catalogue row of `e`.
 ErrcInfo errc_info(Errc e);
+
+// The code of an answer a host gives on its own, outside any exchange (unparsable requests,
+// client timeouts, connection limits), by its status: 408 request_timeout, 503
+// server_overloaded, any other 5xx internal_error, anything else invalid_value.
+Errc host_errc(int status);
 
 struct Error {
   Errc code = Errc::kInternalError;

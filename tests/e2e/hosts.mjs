@@ -217,7 +217,13 @@ async function launchNative(settings, opts) {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const env = { ...nativeBaseEnv(), HOST: '127.0.0.1', PORT: String(port), ...stringify(settings) };
-    const child = spawn(NATIVE_BIN, opts.args ?? [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // softFdLimit: start under that soft open-file limit (bash's ulimit, then exec: same PID).
+    const child = opts.softFdLimit
+      ? spawn('bash', ['-c', 'ulimit -Sn "$1" && exec "$0" "${@:2}"', NATIVE_BIN, String(opts.softFdLimit), ...(opts.args ?? [])], {
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+      : spawn(NATIVE_BIN, opts.args ?? [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const host = makeHost('native', child, port, env);
     try {
       await waitServing(host, opts.startTimeoutMs ?? START_TIMEOUT_MS.native);
@@ -259,7 +265,7 @@ async function launchWorker(settings, opts) {
 }
 
 // Starts the proxy with `settings` (docs/contract.md §3 names) and waits until /healthz
-// answers 200. Options: args (native command line), startTimeoutMs.
+// answers 200. Options: args (native command line), startTimeoutMs, softFdLimit (native).
 export function startHost(kind = HOST_KIND, settings = {}, opts = {}) {
   return kind === 'worker' ? launchWorker(settings, opts) : launchNative(settings, opts);
 }

@@ -20,6 +20,7 @@ const SETTINGS = [
   'SHOW_THINK_TAGS', 'THINKING', 'MAX_BODY_BYTES', 'CONNECT_TIMEOUT_MS', 'FIRST_BYTE_TIMEOUT_MS',
   'STREAM_IDLE_TIMEOUT_MS', 'REQUEST_DEADLINE_MS', 'MAX_ATTEMPTS', 'MAX_INFLIGHT_PER_CREDENTIAL',
   'TOKEN_MAX_AGE_S', 'KEEPALIVE_S', 'CORS_ORIGINS', 'SHUTDOWN_GRACE_S', 'UPSTREAM_CA_FILE', 'LOG_LEVEL', 'LOG_BODIES',
+  'CLIENT_REQUEST_TIMEOUT_MS', 'CLIENT_IDLE_TIMEOUT_S', 'MAX_CONNECTIONS',
 ];
 const DEFAULT_KEY = 'sk-z2api-key-2024';
 
@@ -39,6 +40,9 @@ const BAD = [
   [{ ZAI_EXTRA_HEADERS: '[1, 2]' }, 'ZAI_EXTRA_HEADERS'],
   [{ MAX_ATTEMPTS: 'three' }, 'MAX_ATTEMPTS'],
   [{ KEEPALIVE_S: 'often' }, 'KEEPALIVE_S'],
+  [{ CLIENT_REQUEST_TIMEOUT_MS: '-1' }, 'CLIENT_REQUEST_TIMEOUT_MS'],
+  [{ CLIENT_IDLE_TIMEOUT_S: '0' }, 'CLIENT_IDLE_TIMEOUT_S'],
+  [{ MAX_CONNECTIONS: '0' }, 'MAX_CONNECTIONS'],
   [{ ZAI_BASE_URL: 'not a url' }, 'ZAI_BASE_URL'],
   [{ UPSTREAM_MODE: 'api' }, /ZAI_API_KEYS|UPSTREAM_MODE/],
   [{ UPSTREAM_MODE: 'api', ZAI_API_KEYS: 'zk-1', API_KEY: undefined }, 'API_KEY'],
@@ -51,7 +55,7 @@ describe('native command line', () => {
     const r = await runNative(['--help']);
     assert.equal(r.code, 0, r.stderr);
     for (const name of SETTINGS) assert.match(r.stdout, new RegExp(`\\b${name}\\b`), `--help mentions ${name}`);
-    for (const def of ['3000', '8388608', 'sk-z2api-key-2024', '1800']) assert.ok(r.stdout.includes(def), `default ${def}`);
+    for (const def of ['3000', '8388608', 'sk-z2api-key-2024', '1800', '30000', '75', '10000']) assert.ok(r.stdout.includes(def), `default ${def}`);
   });
 
   test('--version prints the version', { ...T, ...NATIVE }, async () => {

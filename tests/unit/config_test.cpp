@@ -79,6 +79,9 @@ TEST_CASE("config: every default") {
   CHECK(c.keepalive_ms == 15000);
   CHECK(c.cors_origins == std::vector<std::string>{"*"});
   CHECK(c.shutdown_grace_ms == 8000);
+  CHECK(c.client_request_timeout_ms == 30000);
+  CHECK(c.client_idle_timeout_ms == 75000);
+  CHECK(c.max_connections == 10000);
   CHECK(c.upstream_ca_file.empty());
   CHECK(c.https_proxy.empty());
   CHECK(c.no_proxy.empty());
@@ -132,6 +135,17 @@ TEST_CASE("config: good values") {
       {{{"KEEPALIVE_S", "1"}}, [](const Config& c) { return c.keepalive_ms == 1000; }},
       {{{"TOKEN_MAX_AGE_S", "60"}}, [](const Config& c) { return c.token_max_age_ms == 60000; }},
       {{{"SHUTDOWN_GRACE_S", "0"}}, [](const Config& c) { return c.shutdown_grace_ms == 0; }},
+      {{{"CLIENT_REQUEST_TIMEOUT_MS", "0"}},
+       [](const Config& c) { return c.client_request_timeout_ms == 0; }},
+      {{{"CLIENT_REQUEST_TIMEOUT_MS", "2000"}},
+       [](const Config& c) { return c.client_request_timeout_ms == 2000; }},
+      {{{"CLIENT_IDLE_TIMEOUT_S", "1"}},
+       [](const Config& c) { return c.client_idle_timeout_ms == 1000; }},
+      {{{"CLIENT_IDLE_TIMEOUT_S", "86400"}},
+       [](const Config& c) { return c.client_idle_timeout_ms == 86400000; }},
+      {{{"MAX_CONNECTIONS", "1"}}, [](const Config& c) { return c.max_connections == 1; }},
+      {{{"MAX_CONNECTIONS", "1000000"}},
+       [](const Config& c) { return c.max_connections == 1000000; }},
       {{{"MAX_BODY_BYTES", "1024"}}, [](const Config& c) { return c.max_body_bytes == 1024; }},
       {{{"MAX_BODY_BYTES", "1073741824"}},
        [](const Config& c) { return c.max_body_bytes == (size_t{1} << 30); }},
@@ -228,6 +242,14 @@ TEST_CASE("config: bad values name the variable and the value") {
       {"KEEPALIVE_S", "0"},
       {"TOKEN_MAX_AGE_S", "59"},
       {"SHUTDOWN_GRACE_S", "-1"},
+      {"CLIENT_REQUEST_TIMEOUT_MS", "-1"},
+      {"CLIENT_REQUEST_TIMEOUT_MS", "30s"},
+      {"CLIENT_REQUEST_TIMEOUT_MS", "86400001"},
+      {"CLIENT_IDLE_TIMEOUT_S", "0"},
+      {"CLIENT_IDLE_TIMEOUT_S", "86401"},
+      {"MAX_CONNECTIONS", "0"},
+      {"MAX_CONNECTIONS", "1000001"},
+      {"MAX_CONNECTIONS", "many"},
       {"MAX_BODY_BYTES", "1023"},
       {"MAX_BODY_BYTES", "1073741825"},
       {"MAX_INFLIGHT_PER_CREDENTIAL", "-1"},
@@ -419,6 +441,9 @@ TEST_CASE("config: help lists every variable with its default") {
                                 "KEEPALIVE_S",
                                 "CORS_ORIGINS",
                                 "SHUTDOWN_GRACE_S",
+                                "CLIENT_REQUEST_TIMEOUT_MS",
+                                "CLIENT_IDLE_TIMEOUT_S",
+                                "MAX_CONNECTIONS",
                                 "UPSTREAM_CA_FILE",
                                 "HTTPS_PROXY",
                                 "LOG_LEVEL",
@@ -427,6 +452,9 @@ TEST_CASE("config: help lists every variable with its default") {
     CHECK(help.find("\n  " + std::string(name) + " ") != std::string::npos);
   }
   CHECK(help.find("(default: 3000)") != std::string::npos);
+  CHECK(help.find("(default: 30000)") != std::string::npos);
+  CHECK(help.find("(default: 75)") != std::string::npos);
+  CHECK(help.find("(default: 10000)") != std::string::npos);
   CHECK(help.find("(default: https://api.z.ai/api/paas/v4)") != std::string::npos);
   CHECK(help.find(std::string("(default: z-ai-proxy/") + kVersion + ")") != std::string::npos);
 }
