@@ -1,8 +1,6 @@
 #include "core/errors.h"
 
-#include <rapidjson/writer.h>
-
-#include "core/json_buffer.h"
+#include "json/writer.h"
 
 namespace zproxy {
 
@@ -45,22 +43,22 @@ Errc host_errc(int status) {
 std::string error_json(const Error& e) {
   const ErrcInfo info = errc_info(e.code);
   JsonBuffer buf;
-  rapidjson::Writer<JsonBuffer> w(buf);
+  JsonWriter w(buf);
   w.StartObject();
   w.Key("error");
   w.StartObject();
   w.Key("message");
-  w.String(e.message.data(), static_cast<rapidjson::SizeType>(e.message.size()));
+  w.String(e.message);
   w.Key("type");
-  w.String(info.type.data(), static_cast<rapidjson::SizeType>(info.type.size()));
+  w.String(info.type);
   w.Key("param");
   if (e.param.empty()) {
     w.Null();
   } else {
-    w.String(e.param.data(), static_cast<rapidjson::SizeType>(e.param.size()));
+    w.String(e.param);
   }
   w.Key("code");
-  w.String(info.code.data(), static_cast<rapidjson::SizeType>(info.code.size()));
+  w.String(info.code);
   w.EndObject();
   w.EndObject();
   return buf.take();

@@ -1,11 +1,9 @@
 // Exchange: the public face of one client request, plus routing and the simple answers
 // (health, readiness, models, metrics, errors). The chat flow is in chat.cpp.
 
-#include <rapidjson/writer.h>
-
 #include "engine/gateway_impl.h"
 #include "engine/log.h"
-#include "json/json.h"
+#include "json/writer.h"
 #include "dialect/openai_chat/writer.h"
 
 namespace zproxy {
@@ -38,10 +36,10 @@ std::string status_json(std::string_view status, std::string_view reason) {
   JsonWriter w(buf);
   w.StartObject();
   w.Key("status");
-  json_write_string(w, status);
+  w.String(status);
   if (!reason.empty()) {
     w.Key("reason");
-    json_write_string(w, reason);
+    w.String(reason);
   }
   w.EndObject();
   return buf.take();

@@ -15,10 +15,9 @@
 #include <optional>
 
 #include <rapidjson/document.h>
-#include <rapidjson/writer.h>
 
-#include "core/json_buffer.h"
 #include "core/result.h"
+#include "json/writer.h"
 
 namespace zproxy {
 
@@ -118,12 +117,11 @@ inline std::string_view json_string(const rapidjson::Value& obj, std::string_vie
 // Serialises a value compactly.
 std::string json_dump(const rapidjson::Value& v);
 
-using JsonWriter = rapidjson::Writer<JsonBuffer>;
 inline void json_write_string(JsonWriter& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  w.String(s);
 }
 inline void json_write_key(JsonWriter& w, std::string_view s) {
-  w.Key(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  w.Key(s);
 }
 
 }  // namespace zproxy

@@ -26,18 +26,18 @@ std::string render(const SseEvent& e, int64_t retry_ms) {
   JsonBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
-  json_write_key(w, "type");
-  json_write_string(w, e.type);
-  json_write_key(w, "data");
-  json_write_string(w, e.data);
-  json_write_key(w, "id");
-  json_write_string(w, e.last_event_id);
+  w.Key("type");
+  w.String(e.type);
+  w.Key("data");
+  w.String(e.data);
+  w.Key("id");
+  w.String(e.last_event_id);
   if (retry_ms >= 0) {
-    json_write_key(w, "retry");
+    w.Key("retry");
     w.Int64(retry_ms);
   }
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
+  return buf.take();
 }
 
 class Recorder : public SseHandler {
