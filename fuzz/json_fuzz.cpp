@@ -1,7 +1,9 @@
 // parse_json on arbitrary bytes: it must never crash, overflow the stack or fail with anything
-// but kInvalidJson; an accepted document must dump to text that parses again to the same
-// document (doubles within a relative 1e-12, or apart only in subnormal bits: parsing uses
-// RapidJSON's normal precision).
+// but kInvalidJson / kRequestTooLarge. Differential checks: the single-pass reader (parse_json,
+// JsonEventParser) against RapidJSON's reader (parse_json_reference, parse_json_in_place), same
+// verdicts, errors and values; JsonWriter against RapidJSON's Writer, same bytes; an accepted
+// document dumps to text that parses again to the same document (doubles within a relative
+// 1e-12, or apart only in subnormal bits: parsing uses RapidJSON's normal precision).
 #include <cfloat>
 #include <cmath>
 #include <cstddef>
@@ -10,8 +12,12 @@
 #include <string_view>
 
 #include "json/json.h"
+#include "json/reference.h"
 
 namespace {
+
+using zproxy::JsonMember;
+using zproxy::JsonValue;
 
 // A tight cap on the same input exercises the depth pre-scan at small depths.
 constexpr size_t kSmallDepth = 4;
@@ -19,48 +25,49 @@ constexpr size_t kSmallValues = 16;
 constexpr double kDoubleTolerance = 1e-12;
 constexpr double kSubnormalTolerance = 2 * DBL_MIN;
 
-bool same_number(const rapidjson::Value& a, const rapidjson::Value& b) {
-  if (a.IsDouble() != b.IsDouble()) return false;
-  if (!a.IsDouble())
-    return a.IsInt64() ? b.IsInt64() && a.GetInt64() == b.GetInt64()
-                       : b.IsUint64() && a.GetUint64() == b.GetUint64();
-  const double x = a.GetDouble(), y = b.GetDouble();
+bool same_number(JsonValue a, JsonValue b, bool exact) {
+  if (a.int64() != b.int64() || a.uint64() != b.uint64()) return false;
+  const double x = *a.number(), y = *b.number();
+  if (exact) return x == y && std::signbit(x) == std::signbit(y);
   const double diff = std::fabs(x - y);
   return diff <= kDoubleTolerance * std::fmax(std::fabs(x), std::fabs(y)) ||
          diff <= kSubnormalTolerance;
 }
 
 // Structural equality, members compared in order (duplicate keys included).
-bool same(const rapidjson::Value& a, const rapidjson::Value& b) {
-  if (a.GetType() != b.GetType()) return false;
-  if (a.IsNumber()) return same_number(a, b);
-  if (a.IsString()) return zproxy::as_view(a) == zproxy::as_view(b);
-  if (a.IsArray()) {
-    if (a.Size() != b.Size()) return false;
-    for (rapidjson::SizeType i = 0; i < a.Size(); ++i) {
-      if (!same(a[i], b[i])) return false;
-    }
-    return true;
+bool same(JsonValue a, JsonValue b, bool exact) {
+  if (a.is_null() != b.is_null() || a.boolean() != b.boolean() || a.is_number() != b.is_number() ||
+      a.is_string() != b.is_string() || a.is_array() != b.is_array() ||
+      a.is_object() != b.is_object()) {
+    return false;
   }
-  if (a.IsObject()) {
-    if (a.MemberCount() != b.MemberCount()) return false;
-    for (auto i = a.MemberBegin(), j = b.MemberBegin(); i != a.MemberEnd(); ++i, ++j) {
-      if (zproxy::as_view(i->name) != zproxy::as_view(j->name)) return false;
-      if (!same(i->value, j->value)) return false;
+  if (a.is_number()) return same_number(a, b, exact);
+  if (a.string() != b.string() || a.size() != b.size()) return false;
+  if (a.is_array()) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!same(a.element(i), b.element(i), exact)) return false;
     }
-    return true;
   }
-  return true;  // null, true, false: the type says it all
+  if (a.is_object()) {
+    auto j = b.members().begin();
+    for (const JsonMember m : a.members()) {
+      if (m.key != (*j).key || !same(m.value, (*j).value, exact)) return false;
+      ++j;
+    }
+  }
+  return true;
 }
 
-void check_accessors(const rapidjson::Value& v) {
-  if (!v.IsObject()) return;
-  for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
-    const std::string_view key = zproxy::as_view(it->name);
-    const rapidjson::Value* m = zproxy::json_member(v, key);
-    if (m == nullptr) __builtin_trap();
-    if (zproxy::json_is_string(m) != m->IsString()) __builtin_trap();
-    if (m->IsString() && zproxy::json_string(v, key) != zproxy::as_view(*m)) __builtin_trap();
+// member() finds the last member of each name.
+void check_accessors(JsonValue v) {
+  for (const JsonMember m : v.members()) {
+    JsonValue last;
+    for (const JsonMember n : v.members()) {
+      if (n.key == m.key) last = n.value;
+    }
+    const JsonValue found = v.member(m.key);
+    if (!found || !same(found, last, true)) __builtin_trap();
+    if (found.is_string() && found.string() != last.string()) __builtin_trap();
   }
 }
 
@@ -75,12 +82,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto small = zproxy::parse_json(text, {.max_depth = kSmallDepth, .max_values = kSmallValues});
   if (!small.ok() && !refused(small)) __builtin_trap();
 
-  // Parsing in place accepts exactly the same texts, into the same document.
-  auto in_place = zproxy::parse_json_in_place(text);
+  // The single-pass reader and RapidJSON's (copying, and in place) accept exactly the same
+  // texts, into the same documents, with the same errors.
   auto doc = zproxy::parse_json(text);
-  if (in_place.ok() != doc.ok()) __builtin_trap();
+  auto reference = zproxy::detail::parse_json_reference(text);
+  auto in_place = zproxy::parse_json_in_place(std::string(text));
+  if (reference.ok() != doc.ok() || in_place.ok() != doc.ok()) __builtin_trap();
   if (!doc.ok()) {
     if (!refused(doc)) __builtin_trap();
+    if (reference.error().message != doc.error().message) __builtin_trap();
     static zproxy::JsonEventParser rejecting;
     auto ev = rejecting.parse(text);
     if (ev.ok() || ev.error().code != doc.error().code) __builtin_trap();
@@ -89,7 +99,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (small.ok()) __builtin_trap();  // tighter caps cannot accept more
     return 0;
   }
-  if (!same(*doc, in_place->doc)) __builtin_trap();
+  if (!same(*doc, *reference, true) || !same(*doc, *in_place, true)) __builtin_trap();
   check_accessors(*doc);
 
   // The reusable event parser (fast path with strings pointing into `text`) agrees too, also
@@ -97,10 +107,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static zproxy::JsonEventParser events;
   for (int round = 0; round < 2; ++round) {
     auto ev = events.parse(text);
-    if (!ev.ok() || !same(*doc, **ev)) __builtin_trap();
+    if (!ev.ok() || !same(*doc, *ev, true)) __builtin_trap();
   }
-  auto again = zproxy::parse_json(zproxy::json_dump(*doc));
+  const std::string dumped = zproxy::json_dump(*doc);
+  if (dumped != zproxy::detail::rapidjson_dump(*doc)) __builtin_trap();
+  auto again = zproxy::parse_json(dumped);
   if (!again.ok()) __builtin_trap();
-  if (!same(*doc, *again)) __builtin_trap();
+  if (!same(*doc, *again, false)) __builtin_trap();
   return 0;
 }

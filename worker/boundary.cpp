@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -104,8 +105,8 @@ void write_headers(JsonWriter& w, const std::vector<Header>& headers) {
   w.StartArray();
   for (const Header& hd : headers) {
     w.StartArray();
-    json_write_string(w, hd.name);
-    json_write_string(w, hd.value);
+    w.String(hd.name);
+    w.String(hd.value);
     w.EndArray();
   }
   w.EndArray();
@@ -113,28 +114,26 @@ void write_headers(JsonWriter& w, const std::vector<Header>& headers) {
 
 void write_request(JsonWriter& w, const UpstreamRequest& r) {
   w.Key("method");
-  json_write_string(w, r.method);
+  w.String(r.method);
   w.Key("url");
-  json_write_string(w, r.url);
+  w.String(r.url);
   w.Key("headers");
   write_headers(w, r.headers);
 }
 
-RequestHead parse_head(const rapidjson::Value* parsed) {
+// `doc` absent or not an object: a GET of "/".
+RequestHead parse_head(JsonValue doc) {
   RequestHead rh;
-  if (parsed != nullptr && parsed->IsObject()) {
-    const rapidjson::Value& doc = *parsed;
-    rh.method = json_string(doc, "method");
-    rh.target = json_string(doc, "target", "/");
-    if (const auto* cl = json_member(doc, "content_length"); cl && cl->IsNumber()) {
-      rh.content_length = static_cast<int64_t>(cl->GetDouble());
-    }
-    if (const auto* hs = json_member(doc, "headers"); hs && hs->IsArray()) {
-      for (const auto& pair : hs->GetArray()) {
-        if (pair.IsArray() && pair.Size() == 2 && pair[0].IsString() && pair[1].IsString()) {
-          rh.headers.emplace_back(as_view(pair[0]), as_view(pair[1]));
-        }
-      }
+  rh.method = doc.member("method").string();
+  rh.target = doc.member("target").string("/");
+  if (const std::optional<double> cl = doc.member("content_length").number()) {
+    rh.content_length = static_cast<int64_t>(*cl);
+  }
+  for (const JsonValue pair : doc.member("headers").elements()) {
+    const JsonValue name = pair.element(0);
+    const JsonValue value = pair.element(1);
+    if (pair.size() == 2 && name.is_string() && value.is_string()) {
+      rh.headers.emplace_back(name.string(), value.string());
     }
   }
   if (rh.method.empty()) rh.method = "GET";
@@ -154,10 +153,9 @@ EMSCRIPTEN_KEEPALIVE Handle* zp_gateway_new(const char* env, uint32_t env_len, d
                                             double wall) {
   EnvMap map;
   auto doc = parse_json(std::string_view(env, env_len));
-  if (doc && doc->IsObject()) {
-    const rapidjson::Value& obj = *doc;  // const iterators: no C++20 reversed-operator ambiguity
-    for (const auto& m : obj.GetObject()) {
-      if (m.value.IsString()) map.emplace(std::string(as_view(m.name)), as_view(m.value));
+  if (doc) {
+    for (const JsonMember m : doc->members()) {
+      if (m.value.is_string()) map.emplace(std::string(m.key), m.value.string());
     }
   }
   auto h = std::make_unique<Handle>(map, ms(now), ms(wall));
@@ -187,7 +185,7 @@ EMSCRIPTEN_KEEPALIVE uint32_t zp_start(Handle* h, uint32_t head_len, uint32_t en
                                        double now, double wall) {
   const std::string_view in = input(h, head_len + entropy_len);
   auto doc = parse_json(in.substr(0, head_len));
-  const RequestHead head = parse_head(doc ? &*doc : nullptr);
+  const RequestHead head = parse_head(doc ? JsonValue(*doc) : JsonValue());
   const auto* seed = reinterpret_cast<const uint8_t*>(in.data() + head_len);
   std::unique_ptr<Exchange> ex = h->gw.start(
       head, ms(now), ms(wall), std::span<const uint8_t>(seed, in.size() - head_len));
@@ -278,7 +276,7 @@ EMSCRIPTEN_KEEPALIVE uint32_t zp_poll(Handle* h, double now) {
   w.Key("deadline");
   w.Double(js_time(p.next_deadline));
   w.Key("logs");
-  json_write_string(w, p.logs);
+  w.String(p.logs);
   w.Key("jobs");
   w.StartArray();
   for (const Job& job : p.jobs) {
@@ -288,14 +286,14 @@ EMSCRIPTEN_KEEPALIVE uint32_t zp_poll(Handle* h, double now) {
     w.Key("id");
     w.Uint64(job.id);
     w.Key("kind");
-    json_write_string(w, "http");
+    w.String("http");
     w.Key("timeout_ms");
     w.Int64(fetch->timeout_ms);
     w.Key("max_body_bytes");
     w.Uint64(fetch->max_body_bytes);
     write_request(w, fetch->request);
     w.Key("body");
-    json_write_string(w, fetch->request.body);
+    w.String(fetch->request.body);
     w.EndObject();
   }
   w.EndArray();
@@ -324,7 +322,7 @@ EMSCRIPTEN_KEEPALIVE uint32_t zp_fallback(Handle* h) {
   w.Key("headers");
   write_headers(w, a.headers);
   w.Key("body");
-  json_write_string(w, a.body);
+  w.String(a.body);
   w.EndObject();
   return put(h, buf.take());
 }

@@ -282,23 +282,21 @@ std::vector<std::pair<std::string, std::string>> Reader::string_map(std::string_
   const std::optional<std::string_view> v = given(name);
   if (!v || failed()) return out;
   const std::string what = std::string(name) + " must be a JSON object of string values";
-  Result<rapidjson::Document> doc = parse_json(*v);
+  Result<JsonDocument> doc = parse_json(*v);
   if (!doc.ok()) {
     fail(what + " (" + doc.error().message + ")");
     return out;
   }
-  if (!doc->IsObject()) {
+  if (!doc->is_object()) {
     fail(what + " (got another JSON type)");
     return out;
   }
-  const rapidjson::Value& object = *doc;  // const iterators: no C++20 operator ambiguity
-  for (auto m = object.MemberBegin(); m != object.MemberEnd(); ++m) {
-    const std::string_view key = as_view(m->name);
-    if (!m->value.IsString()) {
-      fail(what + " (the value of " + quoted(key) + " is not a string)");
+  for (const JsonMember m : doc->members()) {
+    if (!m.value.is_string()) {
+      fail(what + " (the value of " + quoted(m.key) + " is not a string)");
       return {};
     }
-    out.emplace_back(std::string(key), std::string(as_view(m->value)));
+    out.emplace_back(std::string(m.key), std::string(m.value.string()));
   }
   return out;
 }

@@ -1,22 +1,20 @@
 #pragma once
 // Hostile-input JSON: every document from the network (client requests, upstream answers)
-// goes through parse_json. It rejects nesting deeper than max_depth before parsing, then parses
-// with RapidJSON's iterative parser, so no input can exhaust the native stack or the Wasm
-// stack (RapidJSON's recursive destructor is also bounded by the depth cap).
+// goes through parse_json, parse_json_in_place or a JsonEventParser. Nesting deeper than
+// max_depth is refused before any value is built, and the readers keep their own stacks, so no
+// input can exhaust the native or the Wasm stack.
 //
-// Callers must check types (IsString(), IsObject(), …) before any Get*(): untrusted input is
-// never an assertion.
+// Reading: JsonValue (json/value.h), a view whose every accessor checks the value's kind;
+// writing: JsonWriter (json/writer.h). Only src/json/*.cpp see RapidJSON, whose reader and
+// number conversions stay the reference behaviour (docs/architecture.md §2).
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
-#include <memory>
-#include <optional>
-
-#include <rapidjson/document.h>
-
 #include "core/result.h"
+#include "json/value.h"
 #include "json/writer.h"
 
 namespace zproxy {
@@ -34,13 +32,36 @@ struct JsonLimits {
   size_t max_values = kDefaultJsonMaxValues;
 };
 
+namespace detail {
+struct JsonStorage;
+}
+
+// A parsed document: the root value and everything its views point into. Movable; views taken
+// from it stay valid across moves and die with it (`JsonValue v = *parse_json(s);` dangles).
+class JsonDocument : public JsonValue {
+ public:
+  JsonDocument(JsonDocument&& other) noexcept;
+  JsonDocument& operator=(JsonDocument&& other) noexcept;
+  ~JsonDocument();
+
+ private:
+  friend struct detail::JsonAccess;
+  explicit JsonDocument(std::unique_ptr<detail::JsonStorage> storage);
+  std::unique_ptr<detail::JsonStorage> storage_;
+};
+
 // Errors: kInvalidJson with a message giving the offset and reason (depth cap included);
-// kRequestTooLarge when the text holds more than max_values values.
-Result<rapidjson::Document> parse_json(std::string_view text, JsonLimits limits = {});
+// kRequestTooLarge when the text holds more than max_values values. Strings are copied: `text`
+// may go away after the call.
+Result<JsonDocument> parse_json(std::string_view text, JsonLimits limits = {});
+
+// parse_json of a text the document takes over: strings are unescaped where they lie and point
+// into it, so a large body is not copied again. Same checks, same errors.
+Result<JsonDocument> parse_json_in_place(std::string text, JsonLimits limits = {});
 
 // parse_json for a stream of small documents (one per upstream SSE event), reusing its memory
-// from one to the next. Same checks, same errors. The value is valid until the next parse() and
-// may point into `text`, which must outlive its use.
+// from one to the next: a typical event is parsed without allocating. Same checks, same errors.
+// The value is valid until the next parse() and may point into `text`, which must outlive it.
 class JsonEventParser {
  public:
   JsonEventParser();
@@ -48,80 +69,11 @@ class JsonEventParser {
   JsonEventParser(const JsonEventParser&) = delete;
   JsonEventParser& operator=(const JsonEventParser&) = delete;
 
-  Result<const rapidjson::Value*> parse(std::string_view text, JsonLimits limits = {});
+  Result<JsonValue> parse(std::string_view text, JsonLimits limits = {});
 
  private:
-  // Values and the parse stack both come from pool_, emptied before each document; a typical
-  // event fits in its first buffer, so parsing one allocates nothing.
-  using Pool = rapidjson::MemoryPoolAllocator<>;
-  using Document = rapidjson::GenericDocument<rapidjson::UTF8<>, Pool, Pool>;
-  static constexpr size_t kBufferBytes = 8u << 10;
-  static constexpr size_t kStackBytes = 1u << 10;
-
-  std::unique_ptr<char[]> buffer_;
-  Pool pool_;
-  std::optional<Document> doc_;
-  std::optional<rapidjson::Document> fallback_;  // a text only the reference parser took
-  std::string scratch_;                          // unescaped strings
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
-
-// A JSON text parsed in place: string values point into `text`, so a large body is not copied
-// again into the document. Movable without invalidating them.
-//
-// The document's values come from `pool`, whose chunks are sized to the text: RapidJSON's own
-// default is a 64 KiB chunk per document, and glibc consolidates its free lists each time a
-// block that large is freed (both cost more than parsing a typical request).
-struct JsonInPlace {
-  std::unique_ptr<char[]> text;
-  std::unique_ptr<rapidjson::MemoryPoolAllocator<>> pool;  // outlives doc (declared before it)
-  rapidjson::Document doc;
-};
-Result<JsonInPlace> parse_json_in_place(std::string_view text, JsonLimits limits = {});
-
-inline std::string_view as_view(const rapidjson::Value& v) {
-  return std::string_view(v.GetString(), v.GetStringLength());
-}
-
-// Small typed accessors for untrusted objects: nullptr / fallback when absent or mistyped.
-// json_member is inline: called with a literal key, its comparison reduces to a length test
-// and a few byte compares (a plain loop, which compilers unroll, where a memcmp call may stay).
-inline const rapidjson::Value* json_member(const rapidjson::Value& obj, std::string_view key) {
-  if (!obj.IsObject()) return nullptr;
-  auto same = [key](const rapidjson::Value& name) {
-    if (name.GetStringLength() != key.size()) return false;
-    const char* s = name.GetString();
-    for (size_t i = 0; i < key.size(); ++i) {
-      if (s[i] != key[i]) return false;
-    }
-    return true;
-  };
-  // With duplicate keys the last one wins, as in JavaScript and Python: the proxy reads the
-  // value an upstream would read from the same bytes. Hence the search from the end.
-  for (auto it = obj.MemberEnd(); it != obj.MemberBegin();) {
-    --it;
-    if (same(it->name)) return &it->value;
-  }
-  return nullptr;
-}
-
-inline bool json_is_string(const rapidjson::Value* v) {
-  return v != nullptr && v->IsString();
-}
-
-inline std::string_view json_string(const rapidjson::Value& obj, std::string_view key,
-                                    std::string_view fallback = {}) {
-  const rapidjson::Value* v = json_member(obj, key);
-  return json_is_string(v) ? as_view(*v) : fallback;
-}
-
-// Serialises a value compactly.
-std::string json_dump(const rapidjson::Value& v);
-
-inline void json_write_string(JsonWriter& w, std::string_view s) {
-  w.String(s);
-}
-inline void json_write_key(JsonWriter& w, std::string_view s) {
-  w.Key(s);
-}
 
 }  // namespace zproxy

@@ -9,6 +9,7 @@
 #include <rapidjson/rapidjson.h>
 
 #include "core/byte_scan.h"
+#include "json/builder.h"
 
 namespace zproxy {
 namespace {
@@ -100,6 +101,17 @@ bool JsonWriter::String(std::string_view s) {
   }
   out_.put('"');
   return true;
+}
+
+bool JsonWriter::Value(JsonValue v) {
+  return detail::walk_json(detail::JsonAccess::node(v), *this);
+}
+
+std::string json_dump(JsonValue v) {
+  JsonBuffer buf;
+  JsonWriter w(buf);
+  w.Value(v);
+  return buf.take();
 }
 
 }  // namespace zproxy

@@ -7,13 +7,15 @@
 //     are refused (false) after the separator is written, as RapidJSON does;
 //   - no whitespace.
 // The method names and signatures are those of a RapidJSON SAX handler, so RapidJSON's
-// Value::Accept can drive a JsonWriter.
+// Value::Accept can drive a JsonWriter in the files still on json/rapidjson_dom.h.
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "json/value.h"
 
 namespace zproxy {
 
@@ -57,6 +59,9 @@ class JsonWriter {
   bool StartArray() { return open('[', true); }
   bool EndArray(unsigned = 0) { return close(']'); }
 
+  // A parsed value, copied (as RapidJSON's Value::Accept copies its own values).
+  bool Value(JsonValue v);
+
   // The SAX forms of String and Key, for RapidJSON's Value::Accept.
   bool String(const char* s, unsigned n, bool /*copy*/) { return String(std::string_view(s, n)); }
   bool Key(const char* s, unsigned n, bool /*copy*/) { return String(std::string_view(s, n)); }
@@ -89,5 +94,8 @@ class JsonWriter {
   JsonBuffer& out_;
   std::vector<Level> levels_;
 };
+
+// A value serialised compactly.
+std::string json_dump(JsonValue v);
 
 }  // namespace zproxy

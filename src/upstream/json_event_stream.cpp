@@ -46,10 +46,10 @@ void JsonEventStream::Impl::on_event(const SseEvent& event) {
   if (data.empty()) return;
   if (data == "[DONE]") return take(EventOutcome::end());
   auto doc = json.parse(data);
-  if (!doc.ok() || !(*doc)->IsObject()) {
+  if (!doc.ok() || !doc->is_object()) {
     return take(EventOutcome::bad_response("upstream sent an event that is not a JSON object"));
   }
-  take(events->on_event(**doc, data, *sink));
+  take(events->on_event(*doc, data, *sink));
 }
 
 void JsonEventStream::Impl::take(EventOutcome outcome) {

@@ -19,9 +19,8 @@
 #include <string_view>
 #include <utility>
 
-#include <rapidjson/document.h>
-
 #include "core/upstream.h"
+#include "json/value.h"
 #include "sse/sse_parser.h"
 
 namespace zproxy {
@@ -53,8 +52,7 @@ class JsonEvents {
   virtual ~JsonEvents() = default;
   // One complete event whose data is a JSON object; `text` is that data. Deltas go to `sink`.
   // The views are valid during the call only.
-  virtual EventOutcome on_event(const rapidjson::Value& object, std::string_view text,
-                                DeltaSink& sink) = 0;
+  virtual EventOutcome on_event(JsonValue object, std::string_view text, DeltaSink& sink) = 0;
   // The stream stopped without an end marker, after its last complete event: kEnd when what
   // came is a whole answer all the same, else a failure (a truncation).
   virtual EventOutcome at_stream_end() = 0;

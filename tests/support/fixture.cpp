@@ -52,9 +52,8 @@ Result<ThinkingMode> thinking_from(std::string_view s) {
   return make_error(Errc::kInvalidValue, "unknown thinking mode", "thinking");
 }
 
-bool json_bool(const rapidjson::Value& obj, std::string_view key) {
-  const rapidjson::Value* v = json_member(obj, key);
-  return v != nullptr && v->IsBool() && v->GetBool();
+bool json_bool(JsonValue obj, std::string_view key) {
+  return obj.member(key).boolean().value_or(false);
 }
 
 }  // namespace
@@ -62,22 +61,20 @@ bool json_bool(const rapidjson::Value& obj, std::string_view key) {
 Result<Translator> translator_from_fixture_options(std::string_view options_json) {
   auto doc = parse_json(options_json);
   if (!doc) return std::move(doc).error();
-  if (!doc->IsObject()) return make_error(Errc::kInvalidJson, "fixture options must be an object");
-  auto shape = shape_from(json_string(*doc, "shape"));
+  if (!doc->is_object()) return make_error(Errc::kInvalidJson, "fixture options must be an object");
+  auto shape = shape_from(doc->member("shape").string());
   if (!shape) return std::move(shape).error();
-  auto thinking = thinking_from(json_string(*doc, "thinking"));
+  auto thinking = thinking_from(doc->member("thinking").string());
   if (!thinking) return std::move(thinking).error();
   EmitterOptions opt;
   opt.id = "chatcmpl-fixture";
   opt.created = 1700000000;
-  opt.model = std::string(json_string(*doc, "model", "glm-4.6"));
+  opt.model = std::string(doc->member("model").string("glm-4.6"));
   opt.stream = json_bool(*doc, "stream");
   opt.include_usage = json_bool(*doc, "include_usage");
   opt.thinking = *thinking;
-  if (const rapidjson::Value* stop = json_member(*doc, "stop"); stop && stop->IsArray()) {
-    for (const auto& s : stop->GetArray()) {
-      if (s.IsString()) opt.stop.emplace_back(as_view(s));
-    }
+  for (const JsonValue s : doc->member("stop").elements()) {
+    if (s.is_string()) opt.stop.emplace_back(s.string());
   }
   return Translator(*shape, std::move(opt), SseLimits{}, 1764151200000);
 }

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "upstream/zai_api/api.h"
-#include "json/json.h"
 
 using namespace zproxy;
 
@@ -17,10 +16,9 @@ namespace {
 // A ChatRequest whose doc is `body` and whose fields are set by `set` (the adapter reads
 // messages and tools from doc, everything else from the fields).
 ChatRequest request(std::string_view body, const std::function<void(ChatRequest&)>& set = {}) {
-  auto doc = parse_json(body);
-  REQUIRE(doc.ok());
   ChatRequest r;
-  r.doc = std::move(doc).value();
+  r.doc.Parse(body.data(), body.size());
+  REQUIRE_FALSE(r.doc.HasParseError());
   r.model = "glm-4.6";
   if (set) set(r);
   return r;

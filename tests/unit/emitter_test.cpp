@@ -2,25 +2,26 @@
 
 #include <catch2/catch.hpp>
 
-#include <rapidjson/document.h>
-
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "json/json.h"
+
 using zproxy::Emitter;
 using zproxy::EmitterOptions;
 using zproxy::FinishReason;
+using zproxy::JsonDocument;
+using zproxy::JsonValue;
 using zproxy::ThinkingMode;
 using zproxy::ToolCallDelta;
 using zproxy::Usage;
 
 namespace {
 
-// RapidJSON 1.1's operator== recurses forever under C++20's rewritten comparisons: avoid it.
-bool has_string(const rapidjson::Value& v, const char* want) {
-  return v.IsString() && std::string_view(v.GetString(), v.GetStringLength()) == want;
+bool has_string(JsonValue v, std::string_view want) {
+  return v.is_string() && v.string() == want;
 }
 
 // ---- expected bytes ------------------------------------------------------------------------
@@ -118,68 +119,71 @@ constexpr auto kHidden = ThinkingMode::kHidden;
 
 // ---- OpenAPI required keys -----------------------------------------------------------------
 
-rapidjson::Document parse_strict(std::string_view json) {
-  rapidjson::Document d;
-  d.Parse<rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
+JsonDocument parse_strict(std::string_view json) {
+  auto d = zproxy::parse_json(json);
   INFO(json);
-  REQUIRE_FALSE(d.HasParseError());
-  REQUIRE(d.IsObject());
-  return d;
+  REQUIRE(d.ok());
+  REQUIRE(d->is_object());
+  return std::move(d).value();
 }
 
-bool is_finish_reason(const rapidjson::Value& v) {
-  if (!v.IsString()) return false;
-  const std::string s = v.GetString();
+bool is_finish_reason(JsonValue v) {
+  const std::string_view s = v.string();
   return s == "stop" || s == "length" || s == "tool_calls" || s == "content_filter";
 }
 
-void check_usage(const rapidjson::Value& u) {
-  REQUIRE(u.IsObject());
+bool is_int(JsonValue v) {
+  return v.int64().has_value();
+}
+
+void check_usage(JsonValue u) {
+  REQUIRE(u.is_object());
   for (const char* k : {"prompt_tokens", "completion_tokens", "total_tokens"}) {
-    CHECK(u.HasMember(k));
-    if (u.HasMember(k)) CHECK(u[k].IsInt64());
+    CHECK(u.member(k));
+    if (u.member(k)) CHECK(is_int(u.member(k)));
   }
 }
 
-void check_common(const rapidjson::Value& d, const char* object) {
-  for (const char* k : {"id", "object", "created", "model", "choices"}) REQUIRE(d.HasMember(k));
-  CHECK(d["id"].IsString());
-  CHECK(has_string(d["object"], object));
-  CHECK(d["created"].IsInt64());
-  CHECK(d["model"].IsString());
-  REQUIRE(d["choices"].IsArray());
+void check_common(JsonValue d, const char* object) {
+  for (const char* k : {"id", "object", "created", "model", "choices"}) REQUIRE(d.member(k));
+  CHECK(d.member("id").is_string());
+  CHECK(has_string(d.member("object"), object));
+  CHECK(is_int(d.member("created")));
+  CHECK(d.member("model").is_string());
+  REQUIRE(d.member("choices").is_array());
 }
 
 // CreateChatCompletionStreamResponse (and the chunk delta / tool call chunk schemas).
-void check_chunk(const rapidjson::Value& d) {
+void check_chunk(JsonValue d) {
   check_common(d, "chat.completion.chunk");
-  const auto& choices = d["choices"];
-  if (choices.Empty()) {
-    REQUIRE(d.HasMember("usage"));
-    check_usage(d["usage"]);
+  const JsonValue choices = d.member("choices");
+  if (choices.size() == 0) {
+    REQUIRE(d.member("usage"));
+    check_usage(d.member("usage"));
     return;
   }
-  CHECK_FALSE(d.HasMember("usage"));
-  const auto& c = choices[0];
-  for (const char* k : {"index", "delta", "finish_reason", "logprobs"}) REQUIRE(c.HasMember(k));
-  CHECK((c["index"].IsInt() && c["index"].GetInt() == 0));
-  CHECK(c["logprobs"].IsNull());
-  CHECK((c["finish_reason"].IsNull() || is_finish_reason(c["finish_reason"])));
-  const auto& delta = c["delta"];
-  REQUIRE(delta.IsObject());
-  if (delta.HasMember("role")) CHECK(has_string(delta["role"], "assistant"));
-  if (delta.HasMember("content")) CHECK(delta["content"].IsString());
-  if (delta.HasMember("reasoning_content")) CHECK(delta["reasoning_content"].IsString());
-  if (!delta.HasMember("tool_calls")) return;
-  REQUIRE(delta["tool_calls"].IsArray());
-  for (const auto& tc : delta["tool_calls"].GetArray()) {
-    REQUIRE(tc.HasMember("index"));
-    CHECK(tc["index"].IsInt());
-    if (tc.HasMember("type")) CHECK(has_string(tc["type"], "function"));
-    if (tc.HasMember("id")) CHECK(tc["id"].IsString());
-    REQUIRE(tc["function"].IsObject());
-    if (tc["function"].HasMember("name")) CHECK(tc["function"]["name"].IsString());
-    CHECK(tc["function"]["arguments"].IsString());
+  CHECK_FALSE(d.member("usage"));
+  const JsonValue c = choices.element(0);
+  for (const char* k : {"index", "delta", "finish_reason", "logprobs"}) REQUIRE(c.member(k));
+  CHECK(c.member("index").int64() == 0);
+  CHECK(c.member("logprobs").is_null());
+  CHECK((c.member("finish_reason").is_null() || is_finish_reason(c.member("finish_reason"))));
+  const JsonValue delta = c.member("delta");
+  REQUIRE(delta.is_object());
+  if (delta.member("role")) CHECK(has_string(delta.member("role"), "assistant"));
+  if (delta.member("content")) CHECK(delta.member("content").is_string());
+  if (delta.member("reasoning_content")) CHECK(delta.member("reasoning_content").is_string());
+  if (!delta.member("tool_calls")) return;
+  REQUIRE(delta.member("tool_calls").is_array());
+  for (const JsonValue tc : delta.member("tool_calls").elements()) {
+    REQUIRE(tc.member("index"));
+    CHECK(is_int(tc.member("index")));
+    if (tc.member("type")) CHECK(has_string(tc.member("type"), "function"));
+    if (tc.member("id")) CHECK(tc.member("id").is_string());
+    const JsonValue fn = tc.member("function");
+    REQUIRE(fn.is_object());
+    if (fn.member("name")) CHECK(fn.member("name").is_string());
+    CHECK(fn.member("arguments").is_string());
   }
 }
 
@@ -194,9 +198,9 @@ void check_stream(const std::string& out) {
     REQUIRE(stop != std::string_view::npos);
     const std::string_view ev = events.substr(pos, stop - pos);
     REQUIRE(ev.substr(0, 6) == "data: ");
-    const rapidjson::Document d = parse_strict(ev.substr(6));
-    if (d.HasMember("error")) {
-      for (const char* k : {"message", "type", "param", "code"}) CHECK(d["error"].HasMember(k));
+    const JsonDocument d = parse_strict(ev.substr(6));
+    if (d.member("error")) {
+      for (const char* k : {"message", "type", "param", "code"}) CHECK(d.member("error").member(k));
     } else {
       check_chunk(d);
     }
@@ -206,32 +210,32 @@ void check_stream(const std::string& out) {
 
 // CreateChatCompletionResponse with ChatCompletionResponseMessage and tool calls.
 void check_body(const std::string& out) {
-  const rapidjson::Document d = parse_strict(out);
+  const JsonDocument d = parse_strict(out);
   check_common(d, "chat.completion");
-  REQUIRE(d["choices"].Size() == 1);
-  const auto& c = d["choices"][0];
-  for (const char* k : {"index", "message", "logprobs", "finish_reason"}) REQUIRE(c.HasMember(k));
-  CHECK(c["logprobs"].IsNull());
-  CHECK(is_finish_reason(c["finish_reason"]));
-  const auto& m = c["message"];
-  for (const char* k : {"role", "content", "refusal"}) REQUIRE(m.HasMember(k));
-  CHECK(has_string(m["role"], "assistant"));
-  CHECK((m["content"].IsString() || m["content"].IsNull()));
-  CHECK(m["refusal"].IsNull());
-  if (m.HasMember("tool_calls")) {
-    REQUIRE(m["tool_calls"].IsArray());
-    for (const auto& tc : m["tool_calls"].GetArray()) {
-      CHECK(tc["id"].IsString());
-      CHECK(has_string(tc["type"], "function"));
-      REQUIRE(tc["function"].IsObject());
-      CHECK(tc["function"]["name"].IsString());
-      CHECK(tc["function"]["arguments"].IsString());
+  REQUIRE(d.member("choices").size() == 1);
+  const JsonValue c = d.member("choices").element(0);
+  for (const char* k : {"index", "message", "logprobs", "finish_reason"}) REQUIRE(c.member(k));
+  CHECK(c.member("logprobs").is_null());
+  CHECK(is_finish_reason(c.member("finish_reason")));
+  const JsonValue m = c.member("message");
+  for (const char* k : {"role", "content", "refusal"}) REQUIRE(m.member(k));
+  CHECK(has_string(m.member("role"), "assistant"));
+  CHECK((m.member("content").is_string() || m.member("content").is_null()));
+  CHECK(m.member("refusal").is_null());
+  if (m.member("tool_calls")) {
+    REQUIRE(m.member("tool_calls").is_array());
+    for (const JsonValue tc : m.member("tool_calls").elements()) {
+      CHECK(tc.member("id").is_string());
+      CHECK(has_string(tc.member("type"), "function"));
+      REQUIRE(tc.member("function").is_object());
+      CHECK(tc.member("function").member("name").is_string());
+      CHECK(tc.member("function").member("arguments").is_string());
     }
   } else {
-    CHECK(m["content"].IsString());  // null only when there are tool calls
+    CHECK(m.member("content").is_string());  // null only when there are tool calls
   }
-  REQUIRE(d.HasMember("usage"));
-  check_usage(d["usage"]);
+  REQUIRE(d.member("usage"));
+  check_usage(d.member("usage"));
 }
 
 size_t count(std::string_view hay, std::string_view needle) {

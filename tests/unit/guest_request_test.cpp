@@ -154,9 +154,9 @@ TEST_CASE("guest chat request", "[guest][request]") {
     CHECK(r2.url == "https://chat.example/api/chat/completions");
     auto doc = parse_json(r2.body);
     REQUIRE(doc.ok());
-    CHECK(json_dump((*doc)["params"]) == R"({"top_p":0.5,"max_tokens":256})");
-    CHECK((*doc)["features"]["enable_thinking"].GetBool() == false);
-    CHECK(json_dump((*doc)["variables"]) ==
+    CHECK(json_dump(doc->member("params")) == R"({"top_p":0.5,"max_tokens":256})");
+    CHECK(doc->member("features").member("enable_thinking").boolean() == false);
+    CHECK(json_dump(doc->member("variables")) ==
           R"({"{{USER_NAME}}":"Guest","{{CURRENT_DATETIME}}":"1970-01-01 00:00:00"})");
   }
   SECTION("no params given: an empty object") {
@@ -164,7 +164,7 @@ TEST_CASE("guest chat request", "[guest][request]") {
     req.max_tokens.reset();
     auto doc = parse_json(guest::build_chat_request(req, c, "m", "t", ids, 0).body);
     REQUIRE(doc.ok());
-    CHECK(json_dump((*doc)["params"]) == "{}");
+    CHECK(json_dump(doc->member("params")) == "{}");
   }
 }
 

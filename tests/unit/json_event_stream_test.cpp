@@ -20,11 +20,10 @@ namespace {
 class StandIn final : public JsonEvents {
  public:
   explicit StandIn(EventStep at_end) : at_end_(at_end) {}
-  EventOutcome on_event(const rapidjson::Value& object, std::string_view text,
-                        DeltaSink& sink) override {
+  EventOutcome on_event(JsonValue object, std::string_view text, DeltaSink& sink) override {
     sink.on_content(text);
-    if (json_member(object, "fail") != nullptr) return EventOutcome::bad_response("fail");
-    return json_member(object, "end") != nullptr ? EventOutcome::end() : EventOutcome::more();
+    if (object.member("fail")) return EventOutcome::bad_response("fail");
+    return object.member("end") ? EventOutcome::end() : EventOutcome::more();
   }
   EventOutcome at_stream_end() override {
     return at_end_ == EventStep::kEnd ? EventOutcome::end() : EventOutcome::truncated("cut");

@@ -124,3 +124,22 @@ TEST_CASE("JsonWriter separates members and elements as RapidJSON's Writer", "[j
           w.EndObject();
         }) == "{\"a\":[null,true,{},[]],\"b\":false}");
 }
+
+TEST_CASE("JsonWriter copies parsed values", "[json]") {
+  const std::string text =
+      R"({"k":[1,-2,3.25,"s\n",{"":null,"d":[]},true,false],"dup":1,"dup":2,"u":18446744073709551615})";
+  auto doc = parse_json(text);
+  REQUIRE(doc.ok());
+  const std::string copied = written([&](JsonWriter& w) {
+    w.StartArray();
+    w.Value(doc->member("k"));
+    w.Value(*doc);
+    w.EndArray();
+  });
+  CHECK(copied == "[[1,-2,3.25,\"s\\n\",{\"\":null,\"d\":[]},true,false]," + text + "]");
+  CHECK(json_dump(*doc) == detail::rapidjson_dump(*doc));
+  JsonBuffer buf;
+  JsonWriter w(buf);
+  CHECK_FALSE(w.Value(doc->member("missing")));  // an absent value writes nothing
+  CHECK(buf.view().empty());
+}

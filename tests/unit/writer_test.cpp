@@ -2,8 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <rapidjson/document.h>
-
+#include "json/json.h"
 #include "xorshift.h"
 
 #include <cstdint>
@@ -12,13 +11,14 @@
 #include <vector>
 
 using zproxy::append_json_string;
+using zproxy::JsonDocument;
+using zproxy::JsonValue;
 using zproxy::ModelEntry;
 
 namespace {
 
-// RapidJSON 1.1's operator== recurses forever under C++20's rewritten comparisons: avoid it.
-bool has_string(const rapidjson::Value& v, const char* want) {
-  return v.IsString() && std::string_view(v.GetString(), v.GetStringLength()) == want;
+bool has_string(JsonValue v, std::string_view want) {
+  return v.is_string() && v.string() == want;
 }
 
 std::string quoted(std::string_view s) {
@@ -27,11 +27,10 @@ std::string quoted(std::string_view s) {
   return out;
 }
 
-rapidjson::Document parse_strict(const std::string& json) {
-  rapidjson::Document d;
-  d.Parse<rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
-  REQUIRE_FALSE(d.HasParseError());
-  return d;
+JsonDocument parse_strict(const std::string& json) {
+  auto d = zproxy::parse_json(json);
+  REQUIRE(d.ok());
+  return std::move(d).value();
 }
 
 }  // namespace
@@ -70,17 +69,17 @@ TEST_CASE("append_json_string escapes exactly") {
     INFO(c.want);
     const std::string got = quoted(c.in);
     CHECK(got == c.want);
-    const rapidjson::Document d = parse_strict(got);  // always valid JSON, valid UTF-8
-    REQUIRE(d.IsString());
+    const JsonDocument d = parse_strict(got);  // always valid JSON, valid UTF-8
+    REQUIRE(d.is_string());
   }
 }
 
 TEST_CASE("append_json_string round-trips valid text") {
   constexpr char kText[] = "q\"b\\n\n\x01\x7f é 你 😀 </script>\0end";
   const std::string text(kText, sizeof(kText) - 1);
-  const rapidjson::Document d = parse_strict(quoted(text));
-  REQUIRE(d.IsString());
-  CHECK(std::string(d.GetString(), d.GetStringLength()) == text);
+  const JsonDocument d = parse_strict(quoted(text));
+  REQUIRE(d.is_string());
+  CHECK(d.string() == text);
 }
 
 TEST_CASE("model_json and models_list_json") {
@@ -94,18 +93,18 @@ TEST_CASE("model_json and models_list_json") {
   CHECK(zproxy::models_list_json({}, 5) == R"({"object":"list","data":[]})");
 
   // OpenAPI ListModelsResponse requires object, data; Model requires id, object, created, owned_by.
-  const rapidjson::Document d = parse_strict(zproxy::models_list_json(models, 5));
-  REQUIRE(d.IsObject());
-  CHECK(has_string(d["object"], "list"));
-  REQUIRE(d["data"].IsArray());
-  REQUIRE(d["data"].Size() == 2);
-  for (const auto& m : d["data"].GetArray()) {
-    CHECK(m["id"].IsString());
-    CHECK(has_string(m["object"], "model"));
-    CHECK(m["created"].IsInt64());
-    CHECK(has_string(m["owned_by"], "z-ai"));
+  const JsonDocument d = parse_strict(zproxy::models_list_json(models, 5));
+  REQUIRE(d.is_object());
+  CHECK(has_string(d.member("object"), "list"));
+  REQUIRE(d.member("data").is_array());
+  REQUIRE(d.member("data").size() == 2);
+  for (const JsonValue m : d.member("data").elements()) {
+    CHECK(m.member("id").is_string());
+    CHECK(has_string(m.member("object"), "model"));
+    CHECK(m.member("created").int64().has_value());
+    CHECK(has_string(m.member("owned_by"), "z-ai"));
   }
-  CHECK(std::string(d["data"][1]["id"].GetString()) == "odd\"name");
+  CHECK(d.member("data").element(1).member("id").string() == "odd\"name");
 }
 
 TEST_CASE("OutputBuffer appends and escapes as std::string does") {

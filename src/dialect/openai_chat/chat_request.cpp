@@ -5,7 +5,7 @@
 #include <limits>
 #include <utility>
 
-#include "json/json.h"
+#include "json/rapidjson_dom.h"
 
 namespace zproxy {
 namespace {

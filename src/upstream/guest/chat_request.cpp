@@ -6,7 +6,7 @@
 #include "upstream/guest/guest.h"
 #include "upstream/guest/upstream_headers.h"
 #include "upstream/guest/utc_datetime.h"
-#include "json/json.h"
+#include "json/rapidjson_dom.h"
 
 namespace zproxy::guest {
 namespace {

@@ -92,35 +92,33 @@ bool classify_upstream_wide(const UpstreamErrorInfo& info, UpstreamFailure& out)
 
 }  // namespace
 
-const rapidjson::Value* find_error(const rapidjson::Value& doc) {
-  auto usable = [](const rapidjson::Value* v) {
-    return v != nullptr && (v->IsObject() || (v->IsString() && v->GetStringLength() > 0));
-  };
-  if (!doc.IsObject()) return nullptr;
-  if (const auto* e = json_member(doc, "error"); usable(e)) return e;
-  if (const auto* data = json_member(doc, "data"); data != nullptr && data->IsObject()) {
-    if (const auto* e = json_member(*data, "error"); usable(e)) return e;
-    if (const auto* inner = json_member(*data, "data"); inner != nullptr && inner->IsObject()) {
-      if (const auto* e = json_member(*inner, "error"); usable(e)) return e;
+JsonValue find_error(JsonValue doc) {
+  auto usable = [](JsonValue v) { return v.is_object() || !v.string().empty(); };
+  if (!doc.is_object()) return {};
+  if (JsonValue e = doc.member("error"); usable(e)) return e;
+  if (JsonValue data = doc.member("data"); data.is_object()) {
+    if (JsonValue e = data.member("error"); usable(e)) return e;
+    if (JsonValue inner = data.member("data"); inner.is_object()) {
+      if (JsonValue e = inner.member("error"); usable(e)) return e;
     }
   }
-  if (doc.MemberCount() <= 2 && usable(json_member(doc, "detail"))) return &doc;
-  return nullptr;
+  if (doc.size() <= 2 && usable(doc.member("detail"))) return doc;
+  return {};
 }
 
-UpstreamErrorInfo read_error(const rapidjson::Value& error) {
+UpstreamErrorInfo read_error(JsonValue error) {
   UpstreamErrorInfo info;
-  if (error.IsString()) {
-    info.detail = as_view(error);
+  if (error.is_string()) {
+    info.detail = error.string();
     return info;
   }
-  if (!error.IsObject()) return info;
-  info.detail = json_string(error, "detail", json_string(error, "message"));
-  if (const auto* code = json_member(error, "code")) {
-    if (code->IsInt64()) {
-      info.code = code->GetInt64();
-    } else if (code->IsString()) {
-      info.code_text = as_view(*code);
+  if (!error.is_object()) return info;
+  info.detail = error.member("detail").string(error.member("message").string());
+  if (JsonValue code = error.member("code")) {
+    if (const std::optional<int64_t> n = code.int64()) {
+      info.code = *n;
+    } else if (code.is_string()) {
+      info.code_text = code.string();
       const std::string text(info.code_text);
       char* end = nullptr;
       const long long n = std::strtoll(text.c_str(), &end, 10);
@@ -168,7 +166,7 @@ UpstreamFailure classify_http_failure(int status, std::string_view body) {
   UpstreamErrorInfo info;
   auto doc = parse_json(body);
   if (doc.ok()) {
-    if (const rapidjson::Value* error = find_error(*doc)) info = read_error(*error);
+    if (JsonValue error = find_error(*doc)) info = read_error(error);
   }
   // The HTTP status decides the token's fate; a business code inside only refines the reason.
   if (status == 401 || status == 429) info.code = status;

@@ -5,9 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include <rapidjson/document.h>
-
 #include "core/upstream.h"
+#include "json/value.h"
 
 namespace zproxy::guest {
 
@@ -19,13 +18,13 @@ struct UpstreamErrorInfo {
   std::string_view detail;
 };
 
-// The error carried by an upstream JSON document, or nullptr: `error` (object or string),
-// `data.error`, `data.data.error`, or a document that is only {"detail": …}.
-const rapidjson::Value* find_error(const rapidjson::Value& doc);
+// The error carried by an upstream JSON document, absent when none: `error` (object or
+// string), `data.error`, `data.data.error`, or a document that is only {"detail": …}.
+JsonValue find_error(JsonValue doc);
 
 // Reads an error value: an object {detail|message, code} or a bare string. Views point into
 // `error`.
-UpstreamErrorInfo read_error(const rapidjson::Value& error);
+UpstreamErrorInfo read_error(JsonValue error);
 
 // The verdict for an error frame; `http_status` is 200 for in-stream frames and stands in for
 // a missing code otherwise.

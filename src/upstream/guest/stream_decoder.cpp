@@ -13,18 +13,17 @@
 namespace zproxy::guest {
 namespace {
 
-int64_t int_member(const rapidjson::Value& obj, std::string_view key, int64_t fallback) {
-  const rapidjson::Value* v = json_member(obj, key);
-  return v != nullptr && v->IsInt64() ? v->GetInt64() : fallback;
+int64_t int_member(JsonValue obj, std::string_view key, int64_t fallback) {
+  return obj.member(key).int64().value_or(fallback);
 }
 
-Usage read_usage(const rapidjson::Value& usage) {
+Usage read_usage(JsonValue usage) {
   Usage u;
   u.prompt_tokens = int_member(usage, "prompt_tokens", 0);
   u.completion_tokens = int_member(usage, "completion_tokens", 0);
   u.total_tokens = int_member(usage, "total_tokens", u.prompt_tokens + u.completion_tokens);
-  if (const rapidjson::Value* details = json_member(usage, "prompt_tokens_details")) {
-    u.cached_tokens = int_member(*details, "cached_tokens", -1);
+  if (JsonValue details = usage.member("prompt_tokens_details")) {
+    u.cached_tokens = int_member(details, "cached_tokens", -1);
   }
   return u;
 }
@@ -35,10 +34,10 @@ bool same_usage(const Usage& a, const Usage& b) {
 }
 
 // choices[0].finish_reason of the OpenAI-shaped frame upstream sends near the end.
-bool read_finish_reason(const rapidjson::Value& payload, FinishReason& out) {
-  const rapidjson::Value* choices = json_member(payload, "choices");
-  if (choices == nullptr || !choices->IsArray() || choices->Empty()) return false;
-  const std::string_view reason = json_string((*choices)[0], "finish_reason");
+bool read_finish_reason(JsonValue payload, FinishReason& out) {
+  const JsonValue first = payload.member("choices").element(0);
+  if (!first) return false;
+  const std::string_view reason = first.member("finish_reason").string();
   if (reason == "stop") {
     out = FinishReason::kStop;
   } else if (reason == "length") {
@@ -51,10 +50,8 @@ bool read_finish_reason(const rapidjson::Value& payload, FinishReason& out) {
   return true;
 }
 
-bool is_end(const rapidjson::Value& payload) {
-  const rapidjson::Value* done = json_member(payload, "done");
-  return (done != nullptr && done->IsBool() && done->GetBool()) ||
-         json_string(payload, "phase") == "done";
+bool is_end(JsonValue payload) {
+  return payload.member("done").boolean() == true || payload.member("phase").string() == "done";
 }
 
 // What the guest events mean: the answer's text as edits of M, usage, finish reason, end.
@@ -62,15 +59,15 @@ class GuestEvents final : public JsonEvents {
  public:
   explicit GuestEvents(size_t max_message_bytes) : buffer_(max_message_bytes) {}
 
-  EventOutcome on_event(const rapidjson::Value& doc, std::string_view, DeltaSink& sink) override;
+  EventOutcome on_event(JsonValue doc, std::string_view, DeltaSink& sink) override;
   EventOutcome at_stream_end() override {
     return EventOutcome::truncated("upstream closed the stream before the end of the answer");
   }
   void on_answer_end(DeltaSink& sink) override { splitter_.finish(buffer_.view(), sink); }
 
  private:
-  EventOutcome apply_text(const rapidjson::Value& payload, DeltaSink& sink);
-  void apply_meta(const rapidjson::Value& payload, DeltaSink& sink);
+  EventOutcome apply_text(JsonValue payload, DeltaSink& sink);
+  void apply_meta(JsonValue payload, DeltaSink& sink);
 
   MessageBuffer buffer_;
   ReasoningSplitter splitter_;
@@ -78,17 +75,17 @@ class GuestEvents final : public JsonEvents {
   Usage usage_;
 };
 
-EventOutcome GuestEvents::on_event(const rapidjson::Value& doc, std::string_view, DeltaSink& sink) {
-  if (const rapidjson::Value* error = find_error(doc)) {
-    return EventOutcome::fail(classify_error(200, read_error(*error)));
+EventOutcome GuestEvents::on_event(JsonValue doc, std::string_view, DeltaSink& sink) {
+  if (JsonValue error = find_error(doc)) {
+    return EventOutcome::fail(classify_error(200, read_error(error)));
   }
-  const rapidjson::Value* type = json_member(doc, "type");
-  const rapidjson::Value* data = json_member(doc, "data");
-  const bool envelope = type != nullptr && type->IsString() && data != nullptr && data->IsObject();
-  if (envelope && as_view(*type) != "chat:completion") {
+  const JsonValue type = doc.member("type");
+  const JsonValue data = doc.member("data");
+  const bool envelope = type.is_string() && data.is_object();
+  if (envelope && type.string() != "chat:completion") {
     return EventOutcome::more();  // title, tags, …: not the answer
   }
-  const rapidjson::Value& payload = envelope ? *data : doc;
+  const JsonValue payload = envelope ? data : doc;
   if (EventOutcome text = apply_text(payload, sink); text.step != EventStep::kMore) return text;
   apply_meta(payload, sink);
   return is_end(payload) ? EventOutcome::end() : EventOutcome::more();
@@ -96,25 +93,26 @@ EventOutcome GuestEvents::on_event(const rapidjson::Value& doc, std::string_view
 
 // A frame carrying both applies its edit first (edit_index counts M before this frame), then
 // appends its delta_content.
-EventOutcome GuestEvents::apply_text(const rapidjson::Value& payload, DeltaSink& sink) {
+EventOutcome GuestEvents::apply_text(JsonValue payload, DeltaSink& sink) {
   bool changed = false;
-  const rapidjson::Value* edit = json_member(payload, "edit_content");
-  const rapidjson::Value* index = json_member(payload, "edit_index");
-  if (edit != nullptr && edit->IsString() && index != nullptr && !index->IsNull()) {
-    if (!index->IsUint64()) {
+  const JsonValue edit = payload.member("edit_content");
+  const JsonValue index = payload.member("edit_index");
+  if (edit.is_string() && index && !index.is_null()) {
+    const std::optional<uint64_t> from = index.uint64();
+    if (!from) {
       return EventOutcome::bad_response(
           "upstream sent an edit_index that is not a non-negative integer");
     }
     size_t at = 0;
-    if (!buffer_.replace_from(index->GetUint64(), as_view(*edit), at)) {
+    if (!buffer_.replace_from(*from, edit.string(), at)) {
       return EventOutcome::bad_response("upstream answer exceeds the message size limit");
     }
     splitter_.invalidate_from(at);
     changed = true;
   }
-  const rapidjson::Value* delta = json_member(payload, "delta_content");
-  if (delta != nullptr && delta->IsString() && delta->GetStringLength() > 0) {
-    if (!buffer_.append(as_view(*delta))) {
+  const std::string_view delta = payload.member("delta_content").string();
+  if (!delta.empty()) {
+    if (!buffer_.append(delta)) {
       return EventOutcome::bad_response("upstream answer exceeds the message size limit");
     }
     changed = true;
@@ -123,10 +121,10 @@ EventOutcome GuestEvents::apply_text(const rapidjson::Value& payload, DeltaSink&
   return EventOutcome::more();
 }
 
-void GuestEvents::apply_meta(const rapidjson::Value& payload, DeltaSink& sink) {
-  const rapidjson::Value* u = json_member(payload, "usage");
-  if (u != nullptr && u->IsObject()) {
-    const Usage next = read_usage(*u);
+void GuestEvents::apply_meta(JsonValue payload, DeltaSink& sink) {
+  const JsonValue u = payload.member("usage");
+  if (u.is_object()) {
+    const Usage next = read_usage(u);
     if (!has_usage_ || !same_usage(next, usage_)) sink.on_usage(next);
     usage_ = next;
     has_usage_ = true;

@@ -36,10 +36,10 @@ Result<std::string> parse_token_response(int status, std::string_view body) {
                       "guest token request failed with HTTP " + std::to_string(status));
   }
   auto doc = parse_json(body);
-  if (!doc.ok() || !doc->IsObject()) {
+  if (!doc.ok() || !doc->is_object()) {
     return make_error(Errc::kUpstreamBadResponse, "guest token answer is not a JSON object");
   }
-  const std::string_view token = json_string(*doc, "token");
+  const std::string_view token = doc->member("token").string();
   if (token.empty()) {
     return make_error(Errc::kUpstreamBadResponse, "guest token answer has no token");
   }

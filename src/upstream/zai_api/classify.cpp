@@ -66,11 +66,10 @@ std::string quote(std::string_view s) {
   return out + "…";
 }
 
-int64_t code_of(const rapidjson::Value* v) {
-  if (v == nullptr) return -1;
-  if (v->IsInt64()) return v->GetInt64() >= 0 ? v->GetInt64() : -1;
-  if (!v->IsString()) return -1;
-  const std::string_view s = as_view(*v);
+int64_t code_of(JsonValue v) {
+  if (const std::optional<int64_t> n = v.int64()) return *n >= 0 ? *n : -1;
+  if (!v.is_string()) return -1;
+  const std::string_view s = v.string();
   if (s.empty() || s.size() > 9) return -1;
   int64_t n = 0;
   for (char c : s) {
@@ -83,21 +82,22 @@ int64_t code_of(const rapidjson::Value* v) {
 Body read_body(std::string_view text) {
   Body body;
   auto doc = parse_json(text);
-  if (!doc || !doc->IsObject()) return body;
-  const rapidjson::Value* obj = json_member(*doc, "error");
-  if (obj != nullptr && obj->IsString()) {
+  if (!doc || !doc->is_object()) return body;
+  JsonValue obj = doc->member("error");
+  if (obj.is_string()) {
     body.has_error = true;
-    body.raw = as_view(*obj);
+    body.raw = obj.string();
     body.message = quote(body.raw);
     return body;
   }
-  if (obj == nullptr || !obj->IsObject()) obj = &doc.value();  // {"code","msg"} at top level
-  body.code = code_of(json_member(*obj, "code"));
-  std::string_view msg = json_string(*obj, "message");
-  if (msg.empty()) msg = json_string(*obj, "msg");
+  const bool nested = obj.is_object();
+  if (!nested) obj = *doc;  // {"code","msg"} at top level
+  body.code = code_of(obj.member("code"));
+  std::string_view msg = obj.member("message").string();
+  if (msg.empty()) msg = obj.member("msg").string();
   body.raw = msg;
   body.message = quote(msg);
-  body.has_error = obj != &doc.value() || body.code >= 0;
+  body.has_error = nested || body.code >= 0;
   return body;
 }
 

@@ -12,9 +12,8 @@
 #include <cstdint>
 #include <string>
 
-#include <rapidjson/document.h>
-
 #include "core/upstream.h"
+#include "json/value.h"
 
 namespace zproxy::api::detail {
 
@@ -33,21 +32,21 @@ struct Finish {
 // stop, length, tool_calls as named; sensitive -> content_filter;
 // model_context_window_exceeded -> length; network_error -> kNetworkError; any other string
 // -> stop (the answer did end, and guessing a stranger reason helps no client).
-Finish read_finish(const rapidjson::Value& choice);
+Finish read_finish(JsonValue choice);
 
 // The choice the proxy answers with: the first object in `choices` whose `index` is 0 or
-// absent. nullptr when `choices` is missing, not an array, or holds no such object.
-const rapidjson::Value* first_choice(const rapidjson::Value& root);
+// absent. Absent when `choices` is missing, not an array, or holds no such object.
+JsonValue first_choice(JsonValue root);
 
 // Sends the non-empty reasoning_content, then content, then each tool call of a delta or
 // message object to the sink. A tool call's `index` defaults to its position in the array;
 // `arguments` that is not a string (some upstreams send an object) is passed as its JSON text.
-void emit_parts(const rapidjson::Value& part, DeltaSink& sink);
+void emit_parts(JsonValue part, DeltaSink& sink);
 
 // root.usage as Usage; false when absent or not an object. Counts that are missing or not
 // non-negative integers read as 0, total_tokens as prompt + completion, and cached/reasoning
 // as -1 ("not reported").
-bool read_usage(const rapidjson::Value& root, Usage& out);
+bool read_usage(JsonValue root, Usage& out);
 
 // kUpstreamBadResponse, kTransient: the answer could not be understood.
 UpstreamFailure bad_response(std::string message);

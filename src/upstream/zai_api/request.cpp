@@ -19,7 +19,7 @@
 
 #include "upstream/zai_api/api.h"
 #include "core/ascii.h"
-#include "json/json.h"
+#include "json/rapidjson_dom.h"
 
 namespace zproxy::api {
 namespace {

@@ -21,8 +21,7 @@ class ApiEvents final : public JsonEvents {
  public:
   explicit ApiEvents(int64_t now_wall_ms) : wall_(now_wall_ms) {}
 
-  EventOutcome on_event(const rapidjson::Value& root, std::string_view text,
-                        DeltaSink& sink) override;
+  EventOutcome on_event(JsonValue root, std::string_view text, DeltaSink& sink) override;
   EventOutcome at_stream_end() override {
     if (saw_finish_) return EventOutcome::end();
     return EventOutcome::truncated("upstream stream ended before the answer was complete");
@@ -33,18 +32,15 @@ class ApiEvents final : public JsonEvents {
   bool saw_finish_ = false;  // a finish_reason was delivered
 };
 
-EventOutcome ApiEvents::on_event(const rapidjson::Value& root, std::string_view text,
-                                 DeltaSink& sink) {
-  if (const rapidjson::Value* error = json_member(root, "error"); error && !error->IsNull()) {
+EventOutcome ApiEvents::on_event(JsonValue root, std::string_view text, DeltaSink& sink) {
+  if (const JsonValue error = root.member("error"); error && !error.is_null()) {
     return EventOutcome::fail(classify_failure(200, text, wall_));
   }
   Usage usage;
   const bool has_usage = detail::read_usage(root, usage);
-  if (const rapidjson::Value* choice = detail::first_choice(root)) {
-    if (const rapidjson::Value* delta = json_member(*choice, "delta")) {
-      detail::emit_parts(*delta, sink);
-    }
-    const detail::Finish finish = detail::read_finish(*choice);
+  if (const JsonValue choice = detail::first_choice(root)) {
+    detail::emit_parts(choice.member("delta"), sink);
+    const detail::Finish finish = detail::read_finish(choice);
     if (finish.kind == detail::FinishKind::kNetworkError) {
       return EventOutcome::fail(detail::network_error());
     }
