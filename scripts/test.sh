@@ -36,7 +36,7 @@ sanitizers() {
 }
 
 wasm() {
-  bash scripts/build-wasm.sh && node --test tests/wasm/
+  bash scripts/build-wasm.sh --with-test-module && node --test tests/wasm/
 }
 
 e2e() {
