@@ -41,8 +41,10 @@ struct Wire {
   uint32_t body_ptr;     // +40 zp_begin_fetch: the request body, in place
   uint32_t body_len;     // +44
   double body_limit;     // +48 request bodies above this many bytes: zp_event BodyTooLarge
+  uint32_t in_cap;       // +56 the input buffer's size after the last zp_input
+  uint32_t reserved;     // +60
 };
-static_assert(sizeof(Wire) == 56);
+static_assert(sizeof(Wire) == 64);
 
 struct Handle : Wire {
   Handle(const EnvMap& env, int64_t now, int64_t wall)
@@ -178,6 +180,7 @@ EMSCRIPTEN_KEEPALIVE char* zp_input(Handle* h, uint32_t n) {
     std::vector<char>().swap(h->in);
     h->in.resize(std::max<size_t>(n, kBase));
   }
+  h->wire.in_cap = static_cast<uint32_t>(h->in.size());
   return h->in.data();
 }
 
