@@ -23,7 +23,7 @@ core_purity() {
 }
 
 release() {
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null &&
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DZPROXY_WERROR=ON >/dev/null &&
     cmake --build build -j"$jobs" &&
     (cd build && ctest --output-on-failure -j"$jobs" --timeout 600)
 }
@@ -36,7 +36,7 @@ sanitizers() {
 }
 
 wasm() {
-  bash scripts/build-wasm.sh --with-test-module && node --test tests/wasm/
+  ZPROXY_WERROR=1 bash scripts/build-wasm.sh --with-test-module && node --test tests/wasm/
 }
 
 e2e() {
