@@ -23,13 +23,14 @@ if [ "${ZPROXY_WASM_PREBUILT:-}" = 1 ] && prebuilt; then exit 0; fi
 mkdir -p build-wasm
 exec 9>build-wasm/.build.lock
 flock 9
-# ZPROXY_WERROR=1 (the test script sets it): compiler warnings are errors.
-werror=OFF
-[ "${ZPROXY_WERROR:-}" = 1 ] && werror=ON
+# ZPROXY_WERROR=1 (the test script sets it): compiler warnings are errors. Unset: the build
+# folder keeps what it was configured with.
+werror=()
+[ "${ZPROXY_WERROR:-}" = 1 ] && werror=(-DZPROXY_WERROR=ON)
 if ! grep -qs '^CMAKE_TOOLCHAIN_FILE.*Emscripten' build-wasm/CMakeCache.txt ||
-  ! grep -qs "^ZPROXY_WERROR:BOOL=$werror" build-wasm/CMakeCache.txt; then
+  { [ ${#werror[@]} -gt 0 ] && ! grep -qs '^ZPROXY_WERROR:BOOL=ON' build-wasm/CMakeCache.txt; }; then
   emcmake cmake -S . -B build-wasm -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_CXX_FLAGS_RELEASE="-O3 -DNDEBUG" -DZPROXY_WERROR=$werror >/dev/null
+    -DCMAKE_CXX_FLAGS_RELEASE="-O3 -DNDEBUG" "${werror[@]}" >/dev/null
 fi
 cmake --build build-wasm -j"$(nproc)" --target "${targets[@]}"
 ls -l "${outs[@]}"
