@@ -161,6 +161,15 @@ Reply ok_stream(const UpstreamRequest&) { return Reply{200, std::string(kAnswerO
 
 const std::string kChat = R"({"model":"glm-4.6","messages":[{"role":"user","content":"Hi"}]})";
 
+// Two guest tokens; upstream rejects the first (401), answers on the second.
+Got first_token_rejected(Harness& h) {
+  h.serve_jobs();
+  return h.run("POST", "/v1/chat/completions", kChat, [](const UpstreamRequest& r) {
+    if (find_auth(r) == "Bearer tok-1") return Reply{401, R"({"detail":"Unauthorized"})"};
+    return Reply{200, std::string(kAnswerOnly)};
+  });
+}
+
 }  // namespace
 
 TEST_CASE("health answers without auth; other routes need the key", "[gateway]") {
@@ -211,11 +220,7 @@ TEST_CASE("guest chat: token fetched, answer aggregated", "[gateway]") {
 TEST_CASE("every attempt hands over a fresh request once; the step counts attempts",
           "[gateway]") {
   Harness h(EnvMap{{"API_KEY", "sk-test"}, {"TOKEN_POOL_SIZE", "2"}});
-  h.serve_jobs();
-  auto a = h.run("POST", "/v1/chat/completions", kChat, [](const UpstreamRequest& r) {
-    if (find_auth(r) == "Bearer tok-1") return Reply{401, R"({"detail":"Unauthorized"})"};
-    return Reply{200, std::string(kAnswerOnly)};
-  });
+  auto a = first_token_rejected(h);
   REQUIRE(a.status == 200);
   REQUIRE(a.upstream.size() == 2);  // the retry builds a fresh request after the hand-over
   for (const auto& u : a.upstream) {
@@ -313,11 +318,7 @@ TEST_CASE("least recently used token serves the next request", "[gateway]") {
 
 TEST_CASE("a rejected token is retried on another and replaced", "[gateway]") {
   Harness h(EnvMap{{"API_KEY", "sk-test"}, {"TOKEN_POOL_SIZE", "2"}});
-  h.serve_jobs();
-  auto a = h.run("POST", "/v1/chat/completions", kChat, [](const UpstreamRequest& r) {
-    if (find_auth(r) == "Bearer tok-1") return Reply{401, R"({"detail":"Unauthorized"})"};
-    return Reply{200, std::string(kAnswerOnly)};
-  });
+  auto a = first_token_rejected(h);
   REQUIRE(a.status == 200);
   REQUIRE(a.upstream.size() == 2);
   CHECK(a.upstream[0].authorization == "Bearer tok-1");
