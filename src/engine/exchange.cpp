@@ -163,6 +163,7 @@ std::unique_ptr<Exchange> Gateway::start(const RequestHead& head, int64_t now, i
   auto st = std::make_unique<ExchangeState>(*impl_, entropy);
   ExchangeState& s = *st;
   s.start_mono = now;
+  s.last_now = now;
   s.start_wall = wall;
   s.last_output = now;
   const std::span<const HeaderView> hs(head.headers);
@@ -190,24 +191,25 @@ std::unique_ptr<Exchange> Gateway::start(const RequestHead& head, int64_t now, i
 Exchange::Exchange(std::unique_ptr<ExchangeState> state) : s_(std::move(state)) {}
 Exchange::~Exchange() = default;
 
-Step Exchange::make_step() const {
-  const ExchangeState& s = *s_;
+Step Exchange::make_step(int64_t now) const {
+  ExchangeState& s = *s_;
+  s.last_now = now;
   Step step;
   step.action = s.action;
   step.head_ready = s.head_ready;
-  step.poll = s.gw.wants_poll();
+  step.poll = s.gw.wants_poll(now);
   step.attempt = static_cast<uint32_t>(s.attempts);
   step.output_bytes = s.out.size();
   step.deadline = s.phase == Phase::kDone || s.phase == Phase::kBody ? kNever : chat_deadline(s);
   return step;
 }
 
-Step Exchange::step() const { return make_step(); }
+Step Exchange::step() const { return make_step(s_->last_now); }
 size_t Exchange::body_limit() const { return s_->gw.config.max_body_bytes; }
 
 Step Exchange::on_body(std::string_view body, int64_t now) {
   if (s_->phase == Phase::kBody) chat_on_body(*s_, body, now);
-  return make_step();
+  return make_step(now);
 }
 
 Step Exchange::on_body_too_large(int64_t now) {
@@ -216,7 +218,7 @@ Step Exchange::on_body_too_large(int64_t now) {
                                   "Request body exceeds MAX_BODY_BYTES (" +
                                       std::to_string(s_->gw.config.max_body_bytes) + " bytes)"));
   }
-  return make_step();
+  return make_step(now);
 }
 
 UpstreamRequest Exchange::begin_fetch() {
@@ -228,34 +230,34 @@ int64_t Exchange::connect_timeout_ms() const { return s_->gw.config.connect_time
 
 Step Exchange::on_upstream_connected(int64_t now) {
   if (s_->phase == Phase::kConnect) s_->phase = Phase::kHead;
-  return make_step();
+  return make_step(now);
 }
 
 Step Exchange::on_upstream_head(int status, int64_t now) {
   if (s_->phase == Phase::kConnect || s_->phase == Phase::kHead) chat_on_head(*s_, status, now);
-  return make_step();
+  return make_step(now);
 }
 
 Step Exchange::on_upstream_data(std::string_view bytes, int64_t now) {
   chat_on_data(*s_, bytes, now);
-  return make_step();
+  return make_step(now);
 }
 Step Exchange::on_upstream_end(int64_t now) {
   chat_on_end(*s_, now);
-  return make_step();
+  return make_step(now);
 }
 Step Exchange::on_upstream_error(NetError error, int64_t now) {
   chat_on_net_error(*s_, error, now);
-  return make_step();
+  return make_step(now);
 }
 
 Step Exchange::on_timer(int64_t now) {
   chat_on_timer(*s_, now);
-  return make_step();
+  return make_step(now);
 }
 Step Exchange::on_client_gone(int64_t now) {
   chat_on_client_gone(*s_, now);
-  return make_step();
+  return make_step(now);
 }
 
 int Exchange::status() const { return s_->status; }

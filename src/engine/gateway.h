@@ -142,7 +142,7 @@ class Exchange {
  private:
   friend class Gateway;
   explicit Exchange(std::unique_ptr<ExchangeState> state);
-  Step make_step() const;
+  Step make_step(int64_t now) const;
   std::unique_ptr<ExchangeState> s_;
 };
 

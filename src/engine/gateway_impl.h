@@ -38,9 +38,13 @@ struct GatewayCore {
   int64_t wall_minus_mono = 0;  // wall ≈ now + wall_minus_mono
 
   uint64_t version() const { return own_version + pool.version(); }
-  // Has the host something to collect (poll)? Time-driven work is covered by the poll's
-  // next_deadline; state changes (a credential freed, a token dead) move the version.
-  bool wants_poll() const { return !logs.empty() || version() != polled_version; }
+  // Has the host something to collect (poll)? Log lines, a state change (a credential freed, a
+  // token dead: the version moved), or a token fetch due now. Later work is covered by the
+  // poll's next_deadline.
+  bool wants_poll(int64_t now) const {
+    return !logs.empty() || version() != polled_version ||
+           (!config_error && config.mode == UpstreamMode::kGuest && pool.wants_fetch(now));
+  }
   int64_t wall_at(int64_t now) const { return now + wall_minus_mono; }
   bool log_enabled(LogLevel level) const { return level >= config.log_level; }
   void emit_log(LogLevel level, std::string line) {
@@ -69,6 +73,7 @@ struct ExchangeState {
   Phase phase = Phase::kDone;
   Action action = Action::kFinish;  // what the next step tells the host
   int64_t start_mono = 0;
+  int64_t last_now = 0;  // the time of the last event (for step() between events)
   int64_t start_wall = 0;
 
   // response

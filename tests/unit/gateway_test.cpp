@@ -278,6 +278,29 @@ TEST_CASE("poll hands over logs, jobs and version changes once", "[gateway]") {
   CHECK(h.gw.poll(h.now).changed);  // a finished exchange may free a slot
 }
 
+TEST_CASE("a step asks for a poll while a token fetch is due", "[gateway]") {
+  Harness h(EnvMap{{"API_KEY", "sk-test"}, {"TOKEN_POOL_SIZE", "1"}});
+  RequestHead head;  // no poll yet: the token fetches are due, not handed out
+  head.method = "POST";
+  head.target = "/v1/chat/completions";
+  head.headers = {{"Authorization", "Bearer sk-test"}};
+  const uint8_t entropy[32] = {5};
+  auto ex = h.gw.start(head, h.now, h.wall, entropy);
+  Step step = ex->on_body(kChat, h.now);
+  REQUIRE(step.action == Action::kWait);
+  CHECK(step.poll);  // the host learns that the fetch this exchange waits for is due
+  Poll p = h.gw.poll(h.now);
+  REQUIRE(p.jobs.size() == 1);
+  CHECK(!ex->on_timer(h.now).poll);  // handed out: nothing more until it is done
+  const auto* fetch = std::get_if<HttpFetch>(&p.jobs[0].work);
+  REQUIRE(fetch != nullptr);
+  h.gw.on_job_done(p.jobs[0].id, HttpResult{200, R"({"token":"t"})"}, h.now, h.wall);
+  CHECK(h.gw.poll(h.now).changed);
+  step = ex->on_timer(h.now);
+  CHECK(step.action == Action::kFetch);
+  h.gw.finish(std::move(ex), h.now, h.wall);
+}
+
 TEST_CASE("host answers have the exchange's error shape and headers", "[gateway]") {
   Harness h(EnvMap{{"API_KEY", "sk-test"}});
   const Answer a = h.gw.host_answer(503, make_error(Errc::kInternalError, "busy"), 1, "req_x");
