@@ -3,6 +3,7 @@
 
 #include "fixture.h"
 
+#include "dialect/openai_chat/emitter.h"
 #include "json/json.h"
 
 namespace zproxy {
@@ -23,7 +24,7 @@ std::string_view verdict_name(Verdict v) {
 }  // namespace
 
 std::string transcript(Translator& translator) {
-  Emitter& em = translator.emitter();
+  Translator& em = translator;
   std::string out = em.take_output();
   if (!em.failed()) return out;
   const UpstreamFailure& f = em.failure();
@@ -67,19 +68,20 @@ Result<Translator> translator_from_fixture_options(std::string_view options_json
   if (!shape) return std::move(shape).error();
   auto thinking = thinking_from(json_string(*doc, "thinking"));
   if (!thinking) return std::move(thinking).error();
-  EmitterOptions opt;
+  ChatEmitterOptions opt;
   opt.id = "chatcmpl-fixture";
   opt.created = 1700000000;
   opt.model = std::string(json_string(*doc, "model", "glm-4.6"));
   opt.stream = json_bool(*doc, "stream");
   opt.include_usage = json_bool(*doc, "include_usage");
-  opt.thinking = *thinking;
-  if (const rapidjson::Value* stop = json_member(*doc, "stop"); stop && stop->IsArray()) {
-    for (const auto& s : stop->GetArray()) {
-      if (s.IsString()) opt.stop.emplace_back(as_view(s));
+  std::vector<std::string> stop;
+  if (const rapidjson::Value* list = json_member(*doc, "stop"); list && list->IsArray()) {
+    for (const auto& s : list->GetArray()) {
+      if (s.IsString()) stop.emplace_back(as_view(s));
     }
   }
-  return Translator(*shape, std::move(opt), SseLimits{}, 1764151200000);
+  return Translator(*shape, std::make_unique<ChatEmitter>(std::move(opt)), *thinking, stop,
+                    SseLimits{}, 1764151200000);
 }
 
 }  // namespace zproxy
