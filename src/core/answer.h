@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "core/errors.h"
+#include "core/result.h"
 #include "core/upstream.h"
 
 namespace zproxy {
@@ -32,8 +33,9 @@ class AnswerEmitter {
   virtual void on_text(std::string_view text) = 0;       // answer text
   // A tool call fragment; text before it has been delivered and no stop string spans it.
   virtual void on_tool_call(const ToolCallDelta& call) = 0;
-  // The answer is complete; nothing follows.
-  virtual void on_end(const AnswerEnd& end) = 0;
+  // The answer is complete; nothing follows. An error: the answer cannot be written in this
+  // dialect (a non-streaming tool input that is not an object), and nothing was written.
+  virtual Status on_end(const AnswerEnd& end) = 0;
 
   // Streaming, silence of KEEPALIVE_S: the dialect's keep-alive (it commits the stream).
   virtual void write_keepalive() = 0;

@@ -127,7 +127,11 @@ void AnswerRules::finish(FinishReason reason) {
   end.reason = reason;
   end.stop_sequence = text_stop_.matched_stop();
   end.usage = usage_;
-  emitter_.on_end(end);
+  if (Status s = emitter_.on_end(end); !s.ok()) {
+    complete_ = false;
+    failed_ = true;
+    failure_ = UpstreamFailure{std::move(s).error(), Verdict::kTransient, 0, 0};
+  }
 }
 
 }  // namespace zproxy

@@ -296,7 +296,8 @@ void chat_on_head(ExchangeState& s, int status, int64_t now) {
   const UpstreamShape shape = cfg.mode == UpstreamMode::kGuest ? UpstreamShape::kGuestStream
                               : s.chat->stream                 ? UpstreamShape::kApiStream
                                                                : UpstreamShape::kApiBody;
-  s.translator.emplace(shape, std::make_unique<ChatEmitter>(std::move(opt)), cfg.thinking,
+  s.translator.emplace(shape, Dialect::kChat, std::make_unique<ChatEmitter>(std::move(opt)),
+                       cfg.thinking,
                        s.chat->stop, SseLimits::from_mib(cfg.sse_max_event_bytes >> 20),
                        s.gw.wall_at(now));
   s.phase = Phase::kUpstreamBody;

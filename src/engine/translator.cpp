@@ -1,11 +1,21 @@
 #include "engine/translator.h"
 
+#include "dialect/anthropic_messages/emitter.h"
+
 namespace zproxy {
 
-Translator::Translator(UpstreamShape shape, std::unique_ptr<AnswerEmitter> emitter,
-                       ThinkingMode thinking, const std::vector<std::string>& stop,
-                       SseLimits limits, int64_t wall)
-    : emitter_(std::move(emitter)), rules_(*emitter_, thinking, stop), wall_(wall) {
+ErrorAnswer error_answer(Dialect dialect, const Error& error, std::string_view request_id) {
+  if (dialect == Dialect::kMessages) {
+    return {messages_error_status(error), messages_error_json(error, request_id)};
+  }
+  return {errc_info(error.code).status, error_json(error)};
+}
+
+Translator::Translator(UpstreamShape shape, Dialect dialect,
+                       std::unique_ptr<AnswerEmitter> emitter, ThinkingMode thinking,
+                       const std::vector<std::string>& stop, SseLimits limits, int64_t wall)
+    : dialect_(dialect),
+      emitter_(std::move(emitter)), rules_(*emitter_, thinking, stop), wall_(wall) {
   switch (shape) {
     case UpstreamShape::kGuestStream:
       decoder_.emplace<guest::StreamDecoder>(limits);

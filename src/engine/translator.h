@@ -19,6 +19,16 @@
 
 namespace zproxy {
 
+// The client dialect an answer is written in; it also decides the shape of errors.
+enum class Dialect : uint8_t { kChat, kMessages };
+
+// An error answer before the commit point, in the dialect's shape: status and body.
+struct ErrorAnswer {
+  int status = 500;
+  std::string body;
+};
+ErrorAnswer error_answer(Dialect dialect, const Error& error, std::string_view request_id);
+
 enum class UpstreamShape : uint8_t {
   kGuestStream,  // web-chat SSE
   kApiStream,    // official API SSE
@@ -27,8 +37,9 @@ enum class UpstreamShape : uint8_t {
 
 class Translator {
  public:
-  Translator(UpstreamShape shape, std::unique_ptr<AnswerEmitter> emitter, ThinkingMode thinking,
-             const std::vector<std::string>& stop, SseLimits limits, int64_t wall);
+  Translator(UpstreamShape shape, Dialect dialect, std::unique_ptr<AnswerEmitter> emitter,
+             ThinkingMode thinking, const std::vector<std::string>& stop, SseLimits limits,
+             int64_t wall);
 
   void feed(std::string_view bytes);
   void finish();  // upstream body ended
@@ -45,8 +56,10 @@ class Translator {
   void write_keepalive() { emitter_->write_keepalive(); }
   std::string take_output() { return emitter_->take_output(); }
   AnswerEmitter& emitter() { return *emitter_; }
+  Dialect dialect() const { return dialect_; }
 
  private:
+  Dialect dialect_;
   std::unique_ptr<AnswerEmitter> emitter_;  // on the heap: rules_ refers to it across moves
   AnswerRules rules_;
   std::variant<std::monostate, guest::StreamDecoder, api::StreamDecoder> decoder_;

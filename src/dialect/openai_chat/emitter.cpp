@@ -78,7 +78,7 @@ void ChatEmitter::on_text(std::string_view text) { write_content(text); }
 
 void ChatEmitter::on_tool_call(const ToolCallDelta& call) { write_tool_call(call); }
 
-void ChatEmitter::on_end(const AnswerEnd& end) {
+Status ChatEmitter::on_end(const AnswerEnd& end) {
   if (opt_.stream) {
     write_final_chunks(end);
   } else {
@@ -86,6 +86,7 @@ void ChatEmitter::on_end(const AnswerEnd& end) {
   }
   committed_ = true;
   ended_ = true;
+  return ok_status();
 }
 
 void ChatEmitter::write_keepalive() {

@@ -43,7 +43,7 @@ class ChatEmitter final : public AnswerEmitter {
   void on_reasoning(std::string_view text) override;
   void on_text(std::string_view text) override;
   void on_tool_call(const ToolCallDelta& call) override;
-  void on_end(const AnswerEnd& end) override;
+  Status on_end(const AnswerEnd& end) override;
   // ": keep-alive" comment.
   void write_keepalive() override;
   // `data: {"error":{…}}` and [DONE].
