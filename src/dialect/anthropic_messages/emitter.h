@@ -1,7 +1,7 @@
 #pragma once
 // The Anthropic Messages dialect's emitter: canonical answer events (src/core/answer.h) to a
-// Message object, or to its SSE stream (docs/contract.md §13.4), in an owned buffer the engine
-// drains.
+// Message object, or to its SSE stream, in an owned buffer the engine drains (the external
+// contract's section 7.5; docs/contract.md §12 until the route is built).
 //
 // Streaming bytes, exactly: each event is "event: <type>\ndata: <compact JSON>\n\n".
 //   message_start {message: id, type, role, model, content [], stop_reason null,
@@ -46,12 +46,12 @@ struct MessagesEmitterOptions {
   std::string request_id;  // for error events
   bool stream = false;
   bool thinking_text = true;   // false: display "omitted", thinking blocks carry no text
-  int64_t input_estimate = 0;  // docs/contract.md §13.6 estimate of the request
+  int64_t input_estimate = 0;  // the contract's count_tokens estimate of the request (§7.7)
   uint64_t id_seed = 0;        // for tool ids upstream did not give
 };
 
 // {"type":"error","error":{"type":T,"message":M},"request_id":ID}, and its HTTP status
-// (docs/contract.md §13.5).
+// (the contract's section 7.6). Not yet: 529 overloaded_error, which needs an overload code.
 std::string messages_error_json(const Error& error, std::string_view request_id);
 int messages_error_status(const Error& error);
 
