@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& m : req->messages) {
     // A string content is exactly one text part; no content only for assistants.
     if (m.form == zproxy::ContentForm::kString && m.parts.size() != 1) __builtin_trap();
-    if (m.form == zproxy::ContentForm::kNone && m.role != zproxy::Role::kAssistant) __builtin_trap();
+    if (m.form == zproxy::ContentForm::kNone && m.role != zproxy::Role::kAssistant)
+      __builtin_trap();
   }
   return 0;
 }

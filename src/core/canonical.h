@@ -22,11 +22,16 @@ enum class Role : uint8_t { kSystem, kDeveloper, kUser, kAssistant, kTool };
 // The OpenAI name of a role ("system", "developer", "user", "assistant", "tool").
 inline std::string_view role_name(Role role) {
   switch (role) {
-    case Role::kSystem: return "system";
-    case Role::kDeveloper: return "developer";
-    case Role::kUser: return "user";
-    case Role::kAssistant: return "assistant";
-    case Role::kTool: return "tool";
+    case Role::kSystem:
+      return "system";
+    case Role::kDeveloper:
+      return "developer";
+    case Role::kUser:
+      return "user";
+    case Role::kAssistant:
+      return "assistant";
+    case Role::kTool:
+      return "tool";
   }
   return "user";
 }
@@ -60,10 +65,10 @@ struct Message {
   Role role = Role::kUser;
   ContentForm form = ContentForm::kNone;
   std::vector<Part> parts;
-  std::string name;                  // optional participant name; empty when absent
+  std::string name;                      // optional participant name; empty when absent
   std::optional<std::string> reasoning;  // assistant: the reasoning that preceded the answer
-  std::vector<ToolCall> tool_calls;  // assistant
-  std::string tool_call_id;          // kTool: the call this message answers
+  std::vector<ToolCall> tool_calls;      // assistant
+  std::string tool_call_id;              // kTool: the call this message answers
 };
 
 struct Tool {

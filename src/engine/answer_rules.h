@@ -60,10 +60,10 @@ class AnswerRules final : public DeltaSink {
 
   AnswerEmitter& emitter_;
   ThinkingMode thinking_;
-  std::string piece_;          // the text a delta releases, reused from delta to delta
-  StopMatcher text_stop_;      // answer text against the stop strings
-  StopMatcher reasoning_text_; // no stop strings: holds an incomplete trailing code point only
-  bool in_think_tag_ = false;  // think_tags mode: "<think>" opened, not yet closed
+  std::string piece_;           // the text a delta releases, reused from delta to delta
+  StopMatcher text_stop_;       // answer text against the stop strings
+  StopMatcher reasoning_text_;  // no stop strings: holds an incomplete trailing code point only
+  bool in_think_tag_ = false;   // think_tags mode: "<think>" opened, not yet closed
   bool tool_seen_ = false;
   bool complete_ = false;
   bool failed_ = false;

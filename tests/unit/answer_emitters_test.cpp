@@ -51,8 +51,8 @@ const std::vector<Dialect>& dialects() {
   static const std::vector<Dialect> table = {
       {"chat",
        [](bool stream) {
-         return std::make_unique<ChatEmitter>(ChatEmitterOptions{"chatcmpl-x", 1, "m", stream,
-                                                                 true});
+         return std::make_unique<ChatEmitter>(
+             ChatEmitterOptions{"chatcmpl-x", 1, "m", stream, true});
        },
        R"({"id":"chatcmpl-x","object":"chat.completion","created":1,"model":"m","choices":[)"
        R"({"index":0,"message":{"role":"assistant","content":"Hello, world","refusal":null,)"
@@ -82,8 +82,7 @@ const std::vector<Dialect>& dialects() {
         R"("content_block":{"type":"thinking","thinking":"","signature":""})",
         R"({"type":"thinking_delta","thinking":"Think"})",
         R"({"type":"signature_delta","signature":"zproxy-unsigned"})",
-        R"("content_block":{"type":"text","text":""})",
-        R"({"type":"text_delta","text":"world"})",
+        R"("content_block":{"type":"text","text":""})", R"({"type":"text_delta","text":"world"})",
         R"("content_block":{"type":"tool_use","id":"call_1","name":"lookup","input":{}})",
         R"({"type":"input_json_delta","partial_json":"{\"q\":"})",
         R"({"type":"input_json_delta","partial_json":"\"x\"}"})",

@@ -10,10 +10,14 @@ namespace {
 
 std::string_view stop_reason(const AnswerEnd& end) {
   switch (end.reason) {
-    case FinishReason::kStop: return end.stop_sequence.empty() ? "end_turn" : "stop_sequence";
-    case FinishReason::kLength: return "max_tokens";
-    case FinishReason::kToolCalls: return "tool_use";
-    case FinishReason::kContentFilter: return "refusal";
+    case FinishReason::kStop:
+      return end.stop_sequence.empty() ? "end_turn" : "stop_sequence";
+    case FinishReason::kLength:
+      return "max_tokens";
+    case FinishReason::kToolCalls:
+      return "tool_use";
+    case FinishReason::kContentFilter:
+      return "refusal";
   }
   return "end_turn";
 }
@@ -40,13 +44,20 @@ struct ErrorKind {
 ErrorKind error_kind(Errc code) {
   const int status = errc_info(code).status;
   switch (status) {
-    case 401: return {401, "authentication_error"};
-    case 403: return {403, "permission_error"};
-    case 404: return {404, "not_found_error"};
-    case 413: return {413, "request_too_large"};
-    case 429: return {429, "rate_limit_error"};
-    case 504: return {504, "timeout_error"};
-    default: break;
+    case 401:
+      return {401, "authentication_error"};
+    case 403:
+      return {403, "permission_error"};
+    case 404:
+      return {404, "not_found_error"};
+    case 413:
+      return {413, "request_too_large"};
+    case 429:
+      return {429, "rate_limit_error"};
+    case 504:
+      return {504, "timeout_error"};
+    default:
+      break;
   }
   if (status >= 500) return {status, "api_error"};
   return {status, "invalid_request_error"};
@@ -54,7 +65,9 @@ ErrorKind error_kind(Errc code) {
 
 }  // namespace
 
-int messages_error_status(const Error& error) { return error_kind(error.code).status; }
+int messages_error_status(const Error& error) {
+  return error_kind(error.code).status;
+}
 
 std::string messages_error_json(const Error& error, std::string_view request_id) {
   std::string message = error.message;
@@ -143,7 +156,9 @@ void MessagesEmitter::write_error_event(const Error& error) {
   ended_ = true;
 }
 
-std::string MessagesEmitter::take_output() { return out_.take(); }
+std::string MessagesEmitter::take_output() {
+  return out_.take();
+}
 
 // ---- blocks --------------------------------------------------------------------------------
 
@@ -190,8 +205,12 @@ void MessagesEmitter::open_block(Kind kind, const ToolCallDelta* call) {
   std::string s = "{\"type\":\"content_block_start\",\"index\":" + std::to_string(index_) +
                   ",\"content_block\":";
   switch (kind) {
-    case Kind::kThinking: s += R"({"type":"thinking","thinking":"","signature":""})"; break;
-    case Kind::kText: s += R"({"type":"text","text":""})"; break;
+    case Kind::kThinking:
+      s += R"({"type":"thinking","thinking":"","signature":""})";
+      break;
+    case Kind::kText:
+      s += R"({"type":"text","text":""})";
+      break;
     default:
       s += R"({"type":"tool_use","id":)";
       append_json_string(s, b.id);
@@ -212,8 +231,8 @@ void MessagesEmitter::close_block() {
   if (kind == Kind::kToolUse && !tool_args_sent_) {
     write_delta("input_json_delta", "partial_json", "{}");
   }
-  event("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":" +
-                                  std::to_string(index_) + "}");
+  event("content_block_stop",
+        "{\"type\":\"content_block_stop\",\"index\":" + std::to_string(index_) + "}");
 }
 
 void MessagesEmitter::write_delta(std::string_view delta_type, std::string_view key,

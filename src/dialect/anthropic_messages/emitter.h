@@ -91,8 +91,8 @@ class MessagesEmitter final : public AnswerEmitter {
   OutputBuffer out_;
   std::vector<Block> blocks_;  // non-streaming: every block; streaming: the open one at most
   Kind open_ = Kind::kNone;
-  int index_ = -1;             // index of the open (or last) block
-  int tool_index_ = -1;        // upstream tool-call index of the open tool_use block
+  int index_ = -1;       // index of the open (or last) block
+  int tool_index_ = -1;  // upstream tool-call index of the open tool_use block
   bool tool_args_sent_ = false;
   int64_t output_chars_ = 0;
   bool started_ = false;
