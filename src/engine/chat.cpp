@@ -11,7 +11,7 @@
 #include "engine/gateway_impl.h"
 #include "engine/log.h"
 #include "upstream/guest/guest.h"
-#include "dialect/openai_chat/writer.h"
+#include "dialect/openai_chat/emitter.h"
 
 namespace zproxy {
 
@@ -79,9 +79,9 @@ void release_lease(ExchangeState& s, const UpstreamFailure* f, int64_t now) {
 // The final answer for a failure before the commit point, or the error event after it.
 void fail_final(ExchangeState& s, Error error, int64_t retry_after_s) {
   if (committed(s) && s.translator) {
-    Emitter& em = s.translator->emitter();
-    em.write_error_event(error);
-    s.out += em.take_output();
+    Translator& tr = *s.translator;
+    tr.write_error_event(error);
+    s.out += tr.take_output();
     s.error_code = std::string(errc_info(error.code).code);
     finish_action(s);
     return;
@@ -215,7 +215,7 @@ UpstreamFailure transient(Errc code, std::string message) {
 
 // After every translator call: commit, move output, finish or keep reading.
 void after_translate(ExchangeState& s, int64_t now) {
-  Emitter& em = s.translator->emitter();
+  Translator& em = *s.translator;
   if (em.failed() && !em.committed()) {
     handle_failure(s, em.failure(), now);
     return;
@@ -287,18 +287,18 @@ void chat_on_head(ExchangeState& s, int status, int64_t now) {
     return;
   }
   const Config& cfg = s.gw.config;
-  EmitterOptions opt;
+  ChatEmitterOptions opt;
   opt.id = s.completion_id;
   opt.created = s.start_wall / 1000;
   opt.model = s.chat->model;
   opt.stream = s.chat->stream;
   opt.include_usage = s.chat->include_usage;
-  opt.thinking = cfg.thinking;
-  opt.stop = s.chat->stop;
   const UpstreamShape shape = cfg.mode == UpstreamMode::kGuest ? UpstreamShape::kGuestStream
                               : s.chat->stream                 ? UpstreamShape::kApiStream
                                                                : UpstreamShape::kApiBody;
-  s.translator.emplace(shape, std::move(opt), SseLimits::from_mib(cfg.sse_max_event_bytes >> 20),
+  s.translator.emplace(shape, Dialect::kChat, std::make_unique<ChatEmitter>(std::move(opt)),
+                       cfg.thinking,
+                       s.chat->stop, SseLimits::from_mib(cfg.sse_max_event_bytes >> 20),
                        s.gw.wall_at(now));
   s.phase = Phase::kUpstreamBody;
 }
@@ -395,7 +395,8 @@ void chat_on_timer(ExchangeState& s, int64_t now) {
   } else if (s.phase == Phase::kUpstreamBody && s.chat->stream &&
              now >= s.last_output + cfg.keepalive_ms) {
     if (!s.head_ready) commit_stream(s, now);
-    s.out += kSseKeepAlive;
+    s.translator->write_keepalive();
+    s.out += s.translator->take_output();
     s.last_output = now;
   }
 }

@@ -84,7 +84,7 @@ struct ExchangeState {
   std::string out;
 
   // chat
-  std::optional<ChatRequest> chat;
+  std::optional<CanonicalRequest> chat;
   std::string upstream_model;
   std::string completion_id;
   std::optional<Translator> translator;

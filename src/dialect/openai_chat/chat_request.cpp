@@ -96,20 +96,32 @@ Status require_type(const Value& obj, const std::string& base, std::string_view*
 }
 
 Status check_part(const Value& part, const std::string& path, std::string_view role,
-                  ChatRequest& req) {
+                  std::vector<Part>& out) {
   if (!part.IsObject()) return bad_type(path, "an object", part);
   std::string_view type;
   if (Status s = require_type(part, path, &type); !s.ok()) return s;
-  if (type == "text") return require_string(part, path, "text");
-  if (type == "image_url" && role == "user") {
-    const Value* image = opt(part, "image_url");
-    if (image == nullptr) return missing(dot(path, "image_url"));
-    if (!image->IsObject()) return bad_type(dot(path, "image_url"), "an object", *image);
-    if (Status s = require_string(*image, dot(path, "image_url"), "url"); !s.ok()) return s;
-    req.has_image_parts = true;
+  std::string_view text;
+  if (type == "text") {
+    if (Status s = require_string(part, path, "text", &text); !s.ok()) return s;
+    out.push_back(Part{PartKind::kText, std::string(text), {}});
     return ok_status();
   }
-  if (type == "refusal" && role == "assistant") return require_string(part, path, "refusal");
+  if (type == "image_url" && role == "user") {
+    const std::string image_path = dot(path, "image_url");
+    const Value* image = opt(part, "image_url");
+    if (image == nullptr) return missing(image_path);
+    if (!image->IsObject()) return bad_type(image_path, "an object", *image);
+    if (Status s = require_string(*image, image_path, "url", &text); !s.ok()) return s;
+    if (Status s = optional_string(*image, image_path, "detail"); !s.ok()) return s;
+    out.push_back(Part{PartKind::kImage, std::string(text),
+                       std::string(json_string(*image, "detail"))});
+    return ok_status();
+  }
+  if (type == "refusal" && role == "assistant") {
+    if (Status s = require_string(part, path, "refusal", &text); !s.ok()) return s;
+    out.push_back(Part{PartKind::kRefusal, std::string(text), {}});
+    return ok_status();
+  }
   if ((type == "input_audio" || type == "file") && role == "user") {
     return unsupported(dot(path, "type"), "'" + std::string(type) + "' content is not supported.");
   }
@@ -120,27 +132,34 @@ Status check_part(const Value& part, const std::string& path, std::string_view r
 
 // `content`: a string or a non-empty array of parts; absent or null only for assistants.
 Status check_content(const Value& msg, const std::string& path, std::string_view role,
-                     ChatRequest& req) {
+                     Message& out) {
   const std::string param = dot(path, "content");
   const Value* content = opt(msg, "content");
   if (content == nullptr) {
     return role == "assistant" ? ok_status() : missing(param);
   }
-  if (content->IsString()) return ok_status();
+  if (content->IsString()) {
+    out.form = ContentForm::kString;
+    out.parts.push_back(Part{PartKind::kText, std::string(as_view(*content)), {}});
+    return ok_status();
+  }
   if (!content->IsArray()) {
     return bad_type(param, "one of a string or array of objects", *content);
   }
   if (content->Empty()) return bad_value(param, "expected an array with at least one part.");
+  out.form = ContentForm::kParts;
+  out.parts.reserve(content->Size());
   for (rapidjson::SizeType j = 0; j < content->Size(); ++j) {
-    if (Status s = check_part((*content)[j], at(param, j), role, req); !s.ok()) return s;
+    if (Status s = check_part((*content)[j], at(param, j), role, out.parts); !s.ok()) return s;
   }
   return ok_status();
 }
 
 // One assistant tool call: {id, type: "function", function: {name, arguments}}.
-Status check_tool_call(const Value& call, const std::string& path) {
+Status check_tool_call(const Value& call, const std::string& path, std::vector<ToolCall>& out) {
   if (!call.IsObject()) return bad_type(path, "an object", call);
-  if (Status s = require_string(call, path, "id"); !s.ok()) return s;
+  std::string_view id, name, arguments;
+  if (Status s = require_string(call, path, "id", &id); !s.ok()) return s;
   std::string_view type;
   if (Status s = require_type(call, path, &type); !s.ok()) return s;
   if (type == "custom")
@@ -150,41 +169,62 @@ Status check_tool_call(const Value& call, const std::string& path) {
   const Value* fn = opt(call, "function");
   if (fn == nullptr) return missing(fn_path);
   if (!fn->IsObject()) return bad_type(fn_path, "an object", *fn);
-  if (Status s = require_string(*fn, fn_path, "name"); !s.ok()) return s;
-  return require_string(*fn, fn_path, "arguments");
+  if (Status s = require_string(*fn, fn_path, "name", &name); !s.ok()) return s;
+  if (Status s = require_string(*fn, fn_path, "arguments", &arguments); !s.ok()) return s;
+  out.push_back(ToolCall{std::string(id), std::string(name), std::string(arguments)});
+  return ok_status();
 }
 
-Status check_tool_calls(const Value& msg, const std::string& path) {
+Status check_tool_calls(const Value& msg, const std::string& path, Message& out) {
   const std::string param = dot(path, "tool_calls");
   const Value* calls = opt(msg, "tool_calls");
   if (calls == nullptr) return ok_status();
   if (!calls->IsArray()) return bad_type(param, "an array", *calls);
   for (rapidjson::SizeType j = 0; j < calls->Size(); ++j) {
-    if (Status s = check_tool_call((*calls)[j], at(param, j)); !s.ok()) return s;
+    if (Status s = check_tool_call((*calls)[j], at(param, j), out.tool_calls); !s.ok()) return s;
   }
   return ok_status();
 }
 
-Status check_message(const Value& msg, const std::string& path, ChatRequest& req) {
+std::optional<Role> role_of(std::string_view role) {
+  if (role == "system") return Role::kSystem;
+  if (role == "developer") return Role::kDeveloper;
+  if (role == "user") return Role::kUser;
+  if (role == "assistant") return Role::kAssistant;
+  if (role == "tool") return Role::kTool;
+  return std::nullopt;
+}
+
+Status check_message(const Value& msg, const std::string& path, Message& out) {
   if (!msg.IsObject()) return bad_type(path, "an object", msg);
   std::string_view role;
   if (Status s = require_string(msg, path, "role", &role); !s.ok()) return s;
   if (role == "function") {
     return unsupported(dot(path, "role"), "'function' messages are deprecated; use 'tool'.");
   }
-  if (!one_of(role, {"system", "developer", "user", "assistant", "tool"})) {
+  const std::optional<Role> r = role_of(role);
+  if (!r) {
     return bad_value(dot(path, "role"),
                      "supported values are 'system', 'developer', 'user', 'assistant' and "
                      "'tool'.");
   }
+  out.role = *r;
   if (Status s = optional_string(msg, path, "name"); !s.ok()) return s;
-  if (Status s = check_content(msg, path, role, req); !s.ok()) return s;
-  if (role == "tool") return require_string(msg, path, "tool_call_id");
-  if (role == "assistant") return check_tool_calls(msg, path);
-  return ok_status();
+  out.name = std::string(json_string(msg, "name"));
+  if (Status s = check_content(msg, path, role, out); !s.ok()) return s;
+  if (*r == Role::kTool) {
+    std::string_view id;
+    if (Status s = require_string(msg, path, "tool_call_id", &id); !s.ok()) return s;
+    out.tool_call_id = std::string(id);
+  }
+  if (*r != Role::kAssistant) return ok_status();
+  if (const Value* reasoning = opt(msg, "reasoning_content"); json_is_string(reasoning)) {
+    out.reasoning = std::string(as_view(*reasoning));
+  }
+  return check_tool_calls(msg, path, out);
 }
 
-Status check_model(const Value& body, ChatRequest& req) {
+Status check_model(const Value& body, CanonicalRequest& req) {
   const Value* model = opt(body, "model");
   if (model == nullptr) return missing("model");
   if (!model->IsString()) return bad_type("model", "a string", *model);
@@ -193,19 +233,22 @@ Status check_model(const Value& body, ChatRequest& req) {
   return ok_status();
 }
 
-Status check_messages(const Value& body, ChatRequest& req) {
+Status check_messages(const Value& body, CanonicalRequest& req) {
   const Value* messages = opt(body, "messages");
   if (messages == nullptr) return missing("messages");
   if (!messages->IsArray()) return bad_type("messages", "an array", *messages);
   if (messages->Empty())
     return bad_value("messages", "expected an array with at least one message.");
+  req.messages.resize(messages->Size());
   for (rapidjson::SizeType i = 0; i < messages->Size(); ++i) {
-    if (Status s = check_message((*messages)[i], at("messages", i), req); !s.ok()) return s;
+    if (Status s = check_message((*messages)[i], at("messages", i), req.messages[i]); !s.ok()) {
+      return s;
+    }
   }
   return ok_status();
 }
 
-Status check_stream(const Value& body, ChatRequest& req) {
+Status check_stream(const Value& body, CanonicalRequest& req) {
   if (Status s = optional_bool(body, "stream", "stream", &req.stream); !s.ok()) return s;
   const Value* options = opt(body, "stream_options");
   if (options == nullptr) return ok_status();
@@ -247,7 +290,7 @@ Status check_integer(const Value& body, std::string_view key, int64_t lo, int64_
   return ok_status();
 }
 
-Status check_sampling(const Value& body, ChatRequest& req) {
+Status check_sampling(const Value& body, CanonicalRequest& req) {
   if (Status s = check_range(body, "temperature", 0, 2, req.temperature); !s.ok()) return s;
   if (Status s = check_range(body, "top_p", 0, 1, req.top_p); !s.ok()) return s;
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
@@ -265,7 +308,7 @@ Status check_sampling(const Value& body, ChatRequest& req) {
 }
 
 // `stop`: a string or an array of 1..4 strings, none empty.
-Status check_stop(const Value& body, ChatRequest& req) {
+Status check_stop(const Value& body, CanonicalRequest& req) {
   const Value* stop = opt(body, "stop");
   if (stop == nullptr) return ok_status();
   if (stop->IsString()) {
@@ -297,7 +340,7 @@ bool valid_function_name(std::string_view name) {
 }
 
 // {type: "function", function: {name, description?, parameters?, strict?}}
-Status check_tool(const Value& tool, const std::string& path) {
+Status check_tool(const Value& tool, const std::string& path, std::vector<Tool>& out) {
   if (!tool.IsObject()) return bad_type(path, "an object", tool);
   std::string_view type;
   if (Status s = require_type(tool, path, &type); !s.ok()) return s;
@@ -318,23 +361,29 @@ Status check_tool(const Value& tool, const std::string& path) {
   if (params != nullptr && !params->IsObject()) {
     return bad_type(dot(fn_path, "parameters"), "an object", *params);
   }
+  Tool t;
+  t.name = std::string(name);
+  if (const Value* d = opt(*fn, "description")) t.description = std::string(as_view(*d));
+  if (params != nullptr) t.parameters = json_dump(*params);
   bool strict = false;
-  return optional_bool(*fn, "strict", dot(fn_path, "strict"), &strict);
+  if (Status s = optional_bool(*fn, "strict", dot(fn_path, "strict"), &strict); !s.ok()) return s;
+  if (opt(*fn, "strict") != nullptr) t.strict = strict;
+  out.push_back(std::move(t));
+  return ok_status();
 }
 
-Status check_tools(const Value& body, ChatRequest& req) {
+Status check_tools(const Value& body, CanonicalRequest& req) {
   const Value* tools = opt(body, "tools");
   if (tools == nullptr) return ok_status();
   if (!tools->IsArray()) return bad_type("tools", "an array", *tools);
   for (rapidjson::SizeType i = 0; i < tools->Size(); ++i) {
-    if (Status s = check_tool((*tools)[i], at("tools", i)); !s.ok()) return s;
+    if (Status s = check_tool((*tools)[i], at("tools", i), req.tools); !s.ok()) return s;
   }
-  req.has_tools = !tools->Empty();
   return ok_status();
 }
 
 // "none" | "auto" | "required" | {type: "function", function: {name}}.
-Status check_tool_choice(const Value& body, ChatRequest& req) {
+Status check_tool_choice(const Value& body, CanonicalRequest& req) {
   const Value* choice = opt(body, "tool_choice");
   if (choice == nullptr) return ok_status();
   if (choice->IsString()) {
@@ -342,7 +391,9 @@ Status check_tool_choice(const Value& body, ChatRequest& req) {
     if (!one_of(v, {"none", "auto", "required"})) {
       return bad_value("tool_choice", "supported values are 'none', 'auto' and 'required'.");
     }
-    req.tool_choice = std::string(v);
+    req.tool_choice = v == "none" ? ToolChoice::kNone
+                      : v == "auto" ? ToolChoice::kAuto
+                                    : ToolChoice::kRequired;
     return ok_status();
   }
   if (!choice->IsObject()) return bad_type("tool_choice", "one of a string or object", *choice);
@@ -356,12 +407,12 @@ Status check_tool_choice(const Value& body, ChatRequest& req) {
   if (fn == nullptr) return missing("tool_choice.function");
   if (!fn->IsObject()) return bad_type("tool_choice.function", "an object", *fn);
   if (Status s = require_string(*fn, "tool_choice.function", "name"); !s.ok()) return s;
-  req.tool_choice = "function";
+  req.tool_choice = ToolChoice::kFunction;
   return ok_status();
 }
 
 // reasoning_effort and thinking; `thinking.type` decides over the effort.
-Status check_reasoning(const Value& body, ChatRequest& req) {
+Status check_reasoning(const Value& body, CanonicalRequest& req) {
   if (const Value* effort = opt(body, "reasoning_effort"); effort != nullptr) {
     if (!effort->IsString()) return bad_type("reasoning_effort", "a string", *effort);
     const std::string_view v = as_view(*effort);
@@ -382,11 +433,10 @@ Status check_reasoning(const Value& body, ChatRequest& req) {
     return bad_value("thinking.type", "supported values are 'enabled' and 'disabled'.");
   }
   req.thinking = type == "enabled" ? ThinkingSwitch::kEnabled : ThinkingSwitch::kDisabled;
-  req.thinking_explicit = true;
   return ok_status();
 }
 
-Status check_misc(const Value& body, ChatRequest& req) {
+Status check_misc(const Value& body, CanonicalRequest& req) {
   if (Status s = optional_string(body, {}, "user"); !s.ok()) return s;
   req.user = std::string(json_string(body, "user"));
   const Value* format = opt(body, "response_format");
@@ -403,13 +453,15 @@ Status check_misc(const Value& body, ChatRequest& req) {
     if (schema == nullptr) return missing("response_format.json_schema");
     if (!schema->IsObject()) return bad_type("response_format.json_schema", "an object", *schema);
   }
-  req.response_format = std::string(type);
+  req.response_format = type == "text"          ? ResponseFormat::kText
+                        : type == "json_object" ? ResponseFormat::kJsonObject
+                                                : ResponseFormat::kJsonSchema;
   return ok_status();
 }
 
 }  // namespace
 
-Result<ChatRequest> parse_chat_request(std::string_view body) {
+Result<CanonicalRequest> parse_chat_request(std::string_view body) {
   // In place: the message texts, most of a large body, are not copied again.
   Result<JsonInPlace> parsed = parse_json_in_place(body);
   if (!parsed.ok()) {
@@ -423,17 +475,14 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
   if (!parsed->doc.IsObject()) {
     return make_error(Errc::kInvalidJson, "The request body must be a JSON object.");
   }
-  ChatRequest req;
-  req.text = std::move(parsed->text);
+  CanonicalRequest req;
   req.text_bytes = body.size();
-  req.pool = std::move(parsed->pool);
-  req.doc = std::move(parsed->doc);
-  using Check = Status (*)(const Value&, ChatRequest&);
+  using Check = Status (*)(const Value&, CanonicalRequest&);
   constexpr Check kChecks[] = {check_model,       check_messages,  check_stream,
                                check_sampling,    check_stop,      check_tools,
                                check_tool_choice, check_reasoning, check_misc};
   for (Check check : kChecks) {
-    if (Status s = check(req.doc, req); !s.ok()) return std::move(s).error();
+    if (Status s = check(parsed->doc, req); !s.ok()) return std::move(s).error();
   }
   return req;
 }
