@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <limits>
 #include <optional>
+#include <span>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -39,7 +40,9 @@ constexpr size_t kLingerBytes = 64u << 20;
 // A client that takes no bytes for STREAM_IDLE_TIMEOUT_MS (at least this) is gone.
 constexpr int64_t kMinWriteTimeoutMs = 30000;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::string_view kChunkEnd = "\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
+constexpr std::string_view kChunkEndAndLast = "\r\n0\r\n\r\n";
 
 int64_t ms(std::chrono::milliseconds d) { return d.count(); }
 
@@ -57,13 +60,10 @@ bool status_has_body(int status) {
   return status >= 200 && status != 204 && status != 304;
 }
 
-std::string chunk(std::string_view data) {
-  char size[24];
-  const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  std::string out(size, static_cast<size_t>(n));
-  out += data;
-  out += "\r\n";
-  return out;
+// The chunk-size line of a chunk of `size` bytes ("2a\r\n"), in `buf`.
+std::string_view chunk_size_line(char (&buf)[24], size_t size) {
+  const int n = std::snprintf(buf, sizeof buf, "%zx\r\n", size);
+  return {buf, static_cast<size_t>(n)};
 }
 
 // What the io deadline does when it passes.
@@ -142,6 +142,8 @@ class HttpSession final : public Session,
   std::string response_head(const Exchange& exchange, size_t content_length);
   // Writes `a` then `b` (one gathered send when they fit).
   asio::awaitable<bool> write(std::string_view a, std::string_view b = {});
+  // Writes the parts in order, in one gathered send when they fit.
+  asio::awaitable<bool> write_parts(std::span<const std::string_view> parts);
   bool parse_buffered(error_code& ec);
   // The connection's I/O deadline (monotonic ms, kNever for none): when it passes, the socket
   // closes and whatever waits on it fails (kClose), or the pending read is cancelled and
@@ -355,8 +357,7 @@ asio::awaitable<bool> HttpSession::serve() {
   rq_.body_pending = parser_->chunked() || length > 0;
   const auto seed = entropy();
   std::unique_ptr<Exchange> exchange = host_.gw().start(head, now_ms(), wall_ms(), seed);
-  const std::shared_ptr<ExchangeDriver> driver(shared_from_this(), &driver_);
-  co_await driver_.run(std::move(exchange), driver);
+  co_await driver_.run(std::move(exchange));
   stop_watch();
   co_return rq_.head_sent && !rq_.close_after && !rq_.write_failed && !rq_.client_gone &&
       !sessions_.draining && !closed_;
@@ -399,9 +400,10 @@ asio::awaitable<BodyStatus> HttpSession::read_body(size_t limit, std::string& bo
   co_return BodyStatus::kRead;
 }
 
-// The head goes out once (with the whole body when not streaming); then each piece of a
-// stream as one chunk. Nothing is read upstream meanwhile: the driver waits for this write,
-// which is what slows upstream down to the client's pace.
+// The head goes out once (with the whole body when not streaming); then what each step
+// produced, as one chunk, in one send (the last chunk of the response with it when `last`).
+// Nothing is read upstream meanwhile: the driver waits for this write, which is what slows
+// upstream down to the client's pace.
 asio::awaitable<void> HttpSession::send(Exchange& exchange, const Step& step, bool last) {
   if (!step.head_ready) {
     if (last) rq_.close_after = true;  // nothing was answered (the client left)
@@ -411,23 +413,30 @@ asio::awaitable<void> HttpSession::send(Exchange& exchange, const Step& step, bo
   std::string out = step.output_bytes > 0 ? exchange.take_output() : std::string();
   if (rq_.write_failed) co_return;  // nobody to send it to
   const bool body_allowed = !rq_.head_method && status_has_body(exchange.status());
+  std::string head;
   if (!rq_.head_sent) {
     rq_.head_sent = true;
-    std::string wire = response_head(exchange, out.size());
+    head = response_head(exchange, out.size());
     if (!rq_.chunked) {  // head and body in one gathered send, without copying the body
       if (!body_allowed) out.clear();
-      co_await write(wire, out);
+      co_await write(head, out);
       co_return;
     }
-    if (body_allowed && !out.empty()) wire += chunk(out);
-    if (last && body_allowed) wire += kLastChunk;
-    co_await write(wire);
+  } else if (!exchange.streaming()) {
     co_return;
   }
-  if (!exchange.streaming() || !body_allowed) co_return;
-  if (!out.empty() && rq_.chunked) out = chunk(out);
-  if (last && rq_.chunked) out += kLastChunk;
-  if (!out.empty()) co_await write(out);
+  if (!body_allowed) out.clear();
+  std::array<std::string_view, 4> parts{head, {}, out, {}};
+  char size_buf[24];
+  if (rq_.chunked && !out.empty()) parts[1] = chunk_size_line(size_buf, out.size());
+  if (rq_.chunked && body_allowed) {
+    if (last) {
+      parts[3] = out.empty() ? kLastChunk : kChunkEndAndLast;
+    } else if (!out.empty()) {
+      parts[3] = kChunkEnd;
+    }
+  }
+  co_await write_parts(parts);
 }
 
 std::string HttpSession::response_head(const Exchange& exchange, size_t content_length) {
@@ -456,20 +465,39 @@ std::string HttpSession::response_head(const Exchange& exchange, size_t content_
 // `a` and `b` must stay alive until the write completes (callers pass named locals or
 // constants).
 asio::awaitable<bool> HttpSession::write(std::string_view a, std::string_view b) {
+  const std::array<std::string_view, 2> parts{a, b};
+  const bool ok = co_await write_parts(parts);
+  co_return ok;
+}
+
+// The parts must stay alive until the write completes.
+asio::awaitable<bool> HttpSession::write_parts(std::span<const std::string_view> parts) {
   if (rq_.write_failed || closed_) co_return false;
-  const int64_t timeout =
-      std::max<int64_t>(host_.gw().config().stream_idle_timeout_ms, kMinWriteTimeoutMs);
+  constexpr size_t kMaxParts = 4;
+  std::array<asio::const_buffer, kMaxParts> bufs;
+  size_t n = 0;
+  size_t total = 0;
+  for (std::string_view p : parts) {
+    if (!p.empty() && n < kMaxParts) {
+      bufs[n++] = asio::buffer(p);
+      total += p.size();
+    }
+  }
+  if (total == 0) co_return true;
   // A direct send first: most answers fit the socket buffer, and then no asynchronous write
   // (and no trip through the event loop) is needed.
   error_code ec;
-  const std::array<asio::const_buffer, 2> both{asio::buffer(a), asio::buffer(b)};
-  size_t sent = stream_.write_some(both, ec);
+  const std::span<const asio::const_buffer> all(bufs.data(), n);
+  size_t sent = stream_.write_some(all, ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
-  if (!ec && sent < a.size() + b.size()) {
+  if (!ec && sent < total) {
+    const int64_t timeout =
+        std::max<int64_t>(host_.gw().config().stream_idle_timeout_ms, kMinWriteTimeoutMs);
+    size_t first = 0;  // drop what left already
+    while (sent >= bufs[first].size()) sent -= bufs[first++].size();
+    bufs[first] += sent;
+    const std::span<const asio::const_buffer> rest(bufs.data() + first, n - first);
     io_deadline(now_ms() + timeout);
-    const size_t in_a = std::min(sent, a.size());
-    const std::array<asio::const_buffer, 2> rest{asio::buffer(a.substr(in_a)),
-                                                 asio::buffer(b.substr(sent - in_a))};
     co_await asio::async_write(stream_, rest, awaitable_ec(ec));
     io_deadline(kNever);
   }
