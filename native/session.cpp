@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <span>
@@ -85,6 +86,10 @@ enum class ReadState : uint8_t {
 };
 
 // Is `ec` the parser rejecting the bytes (as opposed to the connection ending)?
+bool would_block(const error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
 bool is_parse_error(const error_code& ec) {
   return ec.category() == make_error_code(http::error::bad_target).category() &&
          ec != http::error::end_of_stream && ec != http::error::partial_message &&
@@ -155,6 +160,8 @@ class HttpSession final : public Session,
   void arm_io_timer(int64_t at);
   void on_io_timer(uint64_t gen);
   void lost_client();
+  void receive(error_code& ec);
+  asio::awaitable<void> await_readable();
   void stop_watch();
   void wait_readable(uint64_t gen);
   void on_readable(uint64_t gen, const error_code& ec);
@@ -183,6 +190,29 @@ class HttpSession final : public Session,
   bool closed_ = false;
   uint64_t watch_gen_ = 0;
   bool watching_ = false;
+  bool maybe_readable_ = true;  // a read may find bytes: try before waiting
+  // The completion of await_readable(), called by the watch (type-erased: the handler type
+  // belongs to Asio).
+  struct Resume {
+    virtual ~Resume() = default;
+    virtual void operator()() = 0;
+  };
+  template <class Handler>
+  struct ResumeWith final : Resume {
+    explicit ResumeWith(Handler&& h) : handler(std::move(h)) {}
+    void operator()() override { std::move(handler)(); }
+    Handler handler;
+  };
+  // Parks the handler of await_readable() in resume_ (a named initiation: see the coroutine
+  // rules in host.h).
+  struct Park {
+    HttpSession* self;
+    template <class Handler>
+    void operator()(Handler&& h) const {
+      self->resume_ = std::make_unique<ResumeWith<std::decay_t<Handler>>>(std::move(h));
+    }
+  };
+  std::unique_ptr<Resume> resume_;
 };
 
 asio::awaitable<void> HttpSession::run(std::shared_ptr<HttpSession> self) {
@@ -275,16 +305,47 @@ asio::awaitable<ReadState> HttpSession::read_head_bytes() {
     // Once the request's clock runs, only it counts (a first request's runs from accept).
     const int64_t due = began || request_due_ != kNever ? request_due_ : idle_due;
     io_deadline(due, IoExpiry::kCancel);
-    const auto space = buffer_.prepare(beast::read_size(buffer_, kReadSize));
-    const size_t n = co_await stream_.async_read_some(space, awaitable_ec(ec));
+    // The watch of the previous exchange is still waiting for this request: one readability
+    // wait per request, and then one read.
+    if (!maybe_readable_) co_await await_readable();
     const bool expired = io_expired_;
+    receive(ec);  // fails when the deadline cancelled the wait
     io_deadline(kNever);
-    buffer_.commit(n);
     if (closed_) co_return ReadState::kGone;
-    if (!ec) continue;
+    if (!ec || would_block(ec)) continue;
     if (!expired) co_return ReadState::kGone;  // EOF or reset: the client left
     co_return request_due_ == kNever ? ReadState::kIdle : ReadState::kTimedOut;
   }
+}
+
+// Reads what the socket has now (non-blocking) through the thread's scratch buffer into
+// buffer_ (which keeps only the unparsed bytes of this connection).
+void HttpSession::receive(error_code& ec) {
+  ec = {};
+  if (io_expired_ || closed_) {
+    ec = asio::error::operation_aborted;
+    return;
+  }
+  char* in = claim_scratch(nullptr);
+  const size_t n = stream_.read_some(asio::buffer(in, kReadSize), ec);
+  maybe_readable_ = !ec && n == kReadSize;  // a short read drained the socket
+  if (n > 0) {
+    const auto space = buffer_.prepare(n);
+    std::memcpy(space.data(), in, n);
+    buffer_.commit(n);
+  }
+}
+
+// Suspends until the client socket is readable (or failed, or the io deadline cancelled the
+// wait), through the watch: an exchange's watch that is still waiting when the exchange ends
+// becomes the wait for the next request.
+asio::awaitable<void> HttpSession::await_readable() {
+  if (!watching_) {
+    watching_ = true;
+    wait_readable(++watch_gen_);
+  }
+  const Park park{this};
+  co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(park, asio::use_awaitable);
 }
 
 // Feeds what is buffered to the head parser, after looking for folded lines in it (the
@@ -358,7 +419,6 @@ asio::awaitable<bool> HttpSession::serve() {
   const auto seed = entropy();
   std::unique_ptr<Exchange> exchange = host_.gw().start(head, now_ms(), wall_ms(), seed);
   co_await driver_.run(std::move(exchange));
-  stop_watch();
   co_return rq_.head_sent && !rq_.close_after && !rq_.write_failed && !rq_.client_gone &&
       !sessions_.draining && !closed_;
 }
@@ -591,6 +651,13 @@ void HttpSession::wait_readable(uint64_t gen) {
 
 void HttpSession::on_readable(uint64_t gen, const error_code& ec) {
   if (watch_gen_ != gen) return;
+  if (resume_) {  // the next request's read waits for this
+    watching_ = false;
+    maybe_readable_ = true;
+    const std::unique_ptr<Resume> resume = std::move(resume_);
+    (*resume)();
+    return;
+  }
   if (!ec) {
     char c;
     const ssize_t n = ::recv(stream_.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -601,6 +668,7 @@ void HttpSession::on_readable(uint64_t gen, const error_code& ec) {
     if (n > 0) {
       watching_ = false;
       rq_.pipelined = true;
+      maybe_readable_ = true;
       return;
     }
   }
