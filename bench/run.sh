@@ -51,12 +51,13 @@ if [ "$build" = 1 ]; then
     cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build build -j"$jobs" --target z-ai-proxy
   fi
-  if [ "$smoke" = 1 ] && [ -f build/libzproxy_core.a ] && [ -d build/generated ]; then
+  if [ "$smoke" = 1 ] && [ -f build/libzproxy_core.a ] && [ -f build/libzproxy_test_support.a ] &&
+    [ -d build/generated ]; then
     # Smoke: link against the core the release build just made instead of compiling it again.
     mkdir -p "$bin"
-    g++ -std=c++20 -O2 -DNDEBUG -DRAPIDJSON_HAS_STDSTRING=1 -Isrc -Ibuild/generated \
+    g++ -std=c++20 -O2 -DNDEBUG -DRAPIDJSON_HAS_STDSTRING=1 -Isrc -Itests -Ibuild/generated \
       -isystem build/rapidjson_include -o "$bin/zproxy_core_bench" bench/core_bench.cpp \
-      build/libzproxy_core.a -lbenchmark -lpthread
+      build/libzproxy_test_support.a build/libzproxy_core.a -lbenchmark -lpthread
     core_bench=$bin/zproxy_core_bench
   else
     cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DZPROXY_BUILD_BENCH=ON \
