@@ -63,6 +63,18 @@ std::array<uint8_t, 32> entropy() {
   return out;
 }
 
+ReadScratch& read_scratch() {
+  thread_local std::unique_ptr<ReadScratch> scratch = std::make_unique<ReadScratch>();
+  return *scratch;
+}
+
+char* claim_scratch(ScratchHolder* user) {
+  ReadScratch& s = read_scratch();
+  if (s.holder != nullptr && s.holder != user) s.holder->spill();
+  s.holder = user;
+  return s.in.data();
+}
+
 void write_stderr(std::string_view text) {
   while (!text.empty()) {
     const ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
