@@ -271,7 +271,6 @@ Status one_message(const Value& msg, const std::string& path, Parse& p, Turn& tu
   if (!content->IsArray()) return bad_type(cpath, "a valid string or list", *content);
   for (rapidjson::SizeType j = 0; j < content->Size(); ++j) {
     if (turn.msg.role == Role::kSystem) {
-      std::string_view text;
       const std::string bpath = dot(cpath, j);
       Status s = ok_status();
       const std::string_view type = block_type((*content)[j], bpath, s);
