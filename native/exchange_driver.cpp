@@ -78,15 +78,9 @@ asio::awaitable<void> ExchangeDriver::read_body() {
   std::string body;
   const BodyStatus status = co_await client_.read_body(ex_->body_limit(), body);
   switch (status) {
-    case BodyStatus::kRead:
-      apply(ex_->on_body(body, now_ms()));
-      break;
-    case BodyStatus::kTooLarge:
-      apply(ex_->on_body_too_large(now_ms()));
-      break;
-    case BodyStatus::kFailed:
-      gone_ = true;
-      co_return;  // reported by deliver_events()
+    case BodyStatus::kRead: apply(ex_->on_body(body, now_ms())); break;
+    case BodyStatus::kTooLarge: apply(ex_->on_body_too_large(now_ms())); break;
+    case BodyStatus::kFailed: gone_ = true; co_return;  // reported by deliver_events()
   }
 }
 

@@ -79,7 +79,7 @@ class ExchangeDriver {
   Step step_;
   Upstream up_;
   uint32_t call_attempt_ = 0;  // the attempt the running upstream call belongs to
-  uint64_t gen_ = 0;  // bumped whenever the upstream call changes; stale calls compare it
+  uint64_t gen_ = 0;           // bumped whenever the upstream call changes; stale calls compare it
   bool gone_ = false;
   bool fetching_ = false;           // fetch() awaits the call
   bool fetch_interrupted_ = false;  // ... and it was cancelled for the client or the deadline

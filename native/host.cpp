@@ -175,10 +175,10 @@ void Waker::arm(int64_t at) {
   armed_at_ = at;
   const uint64_t gen = ++gen_;
   deadline_.expires_at(std::chrono::steady_clock::time_point(std::chrono::milliseconds(at)));
-  deadline_.async_wait([this, alive = std::weak_ptr<char>(alive_), gen](
-                           const boost::system::error_code&) {
-    if (alive.lock()) on_deadline_timer(gen);
-  });
+  deadline_.async_wait(
+      [this, alive = std::weak_ptr<char>(alive_), gen](const boost::system::error_code&) {
+        if (alive.lock()) on_deadline_timer(gen);
+      });
 }
 
 void Waker::cancel_timer() {

@@ -45,7 +45,9 @@ constexpr std::string_view kChunkEnd = "\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
 constexpr std::string_view kChunkEndAndLast = "\r\n0\r\n\r\n";
 
-int64_t ms(std::chrono::milliseconds d) { return d.count(); }
+int64_t ms(std::chrono::milliseconds d) {
+  return d.count();
+}
 
 auto awaitable_ec(error_code& ec) {
   return asio::redirect_error(asio::use_awaitable, ec);
@@ -384,10 +386,8 @@ asio::awaitable<void> HttpSession::reject(ReadState why) {
     case ReadState::kFolded:
       message = "Malformed HTTP request: folded header line (obs-fold, RFC 9112 section 5.2)";
       break;
-    case ReadState::kMalformed:
-      break;
-    default:
-      co_return;
+    case ReadState::kMalformed: break;
+    default: co_return;
   }
   host_.gw().log(LogLevel::kDebug, "http_rejected", message, wall_ms());
   host_.poll();
@@ -399,8 +399,7 @@ asio::awaitable<bool> HttpSession::serve() {
   auto& msg = parser_->get();
   if (msg.target().size() > kMaxTargetBytes) {
     rq_.body_pending = true;
-    const std::string answer =
-        host_error_response(host_.gw(), 414, "Request URL is too long");
+    const std::string answer = host_error_response(host_.gw(), 414, "Request URL is too long");
     co_await write(answer);
     co_return false;
   }
@@ -643,10 +642,9 @@ void HttpSession::stop_watch() {
 // error means the client went away; bytes mean it pipelined its next request. A plain
 // completion handler, not a coroutine: no frame and no extra trip through the event loop.
 void HttpSession::wait_readable(uint64_t gen) {
-  stream_.async_wait(tcp::socket::wait_read,
-                     [self = shared_from_this(), gen](const error_code& ec) {
-                       self->on_readable(gen, ec);
-                     });
+  stream_.async_wait(
+      tcp::socket::wait_read,
+      [self = shared_from_this(), gen](const error_code& ec) { self->on_readable(gen, ec); });
 }
 
 void HttpSession::on_readable(uint64_t gen, const error_code& ec) {

@@ -41,7 +41,7 @@ using boost::system::error_code;
 
 constexpr uint32_t kMaxHeaderBytes = 64 * 1024;  // upstream heads (CDN cookies can be large)
 constexpr size_t kProxyHeadLimit = 16 * 1024;
-constexpr int64_t kIdleMaxMs = 30000;  // idle connections older than this are dropped
+constexpr int64_t kIdleMaxMs = 30000;   // idle connections older than this are dropped
 constexpr int64_t kFreshIdleMs = 1000;  // idle shorter than this: reused without a check
 constexpr size_t kIdlePerKey = 16;
 constexpr size_t kIdleTotal = 64;
@@ -116,7 +116,8 @@ WireRequest build_request(UpstreamRequest r, const Url& url) {
   out.append(method).append(" ").append(url.target).append(" HTTP/1.1\r\nHost: ");
   out.append(host_header(url)).append("\r\n");
   for (const Header& h : r.headers) {
-    if (safe_header(h.name, h.value)) out.append(h.name).append(": ").append(h.value).append("\r\n");
+    if (safe_header(h.name, h.value))
+      out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
   out.append("Accept-Encoding: identity\r\n");
   if (!r.body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$root"
 
 setup() {
-  ensure_apt "${native_packages[@]}" clang libclang-rt-14-dev emscripten binaryen curl \
+  ensure_apt "${native_packages[@]}" clang clang-format libclang-rt-14-dev emscripten binaryen curl \
     podman buildah debootstrap runc uidmap slirp4netns fuse-overlayfs procps
   ensure_node && ensure_npm_deps
 }
@@ -20,6 +20,13 @@ core_purity() {
     echo "src/ must stay free of I/O, clocks, environment, randomness and printing" >&2
     return 1
   fi
+}
+
+# Every C++ file of the project formatted as .clang-format says (fuzz corpora are data).
+formatting() {
+  local files
+  mapfile -t files < <(git ls-files '*.cpp' '*.h' | grep -v '^fuzz/corpus/')
+  clang-format --dry-run -Werror "${files[@]}"
 }
 
 release() {
@@ -49,6 +56,7 @@ run() { stage "$@" || failed+=("$1"); }
 t0=$SECONDS
 stage setup setup || { echo "setup failed"; exit 1; }
 run core-purity core_purity
+run format formatting
 run release release
 run wasm wasm
 # The benchmark harness in miniature (about a minute), so it keeps working; it checks that

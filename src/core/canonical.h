@@ -22,16 +22,11 @@ enum class Role : uint8_t { kSystem, kDeveloper, kUser, kAssistant, kTool };
 // The OpenAI name of a role ("system", "developer", "user", "assistant", "tool").
 inline std::string_view role_name(Role role) {
   switch (role) {
-    case Role::kSystem:
-      return "system";
-    case Role::kDeveloper:
-      return "developer";
-    case Role::kUser:
-      return "user";
-    case Role::kAssistant:
-      return "assistant";
-    case Role::kTool:
-      return "tool";
+    case Role::kSystem: return "system";
+    case Role::kDeveloper: return "developer";
+    case Role::kUser: return "user";
+    case Role::kAssistant: return "assistant";
+    case Role::kTool: return "tool";
   }
   return "user";
 }

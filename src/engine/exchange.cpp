@@ -3,10 +3,10 @@
 
 #include <rapidjson/writer.h>
 
+#include "dialect/openai_chat/writer.h"
 #include "engine/gateway_impl.h"
 #include "engine/log.h"
 #include "json/json.h"
-#include "dialect/openai_chat/writer.h"
 
 namespace zproxy {
 
@@ -79,8 +79,8 @@ void answer_models(ExchangeState& s, std::string_view model_id) {
     respond_json(s, 200, model_json(*m, created));
     return;
   }
-  respond_error(s, make_error(Errc::kModelNotFound,
-                              "The model '" + id + "' does not exist", "model"));
+  respond_error(s,
+                make_error(Errc::kModelNotFound, "The model '" + id + "' does not exist", "model"));
 }
 
 void answer_metrics(ExchangeState& s, int64_t now) {
@@ -93,8 +93,7 @@ void answer_metrics(ExchangeState& s, int64_t now) {
 
 // Check order (docs/contract.md §7.2): auth, route and method, body size, JSON, fields,
 // model, credentials. Health endpoints answer without auth.
-void route_request(ExchangeState& s, const RequestHead& head, std::string_view path,
-                   int64_t now) {
+void route_request(ExchangeState& s, const RequestHead& head, std::string_view path, int64_t now) {
   GatewayCore& gw = s.gw;
   const RouteMatch m = match_route(head.method, path);
   s.route = m.route;
@@ -204,8 +203,12 @@ Step Exchange::make_step(int64_t now) const {
   return step;
 }
 
-Step Exchange::step() const { return make_step(s_->last_now); }
-size_t Exchange::body_limit() const { return s_->gw.config.max_body_bytes; }
+Step Exchange::step() const {
+  return make_step(s_->last_now);
+}
+size_t Exchange::body_limit() const {
+  return s_->gw.config.max_body_bytes;
+}
 
 Step Exchange::on_body(std::string_view body, int64_t now) {
   if (s_->phase == Phase::kBody) chat_on_body(*s_, body, now);
@@ -226,7 +229,9 @@ UpstreamRequest Exchange::begin_fetch() {
   s_->action = Action::kReadUpstream;
   return std::move(s_->upstream);
 }
-int64_t Exchange::connect_timeout_ms() const { return s_->gw.config.connect_timeout_ms; }
+int64_t Exchange::connect_timeout_ms() const {
+  return s_->gw.config.connect_timeout_ms;
+}
 
 Step Exchange::on_upstream_connected(int64_t now) {
   if (s_->phase == Phase::kConnect) s_->phase = Phase::kHead;
@@ -260,9 +265,15 @@ Step Exchange::on_client_gone(int64_t now) {
   return make_step(now);
 }
 
-int Exchange::status() const { return s_->status; }
-const std::vector<Header>& Exchange::headers() const { return s_->headers; }
-bool Exchange::streaming() const { return s_->streaming; }
+int Exchange::status() const {
+  return s_->status;
+}
+const std::vector<Header>& Exchange::headers() const {
+  return s_->headers;
+}
+bool Exchange::streaming() const {
+  return s_->streaming;
+}
 std::string Exchange::take_output() {
   std::string out;
   out.swap(s_->out);

@@ -169,10 +169,10 @@ struct HttpResult {
 using JobResult = std::variant<HttpResult>;
 
 struct Poll {
-  std::vector<Job> jobs;    // to perform now
-  std::string logs;         // newline-terminated JSON lines produced since the last poll
+  std::vector<Job> jobs;           // to perform now
+  std::string logs;                // newline-terminated JSON lines produced since the last poll
   int64_t next_deadline = kNever;  // poll again at this monotonic ms
-  bool changed = false;     // waiting exchanges may be able to proceed: give them on_timer
+  bool changed = false;            // waiting exchanges may be able to proceed: give them on_timer
 };
 
 class Gateway {

@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "core/ids.h"
+#include "dialect/openai_chat/chat_request.h"
 #include "engine/gateway.h"
 #include "engine/http.h"
 #include "engine/metrics.h"
 #include "engine/translator.h"
-#include "dialect/openai_chat/chat_request.h"
 #include "pool/credential_pool.h"
 
 namespace zproxy {
@@ -92,17 +92,17 @@ struct ExchangeState {
   std::optional<Lease> lease;
   std::vector<Lease> tried;
   int attempts = 0;
-  int64_t deadline_total = 0;   // before the commit point
+  int64_t deadline_total = 0;  // before the commit point
   int64_t attempt_start = 0;
-  int64_t last_upstream = 0;    // last upstream activity (idle timeout)
-  int64_t last_output = 0;      // last bytes to the client (keep-alive)
+  int64_t last_upstream = 0;  // last upstream activity (idle timeout)
+  int64_t last_output = 0;    // last bytes to the client (keep-alive)
   int upstream_status = 0;
   std::string error_body;
   std::optional<UpstreamFailure> last_failure;
   AcquireStatus wait_reason = AcquireStatus::kNone;
   int64_t wait_until = kNever;
   int64_t ttft_ms = -1;
-  int64_t first_body_at = -1;   // this attempt's first upstream body bytes (monotonic ms)
+  int64_t first_body_at = -1;  // this attempt's first upstream body bytes (monotonic ms)
   std::string fingerprint;
   std::string error_code;  // for the log line
 };

@@ -11,20 +11,17 @@ ErrorAnswer error_answer(Dialect dialect, const Error& error, std::string_view r
   return {errc_info(error.code).status, error_json(error)};
 }
 
-Translator::Translator(UpstreamShape shape, Dialect dialect,
-                       std::unique_ptr<AnswerEmitter> emitter, ThinkingMode thinking,
-                       const std::vector<std::string>& stop, SseLimits limits, int64_t wall)
+Translator::Translator(UpstreamShape shape, Dialect dialect, std::unique_ptr<AnswerEmitter> emitter,
+                       ThinkingMode thinking, const std::vector<std::string>& stop,
+                       SseLimits limits, int64_t wall)
     : dialect_(dialect),
-      emitter_(std::move(emitter)), rules_(*emitter_, thinking, stop), wall_(wall) {
+      emitter_(std::move(emitter)),
+      rules_(*emitter_, thinking, stop),
+      wall_(wall) {
   switch (shape) {
-    case UpstreamShape::kGuestStream:
-      decoder_.emplace<guest::StreamDecoder>(limits);
-      break;
-    case UpstreamShape::kApiStream:
-      decoder_.emplace<api::StreamDecoder>(limits, wall);
-      break;
-    case UpstreamShape::kApiBody:
-      break;
+    case UpstreamShape::kGuestStream: decoder_.emplace<guest::StreamDecoder>(limits); break;
+    case UpstreamShape::kApiStream: decoder_.emplace<api::StreamDecoder>(limits, wall); break;
+    case UpstreamShape::kApiBody: break;
   }
 }
 

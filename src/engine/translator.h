@@ -42,7 +42,7 @@ class Translator {
              int64_t wall);
 
   void feed(std::string_view bytes);
-  void finish();  // upstream body ended
+  void finish();       // upstream body ended
   bool ended() const;  // the decoder delivered on_end or on_failure
 
   // The emitter's commit point (AnswerEmitter::committed).

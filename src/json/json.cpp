@@ -102,8 +102,7 @@ std::optional<Error> prescan(std::string_view text, JsonLimits limits) {
   size_t values = 1;
   for (size_t i = 0; i < text.size(); ++i) {
     switch (text[i]) {
-      case '\0':
-        return json_error(i, "NUL byte");
+      case '\0': return json_error(i, "NUL byte");
       case '"': {
         Result<size_t> close = skip_string(text, i);
         if (!close) return std::move(close).error();
@@ -113,15 +112,15 @@ std::optional<Error> prescan(std::string_view text, JsonLimits limits) {
       case '[':
       case '{':
         if (++depth > limits.max_depth) {
-          return json_error(i, "nesting deeper than " + std::to_string(limits.max_depth) +
-                                   " levels");
+          return json_error(i,
+                            "nesting deeper than " + std::to_string(limits.max_depth) + " levels");
         }
         [[fallthrough]];
       case ',':
         if (++values > limits.max_values) {
-          return make_error(Errc::kRequestTooLarge,
-                            "JSON text holds more than " + std::to_string(limits.max_values) +
-                                " values");
+          return make_error(
+              Errc::kRequestTooLarge,
+              "JSON text holds more than " + std::to_string(limits.max_values) + " values");
         }
         break;
       case ']':
@@ -136,8 +135,7 @@ std::optional<Error> prescan(std::string_view text, JsonLimits limits) {
           i = *last;
         }
         break;
-      default:
-        break;
+      default: break;
     }
   }
   return std::nullopt;
@@ -218,8 +216,7 @@ class FastReader {
 
   // With reference_strings, strings without escapes point into `text` instead of being copied
   // into the document (`text` must then outlive it). `scratch` holds unescaped strings.
-  FastReader(std::string_view text, JsonLimits limits, bool reference_strings,
-             std::string& scratch)
+  FastReader(std::string_view text, JsonLimits limits, bool reference_strings, std::string& scratch)
       : p_(text.data()),
         end_(text.data() + text.size()),
         max_depth_(std::min(limits.max_depth, kMaxDepth)),
@@ -321,8 +318,7 @@ class FastReader {
   }
 
   bool literal(std::string_view word) {
-    if (static_cast<size_t>(end_ - p_) < word.size() ||
-        std::string_view(p_, word.size()) != word) {
+    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) {
       return false;
     }
     p_ += word.size();
@@ -331,16 +327,11 @@ class FastReader {
 
   bool scalar(Doc& doc) {
     switch (*p_) {
-      case '"':
-        return string(doc);
-      case 't':
-        return literal("true") && doc.Bool(true);
-      case 'f':
-        return literal("false") && doc.Bool(false);
-      case 'n':
-        return literal("null") && doc.Null();
-      default:
-        return number(doc);
+      case '"': return string(doc);
+      case 't': return literal("true") && doc.Bool(true);
+      case 'f': return literal("false") && doc.Bool(false);
+      case 'n': return literal("null") && doc.Null();
+      default: return number(doc);
     }
   }
 

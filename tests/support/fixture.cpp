@@ -96,8 +96,8 @@ Result<Translator> translator_from_fixture_options(std::string_view options_json
   opt.model = std::string(json_string(*doc, "model", "glm-4.6"));
   opt.stream = json_bool(*doc, "stream");
   opt.include_usage = json_bool(*doc, "include_usage");
-  return Translator(*shape, Dialect::kChat, std::make_unique<ChatEmitter>(std::move(opt)), *thinking, stop,
-                    SseLimits{}, 1764151200000);
+  return Translator(*shape, Dialect::kChat, std::make_unique<ChatEmitter>(std::move(opt)),
+                    *thinking, stop, SseLimits{}, 1764151200000);
 }
 
 }  // namespace zproxy

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "upstream/zai_api/api.h"
 #include "dialect/openai_chat/chat_request.h"
+#include "upstream/zai_api/api.h"
 
 using namespace zproxy;
 
@@ -63,20 +63,24 @@ TEST_CASE("api check_request refuses what API mode cannot serve", "[api][request
       {"plain", [](CanonicalRequest&) {}, ""},
       {"tool_choice auto", [](CanonicalRequest& r) { r.tool_choice = ToolChoice::kAuto; }, ""},
       {"tool_choice none", [](CanonicalRequest& r) { r.tool_choice = ToolChoice::kNone; }, ""},
-      {"tool_choice required", [](CanonicalRequest& r) { r.tool_choice = ToolChoice::kRequired; }, "tool_choice"},
-      {"tool_choice function", [](CanonicalRequest& r) { r.tool_choice = ToolChoice::kFunction; }, "tool_choice"},
+      {"tool_choice required", [](CanonicalRequest& r) { r.tool_choice = ToolChoice::kRequired; },
+       "tool_choice"},
+      {"tool_choice function", [](CanonicalRequest& r) { r.tool_choice = ToolChoice::kFunction; },
+       "tool_choice"},
       {"n 1", [](CanonicalRequest& r) { r.n = 1; }, ""},
       {"n 2", [](CanonicalRequest& r) { r.n = 2; }, "n"},
       {"logprobs", [](CanonicalRequest& r) { r.logprobs = true; }, "logprobs"},
-      {"json_object", [](CanonicalRequest& r) { r.response_format = ResponseFormat::kJsonObject; }, ""},
+      {"json_object", [](CanonicalRequest& r) { r.response_format = ResponseFormat::kJsonObject; },
+       ""},
       {"text", [](CanonicalRequest& r) { r.response_format = ResponseFormat::kText; }, ""},
-      {"json_schema", [](CanonicalRequest& r) { r.response_format = ResponseFormat::kJsonSchema; }, "response_format"},
-      {"images",
+      {"json_schema", [](CanonicalRequest& r) { r.response_format = ResponseFormat::kJsonSchema; },
+       "response_format"},
+      {"images", [](CanonicalRequest& r) { r.messages.push_back(image_message()); }, ""},
+      {"tools",
        [](CanonicalRequest& r) {
-         r.messages.push_back(image_message());
+         r.tools.push_back(Tool{"w", {}, {}, {}});
        },
        ""},
-      {"tools", [](CanonicalRequest& r) { r.tools.push_back(Tool{"w", {}, {}, {}}); }, ""},
       {"stop x4",
        [](CanonicalRequest& r) {
          r.stop = {"a", "b", "c", "d"};
@@ -100,8 +104,9 @@ TEST_CASE("api build_chat_request: URL and headers", "[api][request]") {
   Config c = config();
   c.zai_extra_headers = {{"X-Trace", "1"}, {"user-agent", "custom/2"}, {"authorization", "no"}};
   SECTION("streaming") {
-    const UpstreamRequest up = api::build_chat_request(
-        request(kHi, [](CanonicalRequest& r) { r.stream = true; }), c, "glm-4.6", "abc.def", "zp-1234");
+    const UpstreamRequest up =
+        api::build_chat_request(request(kHi, [](CanonicalRequest& r) { r.stream = true; }), c,
+                                "glm-4.6", "abc.def", "zp-1234");
     CHECK(up.method == "POST");
     CHECK(up.url == "https://api.z.ai/api/paas/v4/chat/completions");
     std::vector<std::string> headers;
@@ -156,7 +161,8 @@ TEST_CASE("api build_chat_request: top-level fields", "[api][request]") {
        R"("stream":false,"stop":["END"],"request_id":"zp-req-0001"})"},
       {"json_object", [](CanonicalRequest& r) { r.response_format = ResponseFormat::kJsonObject; },
        R"("stream":false,"response_format":{"type":"json_object"},"request_id":"zp-req-0001"})"},
-      {"text format omitted", [](CanonicalRequest& r) { r.response_format = ResponseFormat::kText; },
+      {"text format omitted",
+       [](CanonicalRequest& r) { r.response_format = ResponseFormat::kText; },
        R"("stream":false,"request_id":"zp-req-0001"})"},
       {"user 6 chars", [](CanonicalRequest& r) { r.user = "user-1"; },
        R"("stream":false,"request_id":"zp-req-0001","user_id":"user-1"})"},
@@ -210,12 +216,10 @@ TEST_CASE("api build_chat_request: tools and tool_choice", "[api][request]") {
       R"("properties":{}}}}])";
   const std::string id = R"("request_id":"zp-req-0001"})";
   CHECK(build_body(request(body)) == head + tools + "," + id);
-  CHECK(build_body(request(body, [](CanonicalRequest& r) {
-          r.tool_choice = ToolChoice::kAuto;
-        })) == head + tools + R"(,"tool_choice":"auto",)" + id);
-  CHECK(build_body(request(body, [](CanonicalRequest& r) {
-          r.tool_choice = ToolChoice::kNone;
-        })) == head + id);
+  CHECK(build_body(request(body, [](CanonicalRequest& r) { r.tool_choice = ToolChoice::kAuto; })) ==
+        head + tools + R"(,"tool_choice":"auto",)" + id);
+  CHECK(build_body(request(body, [](CanonicalRequest& r) { r.tool_choice = ToolChoice::kNone; })) ==
+        head + id);
 }
 
 TEST_CASE("api build_chat_request: messages", "[api][request]") {

@@ -85,7 +85,8 @@ TEST_CASE("chat request: scalar fields, good values") {
   };
   const std::vector<Row> rows = {
       {R"(,"max_tokens":7)", [](const CanonicalRequest& r) { return r.max_tokens == 7; }},
-      {R"(,"max_completion_tokens":9)", [](const CanonicalRequest& r) { return r.max_tokens == 9; }},
+      {R"(,"max_completion_tokens":9)",
+       [](const CanonicalRequest& r) { return r.max_tokens == 9; }},
       {R"(,"max_tokens":null)", [](const CanonicalRequest& r) { return !r.max_tokens; }},
       {R"(,"temperature":0)", [](const CanonicalRequest& r) { return r.temperature == 0.0; }},
       {R"(,"temperature":2)", [](const CanonicalRequest& r) { return r.temperature == 2.0; }},
@@ -93,13 +94,16 @@ TEST_CASE("chat request: scalar fields, good values") {
       {R"(,"stop":"END")",
        [](const CanonicalRequest& r) { return r.stop == std::vector<std::string>{"END"}; }},
       {R"(,"stop":null)", [](const CanonicalRequest& r) { return r.stop.empty(); }},
-      {R"(,"stop":["1","2","3","4"])", [](const CanonicalRequest& r) { return r.stop.size() == 4; }},
-      {R"(,"stream":false,"stream_options":null)", [](const CanonicalRequest& r) { return !r.stream; }},
+      {R"(,"stop":["1","2","3","4"])",
+       [](const CanonicalRequest& r) { return r.stop.size() == 4; }},
+      {R"(,"stream":false,"stream_options":null)",
+       [](const CanonicalRequest& r) { return !r.stream; }},
       {R"(,"stream_options":{})", [](const CanonicalRequest& r) { return !r.include_usage; }},
       {R"(,"n":3)", [](const CanonicalRequest& r) { return r.n == 3; }},
       {R"(,"logprobs":true)", [](const CanonicalRequest& r) { return r.logprobs; }},
       {R"(,"tools":[])", [](const CanonicalRequest& r) { return !r.has_tools(); }},
-      {R"(,"tool_choice":"none")", [](const CanonicalRequest& r) { return r.tool_choice == ToolChoice::kNone; }},
+      {R"(,"tool_choice":"none")",
+       [](const CanonicalRequest& r) { return r.tool_choice == ToolChoice::kNone; }},
       {R"(,"tool_choice":{"type":"function","function":{"name":"f"}})",
        [](const CanonicalRequest& r) { return r.tool_choice == ToolChoice::kFunction; }},
       {R"(,"response_format":{"type":"text"})",
@@ -337,7 +341,8 @@ TEST_CASE("chat request: bad bodies") {
 }
 
 TEST_CASE("chat request: error messages in OpenAI's words") {
-  Result<CanonicalRequest> r = parse_chat_request(R"({"messages":[{"role":"user","content":"x"}]})");
+  Result<CanonicalRequest> r =
+      parse_chat_request(R"({"messages":[{"role":"user","content":"x"}]})");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message == "Missing required parameter: 'model'.");
   r = parse_chat_request(body_msg(R"({"role":"user","content":7})"));

@@ -459,7 +459,6 @@ TEST_CASE("config: help lists every variable with its default") {
   CHECK(help.find(std::string("(default: z-ai-proxy/") + kVersion + ")") != std::string::npos);
 }
 
-
 TEST_CASE("config: CLAUDE_MODEL_MAP and Messages model names") {
   struct Row {
     std::string name;

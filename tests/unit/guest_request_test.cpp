@@ -2,10 +2,10 @@
 
 #include <string>
 
-#include "upstream/guest/guest.h"
-#include "upstream/guest/utc_datetime.h"
 #include "dialect/openai_chat/chat_request.h"
 #include "json/json.h"
+#include "upstream/guest/guest.h"
+#include "upstream/guest/utc_datetime.h"
 
 using namespace zproxy;
 
@@ -210,7 +210,8 @@ TEST_CASE("guest check_request", "[guest][request]") {
     }
   }
 
-  CanonicalRequest req = chat_request(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
+  CanonicalRequest req =
+      chat_request(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
   auto refused = [&](const char* param) {
     Status s = guest::check_request(req);
     REQUIRE_FALSE(s.ok());

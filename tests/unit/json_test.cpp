@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include <catch2/catch.hpp>
 #include <rapidjson/memorystream.h>
+#include <catch2/catch.hpp>
 
 #include "xorshift.h"
 
@@ -348,11 +348,28 @@ bool same_value(const rapidjson::Value& a, const rapidjson::Value& b) {
 
 TEST_CASE("parse_json types integers as RapidJSON does", "[json]") {
   const char* const numbers[] = {
-      "0",          "-0",          "7",          "-7",           "2147483647",
-      "2147483648", "-2147483648", "-2147483649", "4294967295",  "4294967296",
-      "9223372036854775807",  "9223372036854775808", "-9223372036854775808",
-      "-9223372036854775809", "9999999999999999999", "18446744073709551615",
-      "18446744073709551616", "-99999999999999999999", "1.0", "1e2", "-0.0", "0.5E-3",
+      "0",
+      "-0",
+      "7",
+      "-7",
+      "2147483647",
+      "2147483648",
+      "-2147483648",
+      "-2147483649",
+      "4294967295",
+      "4294967296",
+      "9223372036854775807",
+      "9223372036854775808",
+      "-9223372036854775808",
+      "-9223372036854775809",
+      "9999999999999999999",
+      "18446744073709551615",
+      "18446744073709551616",
+      "-99999999999999999999",
+      "1.0",
+      "1e2",
+      "-0.0",
+      "0.5E-3",
   };
   for (const char* n : numbers) {
     INFO(n);
@@ -373,7 +390,8 @@ TEST_CASE("parse_json accepts nothing RapidJSON refuses, with the same values", 
       R"({"type": "chat:completion", "data": {"delta_content": " the \"proxy\"\n", "phase": "answer"}})",
       R"({"id":"x","choices":[{"index":0,"delta":{"content":"a\u00e9\ud83d\ude00"},"finish_reason":null}],"usage":{"prompt_tokens":15,"completion_tokens":7000}})",
       R"([1, -0, 2.5e-3, 18446744073709551615, -9223372036854775808, true, false, null, "", {}, []])",
-      "{\"k\xC3\xA9y\": [\"\xE4\xB8\xAD\xF0\x9F\x98\x80\", \"\\/\\b\\f\\r\\t\\\\\", 1E+2, 0.000001]}",
+      "{\"k\xC3\xA9y\": [\"\xE4\xB8\xAD\xF0\x9F\x98\x80\", \"\\/\\b\\f\\r\\t\\\\\", 1E+2, "
+      "0.000001]}",
   };
   const std::string significant = "{}[]\",:\\\\u0123456789.eE+-tfn \t\r\n\x80\xBF\xC3\xED\xF4";
   zproxy::test::Xorshift32 rand(2463534242u);

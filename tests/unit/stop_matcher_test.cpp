@@ -266,11 +266,9 @@ TEST_CASE("the stop string that matched is reported") {
     std::string want;  // empty: no match
   };
   const std::vector<Row> rows = {
-      {{"END"}, {"abcENDxyz"}, "END"},
-      {{"xyz", "END"}, {"abcE", "NDxyz"}, "END"},
+      {{"END"}, {"abcENDxyz"}, "END"},         {{"xyz", "END"}, {"abcE", "NDxyz"}, "END"},
       {{"BCD", "ABCDE"}, {"xABCDE"}, "ABCDE"},  // the earlier-starting match wins
-      {{"CD", "BCD"}, {"ABCD"}, "BCD"},
-      {{"END"}, {"no match"}, ""},
+      {{"CD", "BCD"}, {"ABCD"}, "BCD"},        {{"END"}, {"no match"}, ""},
   };
   for (const Row& row : rows) {
     StopMatcher m(row.stops);

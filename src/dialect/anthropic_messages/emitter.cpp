@@ -10,14 +10,10 @@ namespace {
 
 std::string_view stop_reason(const AnswerEnd& end) {
   switch (end.reason) {
-    case FinishReason::kStop:
-      return end.stop_sequence.empty() ? "end_turn" : "stop_sequence";
-    case FinishReason::kLength:
-      return "max_tokens";
-    case FinishReason::kToolCalls:
-      return "tool_use";
-    case FinishReason::kContentFilter:
-      return "refusal";
+    case FinishReason::kStop: return end.stop_sequence.empty() ? "end_turn" : "stop_sequence";
+    case FinishReason::kLength: return "max_tokens";
+    case FinishReason::kToolCalls: return "tool_use";
+    case FinishReason::kContentFilter: return "refusal";
   }
   return "end_turn";
 }
@@ -44,20 +40,13 @@ struct ErrorKind {
 ErrorKind error_kind(Errc code) {
   const int status = errc_info(code).status;
   switch (status) {
-    case 401:
-      return {401, "authentication_error"};
-    case 403:
-      return {403, "permission_error"};
-    case 404:
-      return {404, "not_found_error"};
-    case 413:
-      return {413, "request_too_large"};
-    case 429:
-      return {429, "rate_limit_error"};
-    case 504:
-      return {504, "timeout_error"};
-    default:
-      break;
+    case 401: return {401, "authentication_error"};
+    case 403: return {403, "permission_error"};
+    case 404: return {404, "not_found_error"};
+    case 413: return {413, "request_too_large"};
+    case 429: return {429, "rate_limit_error"};
+    case 504: return {504, "timeout_error"};
+    default: break;
   }
   if (status >= 500) return {status, "api_error"};
   return {status, "invalid_request_error"};
@@ -205,12 +194,8 @@ void MessagesEmitter::open_block(Kind kind, const ToolCallDelta* call) {
   std::string s = "{\"type\":\"content_block_start\",\"index\":" + std::to_string(index_) +
                   ",\"content_block\":";
   switch (kind) {
-    case Kind::kThinking:
-      s += R"({"type":"thinking","thinking":"","signature":""})";
-      break;
-    case Kind::kText:
-      s += R"({"type":"text","text":""})";
-      break;
+    case Kind::kThinking: s += R"({"type":"thinking","thinking":"","signature":""})"; break;
+    case Kind::kText: s += R"({"type":"text","text":""})"; break;
     default:
       s += R"({"type":"tool_use","id":)";
       append_json_string(s, b.id);

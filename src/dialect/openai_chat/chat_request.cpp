@@ -113,8 +113,8 @@ Status check_part(const Value& part, const std::string& path, std::string_view r
     if (!image->IsObject()) return bad_type(image_path, "an object", *image);
     if (Status s = require_string(*image, image_path, "url", &text); !s.ok()) return s;
     if (Status s = optional_string(*image, image_path, "detail"); !s.ok()) return s;
-    out.push_back(Part{PartKind::kImage, std::string(text),
-                       std::string(json_string(*image, "detail"))});
+    out.push_back(
+        Part{PartKind::kImage, std::string(text), std::string(json_string(*image, "detail"))});
     return ok_status();
   }
   if (type == "refusal" && role == "assistant") {
@@ -391,7 +391,7 @@ Status check_tool_choice(const Value& body, CanonicalRequest& req) {
     if (!one_of(v, {"none", "auto", "required"})) {
       return bad_value("tool_choice", "supported values are 'none', 'auto' and 'required'.");
     }
-    req.tool_choice = v == "none" ? ToolChoice::kNone
+    req.tool_choice = v == "none"   ? ToolChoice::kNone
                       : v == "auto" ? ToolChoice::kAuto
                                     : ToolChoice::kRequired;
     return ok_status();
@@ -467,8 +467,8 @@ Result<CanonicalRequest> parse_chat_request(std::string_view body) {
   if (!parsed.ok()) {
     Error e = std::move(parsed).error();
     if (e.code == Errc::kRequestTooLarge) {
-      e.message = "Request body holds more than " + std::to_string(kDefaultJsonMaxValues) +
-                  " JSON values";
+      e.message =
+          "Request body holds more than " + std::to_string(kDefaultJsonMaxValues) + " JSON values";
     }
     return e;
   }

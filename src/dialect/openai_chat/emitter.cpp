@@ -14,14 +14,10 @@ constexpr std::string_view kTextChunkEnd = "\"},\"logprobs\":null,\"finish_reaso
 
 std::string_view finish_reason_json(FinishReason r) {
   switch (r) {
-    case FinishReason::kStop:
-      return "\"stop\"";
-    case FinishReason::kLength:
-      return "\"length\"";
-    case FinishReason::kToolCalls:
-      return "\"tool_calls\"";
-    case FinishReason::kContentFilter:
-      return "\"content_filter\"";
+    case FinishReason::kStop: return "\"stop\"";
+    case FinishReason::kLength: return "\"length\"";
+    case FinishReason::kToolCalls: return "\"tool_calls\"";
+    case FinishReason::kContentFilter: return "\"content_filter\"";
   }
   return "\"stop\"";
 }
@@ -72,11 +68,17 @@ ChatEmitter::ChatEmitter(ChatEmitterOptions options)
 
 // ---- events --------------------------------------------------------------------------------
 
-void ChatEmitter::on_reasoning(std::string_view text) { write_reasoning(text); }
+void ChatEmitter::on_reasoning(std::string_view text) {
+  write_reasoning(text);
+}
 
-void ChatEmitter::on_text(std::string_view text) { write_content(text); }
+void ChatEmitter::on_text(std::string_view text) {
+  write_content(text);
+}
 
-void ChatEmitter::on_tool_call(const ToolCallDelta& call) { write_tool_call(call); }
+void ChatEmitter::on_tool_call(const ToolCallDelta& call) {
+  write_tool_call(call);
+}
 
 Status ChatEmitter::on_end(const AnswerEnd& end) {
   if (opt_.stream) {

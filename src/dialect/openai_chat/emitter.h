@@ -79,12 +79,12 @@ class ChatEmitter final : public AnswerEmitter {
   std::string content_open_;    // chunk_head_ + `"content":"`
   std::string reasoning_open_;  // chunk_head_ + `"reasoning_content":"`
   OutputBuffer out_;
-  std::string content_;         // non-streaming: aggregated content (think tags included)
-  std::string reasoning_;       // non-streaming: aggregated reasoning_content
+  std::string content_;               // non-streaming: aggregated content (think tags included)
+  std::string reasoning_;             // non-streaming: aggregated reasoning_content
   std::vector<ToolCall> tool_calls_;  // ordered by index
   bool role_sent_ = false;
   bool committed_ = false;
-  bool ended_ = false;          // the answer or an error event is written
+  bool ended_ = false;  // the answer or an error event is written
 };
 
 }  // namespace zproxy

@@ -3,10 +3,10 @@
 #include <string>
 #include <utility>
 
+#include "json/json.h"
 #include "upstream/guest/guest.h"
 #include "upstream/guest/upstream_headers.h"
 #include "upstream/guest/utc_datetime.h"
-#include "json/json.h"
 
 namespace zproxy::guest {
 namespace {

@@ -6,9 +6,9 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "core/canonical.h"
 #include "core/result.h"
 #include "core/upstream.h"
-#include "core/canonical.h"
 #include "sse/sse_parser.h"
 #include "upstream/json_event_stream.h"
 

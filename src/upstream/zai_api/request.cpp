@@ -20,9 +20,9 @@
 #include <cctype>
 #include <cmath>
 
-#include "upstream/zai_api/api.h"
 #include "core/ascii.h"
 #include "json/json.h"
+#include "upstream/zai_api/api.h"
 
 namespace zproxy::api {
 namespace {
@@ -219,7 +219,8 @@ void write_tools(JsonWriter& w, const CanonicalRequest& r) {
   }
 }
 
-std::string build_body(const CanonicalRequest& r, std::string_view model, std::string_view request_id) {
+std::string build_body(const CanonicalRequest& r, std::string_view model,
+                       std::string_view request_id) {
   JsonBuffer buf;
   buf.reserve(r.text_bytes + 1024);  // the messages are most of it: one allocation
   JsonWriter w(buf);
