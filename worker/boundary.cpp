@@ -49,7 +49,6 @@ static_assert(sizeof(Wire) == 64);
 struct Handle : Wire {
   Handle(const EnvMap& env, int64_t now, int64_t wall)
       : Wire{}, gw(env, kWorkerLimits, now, wall) {}
-  Wire& wire = *this;
   Gateway gw;
   std::vector<char> in;
   std::string out;
@@ -85,13 +84,13 @@ std::string_view input(Handle* h, uint32_t n) {
 
 uint32_t put(Handle* h, std::string s) {
   h->out = std::move(s);
-  h->wire.out_ptr = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(h->out.data()));
-  h->wire.out_len = static_cast<uint32_t>(h->out.size());
-  return h->wire.out_len;
+  h->out_ptr = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(h->out.data()));
+  h->out_len = static_cast<uint32_t>(h->out.size());
+  return h->out_len;
 }
 
 int32_t show(Handle* h, const Step& step) {
-  Wire& w = h->wire;
+  Wire& w = *h;
   w.action = static_cast<int32_t>(step.action);
   w.head_ready = step.head_ready ? 1 : 0;
   w.poll = step.poll ? 1 : 0;
@@ -174,7 +173,7 @@ EMSCRIPTEN_KEEPALIVE Handle* zp_gateway_new(const char* env, uint32_t env_len, d
   if (static_cast<void*>(static_cast<Wire*>(h.get())) != static_cast<void*>(h.get())) {
     return nullptr;  // JS could not find the Wire
   }
-  h->wire.body_limit = static_cast<double>(h->gw.config().max_body_bytes);
+  h->body_limit = static_cast<double>(h->gw.config().max_body_bytes);
   return h.release();  // owned by the module instance: it lives as long as the instance
 }
 
@@ -188,7 +187,7 @@ EMSCRIPTEN_KEEPALIVE char* zp_input(Handle* h, uint32_t n) {
     std::vector<char>().swap(h->in);
     h->in.resize(std::max<size_t>(n, kBase));
   }
-  h->wire.in_cap = static_cast<uint32_t>(h->in.size());
+  h->in_cap = static_cast<uint32_t>(h->in.size());
   return h->in.data();
 }
 
@@ -236,8 +235,8 @@ EMSCRIPTEN_KEEPALIVE int32_t zp_event(Handle* h, uint32_t id, int32_t event, int
 EMSCRIPTEN_KEEPALIVE uint32_t zp_begin_fetch(Handle* h, uint32_t id) {
   Exchange* ex = find(h, id);
   h->fetch = ex ? ex->begin_fetch() : UpstreamRequest{};
-  h->wire.body_ptr = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(h->fetch.body.data()));
-  h->wire.body_len = static_cast<uint32_t>(h->fetch.body.size());
+  h->body_ptr = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(h->fetch.body.data()));
+  h->body_len = static_cast<uint32_t>(h->fetch.body.size());
   if (h->fetch.url.empty()) return put(h, {});
   JsonBuffer buf;
   JsonWriter w(buf);

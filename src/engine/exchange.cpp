@@ -190,9 +190,10 @@ std::unique_ptr<Exchange> Gateway::start(const RequestHead& head, int64_t now, i
 Exchange::Exchange(std::unique_ptr<ExchangeState> state) : s_(std::move(state)) {}
 Exchange::~Exchange() = default;
 
-Step Exchange::make_step(int64_t now) const {
-  ExchangeState& s = *s_;
-  s.last_now = now;
+namespace {
+
+// What the host does next, read off the state: no change to it.
+Step snapshot(const ExchangeState& s, int64_t now) {
   Step step;
   step.action = s.action;
   step.head_ready = s.head_ready;
@@ -203,8 +204,15 @@ Step Exchange::make_step(int64_t now) const {
   return step;
 }
 
+}  // namespace
+
+Step Exchange::make_step(int64_t now) {
+  s_->last_now = now;
+  return snapshot(*s_, now);
+}
+
 Step Exchange::step() const {
-  return make_step(s_->last_now);
+  return snapshot(*s_, s_->last_now);
 }
 size_t Exchange::body_limit() const {
   return s_->gw.config.max_body_bytes;

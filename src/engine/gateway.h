@@ -142,7 +142,7 @@ class Exchange {
  private:
   friend class Gateway;
   explicit Exchange(std::unique_ptr<ExchangeState> state);
-  Step make_step(int64_t now) const;
+  Step make_step(int64_t now);  // records `now` for step(), then reads the step
   std::unique_ptr<ExchangeState> s_;
 };
 
