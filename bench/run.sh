@@ -7,9 +7,10 @@
 # --smoke: every stage in miniature (about 2 minutes); writes to bench/out/smoke/ instead and
 #          leaves the committed results alone. Exits non-zero if anything failed.
 # Installs what is missing (Debian packages, bench/node_modules from its lockfile), builds
-# build/z-ai-proxy (Release), build-bench/zproxy_core_bench (--smoke: linked against
-# build/libzproxy_core.a when that exists), build-wasm/zproxy.wasm and the tools in
-# bench/tools/, then runs bench/harness/main.mjs on CPU 1 (the proxy under test gets CPU 0).
+# build/z-ai-proxy (Release), build-bench/zproxy_core_bench (--smoke: linked against the
+# release build's libzproxy_core.a and libzproxy_test_support.a), build-wasm/zproxy_test.wasm
+# (the Wasm side of the core benchmark) and the tools in bench/tools/, then runs
+# bench/harness/main.mjs on CPU 1 (the proxy under test gets CPU 0).
 # Set ZPROXY_BIN to benchmark another z-ai-proxy binary. Only loopback is used; every process
 # started is stopped by PID, also on Ctrl-C.
 set -euo pipefail
@@ -49,21 +50,24 @@ if [ "$build" = 1 ]; then
   fi
   if [ -z "${ZPROXY_BIN:-}" ]; then
     cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build build -j"$jobs" --target z-ai-proxy
+    targets=(z-ai-proxy)
+    [ "$smoke" = 1 ] && targets+=(zproxy_test_support)  # the smoke core benchmark links it
+    cmake --build build -j"$jobs" --target "${targets[@]}"
   fi
-  if [ "$smoke" = 1 ] && [ -f build/libzproxy_core.a ] && [ -d build/generated ]; then
+  if [ "$smoke" = 1 ] && [ -f build/libzproxy_core.a ] && [ -f build/libzproxy_test_support.a ] &&
+    [ -d build/generated ]; then
     # Smoke: link against the core the release build just made instead of compiling it again.
     mkdir -p "$bin"
-    g++ -std=c++20 -O2 -DNDEBUG -DRAPIDJSON_HAS_STDSTRING=1 -Isrc -Ibuild/generated \
+    g++ -std=c++20 -O2 -DNDEBUG -DRAPIDJSON_HAS_STDSTRING=1 -Isrc -Itests -Ibuild/generated \
       -isystem build/rapidjson_include -o "$bin/zproxy_core_bench" bench/core_bench.cpp \
-      build/libzproxy_core.a -lbenchmark -lpthread
+      build/libzproxy_test_support.a build/libzproxy_core.a -lbenchmark -lpthread
     core_bench=$bin/zproxy_core_bench
   else
     cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DZPROXY_BUILD_BENCH=ON \
       -DZPROXY_BUILD_TESTS=OFF -DZPROXY_BUILD_SERVER=OFF >/dev/null
     cmake --build build-bench -j"$jobs" --target zproxy_core_bench
   fi
-  if command -v emcmake >/dev/null; then bash scripts/build-wasm.sh; fi
+  if command -v emcmake >/dev/null; then bash scripts/build-wasm.sh --with-test-module; fi
   mkdir -p "$bin"
   for tool in loadgen paced_upstream; do
     srcs=(bench/tools/$tool.cpp)
@@ -80,7 +84,7 @@ fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 args=(--zproxy "${ZPROXY_BIN:-build/z-ai-proxy}" --loadgen "$bin/loadgen" --paced "$bin/paced_upstream"
-  --core-bench "$core_bench" --wasm build-wasm/zproxy.wasm)
+  --core-bench "$core_bench" --wasm build-wasm/zproxy_test.wasm)
 [ -n "$soak" ] && args+=(--soak-seconds "$soak")
 [ -n "$stages" ] && args+=(--stages "$stages")
 [ -n "$streams" ] && args+=(--streams "$streams")

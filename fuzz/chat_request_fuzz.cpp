@@ -17,6 +17,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& s : req->stop) {
     if (s.empty()) __builtin_trap();
   }
-  if (!req->doc.IsObject()) __builtin_trap();
+  if (req->messages.empty()) __builtin_trap();
+  for (const auto& m : req->messages) {
+    // A string content is exactly one text part; no content only for assistants.
+    if (m.form == zproxy::ContentForm::kString && m.parts.size() != 1) __builtin_trap();
+    if (m.form == zproxy::ContentForm::kNone && m.role != zproxy::Role::kAssistant)
+      __builtin_trap();
+  }
   return 0;
 }

@@ -3,9 +3,6 @@
 #include <algorithm>
 #include <functional>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-
 #include "pool/credential_pool.h"
 
 namespace zproxy::native {
@@ -23,7 +20,13 @@ ExchangeDriver::ExchangeDriver(Host& host, ClientSide& client,
 void ExchangeDriver::client_gone() {
   gone_ = true;
   if (fetching_) interrupt_fetch();
+  if (reading_) interrupt_read();
   waker_.notify();
+}
+
+void ExchangeDriver::interrupt_read() {
+  read_interrupted_ = true;
+  if (reading_ && up_.call) up_.call->interrupt_wait();
 }
 
 void ExchangeDriver::interrupt_fetch() {
@@ -31,8 +34,7 @@ void ExchangeDriver::interrupt_fetch() {
   if (up_.call) up_.call->cancel();
 }
 
-asio::awaitable<void> ExchangeDriver::run(std::unique_ptr<Exchange> exchange,
-                                          std::shared_ptr<ExchangeDriver> self) {
+asio::awaitable<void> ExchangeDriver::run(std::unique_ptr<Exchange> exchange) {
   ex_ = std::move(exchange);
   up_ = Upstream{};
   gone_ = false;
@@ -41,7 +43,8 @@ asio::awaitable<void> ExchangeDriver::run(std::unique_ptr<Exchange> exchange,
   call_attempt_ = 0;
   step_ = ex_->step();
   host_.after_step(step_);
-  while (true) {
+  // The last piece of output leaves with the end of the response (below), in one send.
+  while (step_.action != Action::kFinish) {
     co_await client_.send(*ex_, step_, false);
     step_.output_bytes = 0;  // sent (or dropped with a failed connection)
     if (deliver_events()) continue;
@@ -56,16 +59,14 @@ asio::awaitable<void> ExchangeDriver::run(std::unique_ptr<Exchange> exchange,
       co_await fetch();
       continue;
     }
-    if (action == Action::kReadUpstream && up_.op == Op::kNone) {
-      start_read(self);
-      if (up_.read) continue;  // the bytes were buffered: delivered without waiting
+    if (action == Action::kReadUpstream) {
+      co_await read_upstream();
+      continue;
     }
-    if (action == Action::kWait) host_.add_waiter(&waker_);
+    host_.add_waiter(&waker_);
     co_await waker_.wait_until(timer_due());
-    if (action == Action::kWait) {  // a credential may have become free: let it look
-      host_.remove_waiter(&waker_);
-      apply(ex_->on_timer(now_ms()));
-    }
+    host_.remove_waiter(&waker_);  // a credential may have become free: let it look
+    apply(ex_->on_timer(now_ms()));
   }
   co_await client_.send(*ex_, step_, true);
   abort_upstream();
@@ -77,15 +78,9 @@ asio::awaitable<void> ExchangeDriver::read_body() {
   std::string body;
   const BodyStatus status = co_await client_.read_body(ex_->body_limit(), body);
   switch (status) {
-    case BodyStatus::kRead:
-      apply(ex_->on_body(body, now_ms()));
-      break;
-    case BodyStatus::kTooLarge:
-      apply(ex_->on_body_too_large(now_ms()));
-      break;
-    case BodyStatus::kFailed:
-      gone_ = true;
-      co_return;  // reported by deliver_events()
+    case BodyStatus::kRead: apply(ex_->on_body(body, now_ms())); break;
+    case BodyStatus::kTooLarge: apply(ex_->on_body_too_large(now_ms())); break;
+    case BodyStatus::kFailed: gone_ = true; co_return;  // reported by deliver_events()
   }
 }
 
@@ -94,17 +89,9 @@ asio::awaitable<void> ExchangeDriver::read_body() {
 bool ExchangeDriver::deliver_events() {
   const int64_t now = now_ms();
   if (up_.head) {
-    HeadResult head = std::move(*up_.head);
+    HeadResult head = *up_.head;
     up_.head.reset();
-    up_.op = Op::kNone;
-    deliver_head(std::move(head), now);
-    return true;
-  }
-  if (up_.read) {
-    const ReadResult result = *up_.read;
-    up_.read.reset();
-    up_.op = Op::kNone;
-    deliver_read(result, std::move(up_.data), now);
+    deliver_head(head, now);
     return true;
   }
   if (gone_ && !gone_reported_) {
@@ -128,9 +115,9 @@ void ExchangeDriver::deliver_head(HeadResult head, int64_t now) {
   }
 }
 
-void ExchangeDriver::deliver_read(ReadResult result, std::string data, int64_t now) {
-  if (!data.empty()) {
-    apply(ex_->on_upstream_data(data, now));
+void ExchangeDriver::deliver_read(const ReadResult& result, int64_t now) {
+  if (!result.data.empty()) {
+    apply(ex_->on_upstream_data(result.data, now));
     // The exchange may have moved on (done, or a new attempt): the end is not its concern.
     if (!up_.call) return;
   }
@@ -163,7 +150,6 @@ int64_t ExchangeDriver::timer_due() const {
 asio::awaitable<void> ExchangeDriver::fetch() {
   up_ = Upstream{};
   up_.call = host_.upstream().make_call();
-  up_.op = Op::kFetch;
   const uint64_t gen = ++gen_;
   const std::shared_ptr<UpstreamCall> call = up_.call;  // alive for the await, whatever happens
   call_attempt_ = step_.attempt;
@@ -190,39 +176,40 @@ asio::awaitable<void> ExchangeDriver::fetch() {
   up_.head = std::move(head);
 }
 
-void ExchangeDriver::start_read(const std::shared_ptr<ExchangeDriver>& self) {
+// Delivers what the upstream call has now; when it has nothing, first waits for its socket to
+// become readable. The deadline and the client leaving interrupt that wait (deliver_events
+// then tells the exchange); interrupting it loses nothing, so a stream's keep-alive deadline
+// can pass in the middle of a read.
+asio::awaitable<void> ExchangeDriver::read_upstream() {
   if (!up_.call) {  // asked to read without a response: treat it as a lost connection
     apply(ex_->on_upstream_error(NetError::kReset, now_ms()));
-    return;
+    co_return;
   }
-  // Bytes already buffered (a short answer's whole body comes with its head) are delivered
-  // at once: no task and no wake-up for them.
-  std::string data;
-  ReadResult result;
-  if (up_.call->read_buffered(data, result)) {
-    up_.op = Op::kRead;
-    up_.read = result;
-    up_.data = std::move(data);
-    return;
+  if (up_.wait) {
+    const uint64_t gen = gen_;
+    const std::shared_ptr<UpstreamCall> call = up_.call;  // alive for the await
+    read_interrupted_ = false;
+    waker_.call_at(timer_due(), [this] { interrupt_read(); });
+    if (read_interrupted_) {  // already due
+      waker_.clear_due();
+      co_return;
+    }
+    reading_ = true;
+    co_await call->wait_readable();
+    reading_ = false;
+    waker_.clear_due();
+    if (gen_ != gen || read_interrupted_) co_return;
   }
-  up_.op = Op::kRead;
-  asio::co_spawn(executor_, read_task(self, up_.call, gen_), asio::detached);
+  const ReadResult result = up_.call->read_available();
+  up_.wait = result.wait;
+  if (result.data.empty() && !result.end && result.error == CallError::kNone) co_return;
+  deliver_read(result, now_ms());
 }
 
 void ExchangeDriver::abort_upstream() {
   ++gen_;
   if (up_.call) up_.call->cancel();
   up_ = Upstream{};
-}
-
-asio::awaitable<void> ExchangeDriver::read_task(std::shared_ptr<ExchangeDriver> self,
-                                                std::shared_ptr<UpstreamCall> call, uint64_t gen) {
-  std::string data;
-  const ReadResult result = co_await call->read(data);
-  if (self->gen_ != gen) co_return;
-  self->up_.read = result;
-  self->up_.data = std::move(data);
-  self->waker_.notify();
 }
 
 }  // namespace zproxy::native

@@ -2,10 +2,11 @@
 // The host loop of gateway.h for one exchange: turns the exchange's Steps into body reads,
 // upstream calls, timers and waits, and feeds every result back. The HTTP details of the
 // client side stay behind ClientSide (implemented by the session); the upstream side is an
-// UpstreamCall. Only the driver's own coroutine calls into the exchange: the upstream read
-// task and the client watch leave their results here and wake it. The fetch (connect, send,
-// response head) is awaited by the driver itself; the client leaving or the deadline passing
-// cancel it, and the exchange then hears of that instead of the call's error.
+// UpstreamCall. Only the driver's own coroutine calls into the exchange: the client watch
+// leaves its result here and wakes it. The fetch (connect, send, response head) and the
+// upstream reads are awaited by the driver itself, with no task of their own: the client
+// leaving or the deadline passing cancel the fetch (the exchange then hears of that instead
+// of the call's error), or interrupt the wait for upstream bytes, which loses nothing.
 
 #include <utility>  // before Asio (Boost 1.74)
 
@@ -31,7 +32,8 @@ class ClientSide {
   // Reads the request body, at most `limit` bytes.
   virtual asio::awaitable<BodyStatus> read_body(size_t limit, std::string& body) = 0;
   // Writes what `step` announces: the head once (when head_ready), then the body pieces as
-  // they come (output_bytes). `last`: the exchange is done; end the response.
+  // they come (output_bytes), each in one send. `last`: the exchange is done; end the
+  // response (with the last piece, in the same send).
   virtual asio::awaitable<void> send(Exchange& exchange, const Step& step, bool last) = 0;
   // From now until the exchange ends, report the client leaving through client_gone().
   virtual void watch() = 0;
@@ -41,41 +43,33 @@ class ExchangeDriver {
  public:
   ExchangeDriver(Host& host, ClientSide& client, const asio::any_io_executor& executor);
 
-  // Drives `exchange` until Action::kFinish, then ends it with gw.finish(). `self` owns this
-  // driver (it keeps it alive for the upstream tasks).
-  asio::awaitable<void> run(std::unique_ptr<Exchange> exchange,
-                            std::shared_ptr<ExchangeDriver> self);
+  // Drives `exchange` until Action::kFinish, then ends it with gw.finish().
+  asio::awaitable<void> run(std::unique_ptr<Exchange> exchange);
 
   // The client went away or its connection failed; the exchange learns it at the next step.
   void client_gone();
 
  private:
-  enum class Op : uint8_t { kNone, kFetch, kRead };
-
-  // The running upstream call and the results its task left for the driver.
+  // The running upstream call and the head its fetch left for the driver.
   struct Upstream {
     std::shared_ptr<UpstreamCall> call;
-    Op op = Op::kNone;
     std::optional<HeadResult> head;
-    std::optional<ReadResult> read;
-    std::string data;
+    bool wait = false;  // the call said: nothing to read until its socket is readable
   };
 
   asio::awaitable<void> read_body();
   bool deliver_events();
   void deliver_head(HeadResult head, int64_t now);
-  void deliver_read(ReadResult result, std::string data, int64_t now);
+  void deliver_read(const ReadResult& result, int64_t now);
   // Every step goes through here: kept, shown to the host, and the upstream call that has no
   // future under it (another attempt, a wait, the end) aborted.
   void apply(const Step& step);
   asio::awaitable<void> fetch();
   void interrupt_fetch();
-  void start_read(const std::shared_ptr<ExchangeDriver>& self);
+  asio::awaitable<void> read_upstream();
+  void interrupt_read();
   void abort_upstream();
   int64_t timer_due() const;
-
-  static asio::awaitable<void> read_task(std::shared_ptr<ExchangeDriver> self,
-                                         std::shared_ptr<UpstreamCall> call, uint64_t gen);
 
   Host& host_;
   ClientSide& client_;
@@ -85,10 +79,12 @@ class ExchangeDriver {
   Step step_;
   Upstream up_;
   uint32_t call_attempt_ = 0;  // the attempt the running upstream call belongs to
-  uint64_t gen_ = 0;  // bumped whenever the upstream call changes; stale tasks compare it
+  uint64_t gen_ = 0;           // bumped whenever the upstream call changes; stale calls compare it
   bool gone_ = false;
   bool fetching_ = false;           // fetch() awaits the call
   bool fetch_interrupted_ = false;  // ... and it was cancelled for the client or the deadline
+  bool reading_ = false;            // read_upstream() waits for the call's socket
+  bool read_interrupted_ = false;   // ... and the wait was ended for the client or the deadline
   bool gone_reported_ = false;
   int64_t no_fire_before_ = 0;  // guards against a deadline that on_timer left in the past
 };

@@ -63,6 +63,18 @@ std::array<uint8_t, 32> entropy() {
   return out;
 }
 
+ReadScratch& read_scratch() {
+  thread_local std::unique_ptr<ReadScratch> scratch = std::make_unique<ReadScratch>();
+  return *scratch;
+}
+
+char* claim_scratch(ScratchHolder* user) {
+  ReadScratch& s = read_scratch();
+  if (s.holder != nullptr && s.holder != user) s.holder->spill();
+  s.holder = user;
+  return s.in.data();
+}
+
 void write_stderr(std::string_view text) {
   while (!text.empty()) {
     const ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
@@ -163,10 +175,10 @@ void Waker::arm(int64_t at) {
   armed_at_ = at;
   const uint64_t gen = ++gen_;
   deadline_.expires_at(std::chrono::steady_clock::time_point(std::chrono::milliseconds(at)));
-  deadline_.async_wait([this, alive = std::weak_ptr<char>(alive_), gen](
-                           const boost::system::error_code&) {
-    if (alive.lock()) on_deadline_timer(gen);
-  });
+  deadline_.async_wait(
+      [this, alive = std::weak_ptr<char>(alive_), gen](const boost::system::error_code&) {
+        if (alive.lock()) on_deadline_timer(gen);
+      });
 }
 
 void Waker::cancel_timer() {

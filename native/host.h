@@ -61,6 +61,35 @@ std::string host_error_response(const Gateway& gw, int status, std::string_view 
 // Content-Length, Transfer-Encoding, Connection) are left out.
 void append_response_head(std::string& out, int status, const std::vector<Header>& headers);
 
+// One large read buffer per thread. A connection waits until its socket is readable, then
+// reads everything there is into `in` (one system call for an answer that arrived at once)
+// and parses it at once; only what stays unparsed (a partial line, a partial chunk header) is
+// kept, by its holder. So the memory of an open stream does not grow with the size of reads.
+// `out` receives an answer's body decoded from `in`; it is valid until the next read on this
+// thread, long enough to hand it to the exchange.
+inline constexpr size_t kScratchBytes = 128u << 10;  // at least an upstream head's limit
+
+// Keeps unparsed bytes in the scratch buffer's `in` until someone else reads into it.
+class ScratchHolder {
+ public:
+  // Another connection needs `in`: move the unparsed bytes into storage of your own.
+  virtual void spill() = 0;
+
+ protected:
+  ~ScratchHolder() = default;
+};
+
+struct ReadScratch {
+  std::array<char, kScratchBytes> in;
+  std::array<char, kScratchBytes> out;
+  ScratchHolder* holder = nullptr;  // whose unparsed bytes sit in `in`
+};
+
+// This thread's scratch buffer. claim() hands out `in` to `user`: a different holder spills
+// its bytes first; `user` becomes the holder.
+ReadScratch& read_scratch();
+char* claim_scratch(ScratchHolder* user);
+
 // A one-waiter event: wait_until() returns at `deadline` (monotonic ms, kNever for none) or
 // as soon as notify() is called. A notify() that arrives while nobody waits is remembered,
 // so "check state, then wait" cannot miss it.

@@ -26,9 +26,11 @@ asio::awaitable<void> run_fetch(Host& host, uint64_t id, HttpFetch fetch) {
   if (head.error == CallError::kNone) {
     status = head.status;
     while (body.size() <= fetch.max_body_bytes) {
-      const ReadResult r = co_await call->read(body);
+      const ReadResult r = call->read_available();
+      body.append(r.data);
       if (r.error != CallError::kNone) status = 0;
       if (r.error != CallError::kNone || r.end) break;
+      if (r.wait) co_await call->wait_readable();
     }
     if (body.size() > fetch.max_body_bytes) body.resize(fetch.max_body_bytes);
   }

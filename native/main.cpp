@@ -191,7 +191,7 @@ int serve(const EnvMap& env) {
          std::string("z-ai-proxy ") + kVersion + " listening on " + listener.local_endpoint() +
              " (" + std::string(to_string(gw.config().mode)) + " mode)",
          wall_ms());
-  host.poll();  // starts the first token fetches
+  host.poll();        // starts the first token fetches
   host.flush_logs();  // at once: operators and supervisors watch for this line
   asio::signal_set signals(io, SIGTERM, SIGINT);
   asio::co_spawn(io, listener.run(), asio::detached);

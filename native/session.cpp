@@ -8,8 +8,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <optional>
+#include <span>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -39,9 +41,13 @@ constexpr size_t kLingerBytes = 64u << 20;
 // A client that takes no bytes for STREAM_IDLE_TIMEOUT_MS (at least this) is gone.
 constexpr int64_t kMinWriteTimeoutMs = 30000;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::string_view kChunkEnd = "\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
+constexpr std::string_view kChunkEndAndLast = "\r\n0\r\n\r\n";
 
-int64_t ms(std::chrono::milliseconds d) { return d.count(); }
+int64_t ms(std::chrono::milliseconds d) {
+  return d.count();
+}
 
 auto awaitable_ec(error_code& ec) {
   return asio::redirect_error(asio::use_awaitable, ec);
@@ -57,13 +63,10 @@ bool status_has_body(int status) {
   return status >= 200 && status != 204 && status != 304;
 }
 
-std::string chunk(std::string_view data) {
-  char size[24];
-  const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  std::string out(size, static_cast<size_t>(n));
-  out += data;
-  out += "\r\n";
-  return out;
+// The chunk-size line of a chunk of `size` bytes ("2a\r\n"), in `buf`.
+std::string_view chunk_size_line(char (&buf)[24], size_t size) {
+  const int n = std::snprintf(buf, sizeof buf, "%zx\r\n", size);
+  return {buf, static_cast<size_t>(n)};
 }
 
 // What the io deadline does when it passes.
@@ -85,6 +88,10 @@ enum class ReadState : uint8_t {
 };
 
 // Is `ec` the parser rejecting the bytes (as opposed to the connection ending)?
+bool would_block(const error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
 bool is_parse_error(const error_code& ec) {
   return ec.category() == make_error_code(http::error::bad_target).category() &&
          ec != http::error::end_of_stream && ec != http::error::partial_message &&
@@ -142,6 +149,8 @@ class HttpSession final : public Session,
   std::string response_head(const Exchange& exchange, size_t content_length);
   // Writes `a` then `b` (one gathered send when they fit).
   asio::awaitable<bool> write(std::string_view a, std::string_view b = {});
+  // Writes the parts in order, in one gathered send when they fit.
+  asio::awaitable<bool> write_parts(std::span<const std::string_view> parts);
   bool parse_buffered(error_code& ec);
   // The connection's I/O deadline (monotonic ms, kNever for none): when it passes, the socket
   // closes and whatever waits on it fails (kClose), or the pending read is cancelled and
@@ -153,6 +162,8 @@ class HttpSession final : public Session,
   void arm_io_timer(int64_t at);
   void on_io_timer(uint64_t gen);
   void lost_client();
+  void receive(error_code& ec);
+  asio::awaitable<void> await_readable();
   void stop_watch();
   void wait_readable(uint64_t gen);
   void on_readable(uint64_t gen, const error_code& ec);
@@ -181,6 +192,29 @@ class HttpSession final : public Session,
   bool closed_ = false;
   uint64_t watch_gen_ = 0;
   bool watching_ = false;
+  bool maybe_readable_ = true;  // a read may find bytes: try before waiting
+  // The completion of await_readable(), called by the watch (type-erased: the handler type
+  // belongs to Asio).
+  struct Resume {
+    virtual ~Resume() = default;
+    virtual void operator()() = 0;
+  };
+  template <class Handler>
+  struct ResumeWith final : Resume {
+    explicit ResumeWith(Handler&& h) : handler(std::move(h)) {}
+    void operator()() override { std::move(handler)(); }
+    Handler handler;
+  };
+  // Parks the handler of await_readable() in resume_ (a named initiation: see the coroutine
+  // rules in host.h).
+  struct Park {
+    HttpSession* self;
+    template <class Handler>
+    void operator()(Handler&& h) const {
+      self->resume_ = std::make_unique<ResumeWith<std::decay_t<Handler>>>(std::move(h));
+    }
+  };
+  std::unique_ptr<Resume> resume_;
 };
 
 asio::awaitable<void> HttpSession::run(std::shared_ptr<HttpSession> self) {
@@ -273,16 +307,47 @@ asio::awaitable<ReadState> HttpSession::read_head_bytes() {
     // Once the request's clock runs, only it counts (a first request's runs from accept).
     const int64_t due = began || request_due_ != kNever ? request_due_ : idle_due;
     io_deadline(due, IoExpiry::kCancel);
-    const auto space = buffer_.prepare(beast::read_size(buffer_, kReadSize));
-    const size_t n = co_await stream_.async_read_some(space, awaitable_ec(ec));
+    // The watch of the previous exchange is still waiting for this request: one readability
+    // wait per request, and then one read.
+    if (!maybe_readable_) co_await await_readable();
     const bool expired = io_expired_;
+    receive(ec);  // fails when the deadline cancelled the wait
     io_deadline(kNever);
-    buffer_.commit(n);
     if (closed_) co_return ReadState::kGone;
-    if (!ec) continue;
+    if (!ec || would_block(ec)) continue;
     if (!expired) co_return ReadState::kGone;  // EOF or reset: the client left
     co_return request_due_ == kNever ? ReadState::kIdle : ReadState::kTimedOut;
   }
+}
+
+// Reads what the socket has now (non-blocking) through the thread's scratch buffer into
+// buffer_ (which keeps only the unparsed bytes of this connection).
+void HttpSession::receive(error_code& ec) {
+  ec = {};
+  if (io_expired_ || closed_) {
+    ec = asio::error::operation_aborted;
+    return;
+  }
+  char* in = claim_scratch(nullptr);
+  const size_t n = stream_.read_some(asio::buffer(in, kReadSize), ec);
+  maybe_readable_ = !ec && n == kReadSize;  // a short read drained the socket
+  if (n > 0) {
+    const auto space = buffer_.prepare(n);
+    std::memcpy(space.data(), in, n);
+    buffer_.commit(n);
+  }
+}
+
+// Suspends until the client socket is readable (or failed, or the io deadline cancelled the
+// wait), through the watch: an exchange's watch that is still waiting when the exchange ends
+// becomes the wait for the next request.
+asio::awaitable<void> HttpSession::await_readable() {
+  if (!watching_) {
+    watching_ = true;
+    wait_readable(++watch_gen_);
+  }
+  const Park park{this};
+  co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(park, asio::use_awaitable);
 }
 
 // Feeds what is buffered to the head parser, after looking for folded lines in it (the
@@ -321,10 +386,8 @@ asio::awaitable<void> HttpSession::reject(ReadState why) {
     case ReadState::kFolded:
       message = "Malformed HTTP request: folded header line (obs-fold, RFC 9112 section 5.2)";
       break;
-    case ReadState::kMalformed:
-      break;
-    default:
-      co_return;
+    case ReadState::kMalformed: break;
+    default: co_return;
   }
   host_.gw().log(LogLevel::kDebug, "http_rejected", message, wall_ms());
   host_.poll();
@@ -336,8 +399,7 @@ asio::awaitable<bool> HttpSession::serve() {
   auto& msg = parser_->get();
   if (msg.target().size() > kMaxTargetBytes) {
     rq_.body_pending = true;
-    const std::string answer =
-        host_error_response(host_.gw(), 414, "Request URL is too long");
+    const std::string answer = host_error_response(host_.gw(), 414, "Request URL is too long");
     co_await write(answer);
     co_return false;
   }
@@ -355,9 +417,7 @@ asio::awaitable<bool> HttpSession::serve() {
   rq_.body_pending = parser_->chunked() || length > 0;
   const auto seed = entropy();
   std::unique_ptr<Exchange> exchange = host_.gw().start(head, now_ms(), wall_ms(), seed);
-  const std::shared_ptr<ExchangeDriver> driver(shared_from_this(), &driver_);
-  co_await driver_.run(std::move(exchange), driver);
-  stop_watch();
+  co_await driver_.run(std::move(exchange));
   co_return rq_.head_sent && !rq_.close_after && !rq_.write_failed && !rq_.client_gone &&
       !sessions_.draining && !closed_;
 }
@@ -399,9 +459,10 @@ asio::awaitable<BodyStatus> HttpSession::read_body(size_t limit, std::string& bo
   co_return BodyStatus::kRead;
 }
 
-// The head goes out once (with the whole body when not streaming); then each piece of a
-// stream as one chunk. Nothing is read upstream meanwhile: the driver waits for this write,
-// which is what slows upstream down to the client's pace.
+// The head goes out once (with the whole body when not streaming); then what each step
+// produced, as one chunk, in one send (the last chunk of the response with it when `last`).
+// Nothing is read upstream meanwhile: the driver waits for this write, which is what slows
+// upstream down to the client's pace.
 asio::awaitable<void> HttpSession::send(Exchange& exchange, const Step& step, bool last) {
   if (!step.head_ready) {
     if (last) rq_.close_after = true;  // nothing was answered (the client left)
@@ -411,23 +472,30 @@ asio::awaitable<void> HttpSession::send(Exchange& exchange, const Step& step, bo
   std::string out = step.output_bytes > 0 ? exchange.take_output() : std::string();
   if (rq_.write_failed) co_return;  // nobody to send it to
   const bool body_allowed = !rq_.head_method && status_has_body(exchange.status());
+  std::string head;
   if (!rq_.head_sent) {
     rq_.head_sent = true;
-    std::string wire = response_head(exchange, out.size());
+    head = response_head(exchange, out.size());
     if (!rq_.chunked) {  // head and body in one gathered send, without copying the body
       if (!body_allowed) out.clear();
-      co_await write(wire, out);
+      co_await write(head, out);
       co_return;
     }
-    if (body_allowed && !out.empty()) wire += chunk(out);
-    if (last && body_allowed) wire += kLastChunk;
-    co_await write(wire);
+  } else if (!exchange.streaming()) {
     co_return;
   }
-  if (!exchange.streaming() || !body_allowed) co_return;
-  if (!out.empty() && rq_.chunked) out = chunk(out);
-  if (last && rq_.chunked) out += kLastChunk;
-  if (!out.empty()) co_await write(out);
+  if (!body_allowed) out.clear();
+  std::array<std::string_view, 4> parts{head, {}, out, {}};
+  char size_buf[24];
+  if (rq_.chunked && !out.empty()) parts[1] = chunk_size_line(size_buf, out.size());
+  if (rq_.chunked && body_allowed) {
+    if (last) {
+      parts[3] = out.empty() ? kLastChunk : kChunkEndAndLast;
+    } else if (!out.empty()) {
+      parts[3] = kChunkEnd;
+    }
+  }
+  co_await write_parts(parts);
 }
 
 std::string HttpSession::response_head(const Exchange& exchange, size_t content_length) {
@@ -456,20 +524,39 @@ std::string HttpSession::response_head(const Exchange& exchange, size_t content_
 // `a` and `b` must stay alive until the write completes (callers pass named locals or
 // constants).
 asio::awaitable<bool> HttpSession::write(std::string_view a, std::string_view b) {
+  const std::array<std::string_view, 2> parts{a, b};
+  const bool ok = co_await write_parts(parts);
+  co_return ok;
+}
+
+// The parts must stay alive until the write completes.
+asio::awaitable<bool> HttpSession::write_parts(std::span<const std::string_view> parts) {
   if (rq_.write_failed || closed_) co_return false;
-  const int64_t timeout =
-      std::max<int64_t>(host_.gw().config().stream_idle_timeout_ms, kMinWriteTimeoutMs);
+  constexpr size_t kMaxParts = 4;
+  std::array<asio::const_buffer, kMaxParts> bufs;
+  size_t n = 0;
+  size_t total = 0;
+  for (std::string_view p : parts) {
+    if (!p.empty() && n < kMaxParts) {
+      bufs[n++] = asio::buffer(p);
+      total += p.size();
+    }
+  }
+  if (total == 0) co_return true;
   // A direct send first: most answers fit the socket buffer, and then no asynchronous write
   // (and no trip through the event loop) is needed.
   error_code ec;
-  const std::array<asio::const_buffer, 2> both{asio::buffer(a), asio::buffer(b)};
-  size_t sent = stream_.write_some(both, ec);
+  const std::span<const asio::const_buffer> all(bufs.data(), n);
+  size_t sent = stream_.write_some(all, ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
-  if (!ec && sent < a.size() + b.size()) {
+  if (!ec && sent < total) {
+    const int64_t timeout =
+        std::max<int64_t>(host_.gw().config().stream_idle_timeout_ms, kMinWriteTimeoutMs);
+    size_t first = 0;  // drop what left already
+    while (sent >= bufs[first].size()) sent -= bufs[first++].size();
+    bufs[first] += sent;
+    const std::span<const asio::const_buffer> rest(bufs.data() + first, n - first);
     io_deadline(now_ms() + timeout);
-    const size_t in_a = std::min(sent, a.size());
-    const std::array<asio::const_buffer, 2> rest{asio::buffer(a.substr(in_a)),
-                                                 asio::buffer(b.substr(sent - in_a))};
     co_await asio::async_write(stream_, rest, awaitable_ec(ec));
     io_deadline(kNever);
   }
@@ -555,14 +642,20 @@ void HttpSession::stop_watch() {
 // error means the client went away; bytes mean it pipelined its next request. A plain
 // completion handler, not a coroutine: no frame and no extra trip through the event loop.
 void HttpSession::wait_readable(uint64_t gen) {
-  stream_.async_wait(tcp::socket::wait_read,
-                     [self = shared_from_this(), gen](const error_code& ec) {
-                       self->on_readable(gen, ec);
-                     });
+  stream_.async_wait(
+      tcp::socket::wait_read,
+      [self = shared_from_this(), gen](const error_code& ec) { self->on_readable(gen, ec); });
 }
 
 void HttpSession::on_readable(uint64_t gen, const error_code& ec) {
   if (watch_gen_ != gen) return;
+  if (resume_) {  // the next request's read waits for this
+    watching_ = false;
+    maybe_readable_ = true;
+    const std::unique_ptr<Resume> resume = std::move(resume_);
+    (*resume)();
+    return;
+  }
   if (!ec) {
     char c;
     const ssize_t n = ::recv(stream_.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -573,6 +666,7 @@ void HttpSession::on_readable(uint64_t gen, const error_code& ec) {
     if (n > 0) {
       watching_ = false;
       rq_.pipelined = true;
+      maybe_readable_ = true;
       return;
     }
   }

@@ -39,10 +39,9 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
-constexpr size_t kChunkBytes = 16 * 1024;
 constexpr uint32_t kMaxHeaderBytes = 64 * 1024;  // upstream heads (CDN cookies can be large)
 constexpr size_t kProxyHeadLimit = 16 * 1024;
-constexpr int64_t kIdleMaxMs = 30000;  // idle connections older than this are dropped
+constexpr int64_t kIdleMaxMs = 30000;   // idle connections older than this are dropped
 constexpr int64_t kFreshIdleMs = 1000;  // idle shorter than this: reused without a check
 constexpr size_t kIdlePerKey = 16;
 constexpr size_t kIdleTotal = 64;
@@ -64,7 +63,6 @@ struct Conn {
   std::string key;
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
-  beast::flat_buffer buffer;
   int64_t idle_since = 0;
 
   beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
@@ -118,7 +116,8 @@ WireRequest build_request(UpstreamRequest r, const Url& url) {
   out.append(method).append(" ").append(url.target).append(" HTTP/1.1\r\nHost: ");
   out.append(host_header(url)).append("\r\n");
   for (const Header& h : r.headers) {
-    if (safe_header(h.name, h.value)) out.append(h.name).append(": ").append(h.value).append("\r\n");
+    if (safe_header(h.name, h.value))
+      out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
   out.append("Accept-Encoding: identity\r\n");
   if (!r.body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
@@ -141,36 +140,61 @@ ssl::context make_tls_context(const std::string& ca_file) {
 
 class ClientImpl;
 
-class CallImpl final : public UpstreamCall, public std::enable_shared_from_this<CallImpl> {
+ReadResult reset_result() {
+  ReadResult r;
+  r.error = CallError::kReset;
+  return r;
+}
+
+bool would_block(const error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+class CallImpl final : public UpstreamCall,
+                       public ScratchHolder,
+                       public std::enable_shared_from_this<CallImpl> {
  public:
   explicit CallImpl(ClientImpl& client);
-  ~CallImpl() override { close(); }
+  ~CallImpl() override;
 
   asio::awaitable<HeadResult> start(UpstreamRequest&& request, int64_t connect_timeout_ms,
                                     const std::function<void()>& on_connected) override;
-  asio::awaitable<ReadResult> read(std::string& out) override;
-  bool read_buffered(std::string& out, ReadResult& result) override;
+  ReadResult read_available() override;
+  asio::awaitable<void> wait_readable() override;
+  void interrupt_wait() override;
   void cancel() override;
   void cancel_after(int64_t ms) override;
+  void spill() override;
 
  private:
   asio::awaitable<bool> connect(const Url& url, int64_t timeout_ms);
   asio::awaitable<bool> tunnel(const Url& url);
   asio::awaitable<bool> handshake(const Url& url);
   asio::awaitable<HeadResult> send_and_read_head(const WireRequest& req);
+  asio::awaitable<bool> read_head();
   void new_parser();
-  // Feeds buffered bytes to the parser until some body bytes come out (appended to `out`, true)
-  // or more must be read (false); a parse error sets `ec`.
-  bool parse_buffered(std::string& out, error_code& ec);
+  // The unparsed bytes at the start of the scratch buffer's `in`, which this call then holds.
+  char* gather();
+  // Reads what the connection has now, after the unparsed bytes. false: EOF or an error (`ec`).
+  bool fill(error_code& ec);
+  // Feeds the unparsed bytes to the parser; decoded body bytes go to the scratch buffer's
+  // `out` from `out_len` on.
+  void parse(size_t& out_len, error_code& ec);
+  void let_go();  // holds nothing in the scratch buffer any more
+  size_t unparsed() const { return holding_ ? held_end_ - held_begin_ : tail_.size(); }
   void release();
   void close();
 
   ClientImpl& client_;
-  tcp::resolver resolver_;
-  asio::steady_timer timeout_;
+  std::unique_ptr<tcp::resolver> resolver_;      // only for new connections
+  std::unique_ptr<asio::steady_timer> timeout_;  // cancel_after's (token fetches only)
   std::unique_ptr<Conn> conn_;
   std::optional<http::response_parser<http::buffer_body>> parser_;
-  std::array<char, kChunkBytes> chunk_;  // a read buffer: no need to zero 16 KiB per call
+  std::string tail_;       // unparsed bytes, when not held in the scratch buffer
+  size_t held_begin_ = 0;  // the unparsed bytes in the scratch buffer, while holding_
+  size_t held_end_ = 0;
+  bool holding_ = false;
+  bool drained_ = false;  // the last read found the socket empty: wait before reading
   bool cancelled_ = false;
 };
 
@@ -231,8 +255,12 @@ class ClientImpl final : public UpstreamClient {
   std::multimap<std::string, std::unique_ptr<Conn>> idle_;
 };
 
-CallImpl::CallImpl(ClientImpl& client)
-    : client_(client), resolver_(client.io()), timeout_(client.io()) {}
+CallImpl::CallImpl(ClientImpl& client) : client_(client) {}
+
+CallImpl::~CallImpl() {
+  let_go();
+  close();
+}
 
 std::string conn_key(const Url& url) {
   return (url.tls ? "https://" : "http://") + url.host + ":" + url.port;
@@ -259,7 +287,8 @@ asio::awaitable<HeadResult> CallImpl::start(UpstreamRequest&& request, int64_t c
     HeadResult head = co_await send_and_read_head(req);
     // A reused connection the server had already closed fails before any response byte:
     // the request then goes once more over a fresh connection.
-    if (head.error == CallError::kNone || !reused || cancelled_ || parser_->got_some()) {
+    if (head.error == CallError::kNone || !reused || cancelled_ || parser_->got_some() ||
+        unparsed() > 0) {
       co_return head;
     }
     close();
@@ -272,7 +301,8 @@ asio::awaitable<bool> CallImpl::connect(const Url& url, int64_t timeout_ms) {
   error_code ec;
   const std::string& host = proxy ? proxy->host : url.host;
   const std::string& port = proxy ? proxy->port : url.port;
-  const auto endpoints = co_await resolver_.async_resolve(host, port, awaitable_ec(ec));
+  resolver_ = std::make_unique<tcp::resolver>(client_.io());
+  const auto endpoints = co_await resolver_->async_resolve(host, port, awaitable_ec(ec));
   if (ec || cancelled_) co_return false;
   conn_ = std::make_unique<Conn>();
   conn_->plain = std::make_unique<beast::tcp_stream>(client_.io());
@@ -328,6 +358,8 @@ asio::awaitable<bool> CallImpl::handshake(const Url& url) {
 
 asio::awaitable<HeadResult> CallImpl::send_and_read_head(const WireRequest& req) {
   new_parser();
+  let_go();
+  tail_.clear();
   error_code ec;
   if (conn_->tls) {
     co_await asio::async_write(*conn_->tls, req.buffers(0), awaitable_ec(ec));
@@ -335,29 +367,44 @@ asio::awaitable<HeadResult> CallImpl::send_and_read_head(const WireRequest& req)
     // A direct send first (the socket is non-blocking): a request usually fits the socket
     // buffer, and then no asynchronous write (a trip through the event loop) is needed.
     const size_t sent = conn_->plain->socket().write_some(req.buffers(0), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+    if (would_block(ec)) ec = {};
     if (!ec && sent < req.size()) {
       co_await asio::async_write(*conn_->plain, req.buffers(sent), awaitable_ec(ec));
     }
   }
   if (ec || cancelled_) co_return head_error(CallError::kReset);
+  drained_ = true;  // the answer takes the upstream a while: wait before reading
   while (true) {
-    if (conn_->tls) {
-      co_await http::async_read_header(*conn_->tls, conn_->buffer, *parser_, awaitable_ec(ec));
-    } else {
-      co_await http::async_read_header(*conn_->plain, conn_->buffer, *parser_, awaitable_ec(ec));
-    }
-    if (ec || cancelled_) co_return head_error(CallError::kReset);
+    const bool got_head = co_await read_head();
+    if (!got_head || cancelled_) co_return head_error(CallError::kReset);
     const unsigned status = parser_->get().result_int();
     if (status >= 200 || status == 101) break;
     new_parser();  // an interim 1xx answer: the real head follows
   }
   HeadResult head;
   head.status = static_cast<int>(parser_->get().result_int());
-  for (const auto& f : parser_->get()) {
-    head.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-  }
   co_return head;
+}
+
+// Waits and reads until the parser has the whole head; body bytes that came with it stay
+// unparsed for read_available().
+asio::awaitable<bool> CallImpl::read_head() {
+  while (true) {
+    error_code ec;
+    if (unparsed() > 0) {
+      char* in = gather();
+      const size_t used = parser_->put(asio::buffer(in + held_begin_, held_end_ - held_begin_), ec);
+      held_begin_ += used;
+      if (held_begin_ == held_end_) let_go();
+      if (!ec && parser_->is_header_done()) co_return true;
+      if (ec && ec != http::error::need_more) co_return false;
+    }
+    if (drained_) {
+      co_await wait_readable();
+      if (cancelled_ || !conn_) co_return false;
+    }
+    if (!fill(ec)) co_return false;
+  }
 }
 
 void CallImpl::new_parser() {
@@ -368,67 +415,132 @@ void CallImpl::new_parser() {
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
 }
 
-bool CallImpl::parse_buffered(std::string& out, error_code& ec) {
-  auto& body = parser_->get().body();
-  while (!parser_->is_done() && conn_->buffer.size() > 0) {
-    body.data = chunk_.data();
-    body.size = chunk_.size();
-    const size_t used = parser_->put(conn_->buffer.data(), ec);
-    conn_->buffer.consume(used);
-    if (ec == http::error::need_more || ec == http::error::need_buffer) ec = {};
-    if (ec) return true;
-    const size_t got = chunk_.size() - body.size;
-    out.append(chunk_.data(), got);
-    if (got > 0) return true;
-    if (used == 0) return false;
-  }
-  return parser_->is_done();
-}
-
-bool CallImpl::read_buffered(std::string& out, ReadResult& result) {
-  if (!conn_ || !parser_ || cancelled_) return false;
-  error_code ec;
-  if (!parse_buffered(out, ec)) return false;
-  result = ReadResult{ec ? CallError::kReset : CallError::kNone, !ec && parser_->is_done()};
-  if (result.end) release();
-  return true;
-}
-
-asio::awaitable<ReadResult> CallImpl::read(std::string& out) {
-  auto self = shared_from_this();
-  if (!conn_ || !parser_ || cancelled_) co_return ReadResult{CallError::kReset};
-  while (!parser_->is_done()) {
-    error_code ec;
-    // Bytes that came with the head (or an earlier read): parsed here, no read needed.
-    const size_t before = out.size();
-    const bool done = parse_buffered(out, ec);
-    if (ec) co_return ReadResult{CallError::kReset};
-    if (done || out.size() > before) break;
-    auto& body = parser_->get().body();
-    body.data = chunk_.data();
-    body.size = chunk_.size();
-    if (conn_->tls) {
-      co_await http::async_read_some(*conn_->tls, conn_->buffer, *parser_, awaitable_ec(ec));
-    } else {
-      co_await http::async_read_some(*conn_->plain, conn_->buffer, *parser_, awaitable_ec(ec));
+char* CallImpl::gather() {
+  ReadScratch& s = read_scratch();
+  if (holding_ && s.holder == this) {
+    if (held_begin_ > 0) {
+      std::memmove(s.in.data(), s.in.data() + held_begin_, held_end_ - held_begin_);
+      held_end_ -= held_begin_;
+      held_begin_ = 0;
     }
-    if (ec == http::error::need_buffer) ec = {};
-    // TLS peers often close without close_notify; that ends a close-delimited body cleanly.
-    if (ec == ssl::error::stream_truncated && parser_->need_eof()) parser_->put_eof(ec);
-    if (ec || cancelled_) co_return ReadResult{CallError::kReset};
-    const size_t n = chunk_.size() - parser_->get().body().size;
-    out.append(chunk_.data(), n);
-    if (n > 0) break;
+    return s.in.data();
   }
-  const bool end = parser_->is_done();
-  if (end) release();
-  co_return ReadResult{CallError::kNone, end};
+  char* in = claim_scratch(this);
+  std::memcpy(in, tail_.data(), tail_.size());
+  held_begin_ = 0;
+  held_end_ = tail_.size();
+  holding_ = true;
+  tail_.clear();
+  if (tail_.capacity() > 4096) std::string().swap(tail_);  // an open stream stays small
+  return in;
+}
+
+void CallImpl::spill() {
+  if (!holding_) return;
+  tail_.assign(read_scratch().in.data() + held_begin_, held_end_ - held_begin_);
+  holding_ = false;
+  held_begin_ = held_end_ = 0;
+}
+
+void CallImpl::let_go() {
+  if (!holding_) return;
+  ReadScratch& s = read_scratch();
+  if (s.holder == this) s.holder = nullptr;
+  holding_ = false;
+  held_begin_ = held_end_ = 0;
+}
+
+bool CallImpl::fill(error_code& ec) {
+  if (!conn_ || cancelled_) {
+    ec = asio::error::operation_aborted;
+    return false;
+  }
+  char* in = gather();
+  const size_t room = kScratchBytes - held_end_;
+  if (room == 0) {  // a head larger than the scratch buffer (the parser's limit is smaller)
+    ec = http::error::header_limit;
+    return false;
+  }
+  size_t got = 0;
+  if (conn_->tls) {
+    // TLS may hold decrypted records the socket no longer shows: read until it would block.
+    while (got < room) {
+      got += conn_->tls->read_some(asio::buffer(in + held_end_ + got, room - got), ec);
+      if (ec) break;
+    }
+    drained_ = would_block(ec);
+  } else {
+    got = conn_->plain->socket().read_some(asio::buffer(in + held_end_, room), ec);
+    drained_ = would_block(ec) || (!ec && got < room);
+  }
+  held_end_ += got;
+  if (would_block(ec)) ec = {};
+  if (held_begin_ == held_end_) let_go();
+  return !ec;
+}
+
+void CallImpl::parse(size_t& out_len, error_code& ec) {
+  char* out = read_scratch().out.data();
+  auto& body = parser_->get().body();
+  while (!parser_->is_done() && unparsed() > 0 && out_len < kScratchBytes) {
+    char* in = gather();
+    body.data = out + out_len;
+    body.size = kScratchBytes - out_len;
+    const size_t used = parser_->put(asio::buffer(in + held_begin_, held_end_ - held_begin_), ec);
+    held_begin_ += used;
+    out_len = kScratchBytes - body.size;
+    if (held_begin_ == held_end_) let_go();
+    if (ec == http::error::need_more || ec == http::error::need_buffer) {
+      ec = {};
+      break;
+    }
+    if (ec || used == 0) break;
+  }
+}
+
+ReadResult CallImpl::read_available() {
+  if (!conn_ || !parser_ || cancelled_) return reset_result();
+  size_t out_len = 0;
+  error_code ec;
+  parse(out_len, ec);
+  if (!ec && out_len == 0 && !parser_->is_done() && !drained_) {
+    if (fill(ec)) {
+      parse(out_len, ec);
+    } else if (ec == asio::error::eof || ec == ssl::error::stream_truncated) {
+      // A close-delimited body ends here (TLS peers often close without close_notify);
+      // any other body was cut short.
+      ec = {};
+      parser_->put_eof(ec);
+    }
+  }
+  if (ec) return reset_result();
+  ReadResult r;
+  r.end = parser_->is_done();
+  r.data = std::string_view(read_scratch().out.data(), out_len);
+  // Unparsed bytes left with room in `out` are an incomplete piece: more input is needed.
+  r.wait = !r.end && drained_ && out_len < kScratchBytes;
+  if (r.end) release();
+  return r;
+}
+
+asio::awaitable<void> CallImpl::wait_readable() {
+  auto self = shared_from_this();
+  if (!conn_ || cancelled_) co_return;
+  error_code ec;
+  co_await conn_->tcp().socket().async_wait(tcp::socket::wait_read, awaitable_ec(ec));
+  if (!ec) drained_ = false;
+}
+
+void CallImpl::interrupt_wait() {
+  if (!conn_) return;
+  error_code ec;
+  conn_->tcp().socket().cancel(ec);  // only the readability wait is pending
 }
 
 void CallImpl::release() {
   if (!conn_) return;
   const bool keep = !cancelled_ && parser_ && parser_->is_done() && parser_->get().keep_alive() &&
-                    conn_->buffer.size() == 0;
+                    unparsed() == 0;
   if (keep) {
     client_.put_idle(std::move(conn_));
   } else {
@@ -445,8 +557,8 @@ void CallImpl::close() {
 
 void CallImpl::cancel() {
   cancelled_ = true;
-  resolver_.cancel();
-  timeout_.cancel();
+  if (resolver_) resolver_->cancel();
+  if (timeout_) timeout_->cancel();
   if (conn_) {
     error_code ec;
     conn_->tcp().socket().close(ec);  // pending operations complete with an error
@@ -454,8 +566,9 @@ void CallImpl::cancel() {
 }
 
 void CallImpl::cancel_after(int64_t ms) {
-  timeout_.expires_after(std::chrono::milliseconds(ms));
-  timeout_.async_wait([weak = weak_from_this()](const error_code& ec) {
+  if (!timeout_) timeout_ = std::make_unique<asio::steady_timer>(client_.io());
+  timeout_->expires_after(std::chrono::milliseconds(ms));
+  timeout_->async_wait([weak = weak_from_this()](const error_code& ec) {
     if (ec) return;
     if (auto self = weak.lock()) self->cancel();
   });

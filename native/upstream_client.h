@@ -4,9 +4,11 @@
 // CONNECT tunnel (NO_PROXY honoured), and a small cache of idle keep-alive connections.
 // Always asks for `Accept-Encoding: identity`. Beast stays inside upstream_client.cpp.
 //
-// One UpstreamCall performs one request: start() then read() until end or error. cancel()
-// closes its connection at once (a cancelled connection is never reused); every pending
-// operation then completes with an error. Calls must not outlive their client.
+// One UpstreamCall performs one request: start(), then read_available() until end or error,
+// waiting with wait_readable() whenever it says `wait`. Reads go through the thread's scratch
+// buffer (host.h): everything the socket has, in one system call, parsed at once.
+// cancel() closes its connection at once (a cancelled connection is never reused); every
+// pending operation then completes with an error. Calls must not outlive their client.
 
 #include <utility>  // before Asio (Boost 1.74)
 
@@ -35,12 +37,15 @@ enum class CallError : uint8_t {
 struct HeadResult {
   CallError error = CallError::kNone;
   int status = 0;
-  std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// What read_available() found. `data` (body bytes, decoded) lives in the thread's scratch
+// buffer: valid until the next read of any connection on this thread.
 struct ReadResult {
   CallError error = CallError::kNone;
-  bool end = false;  // the body ended (possibly together with the bytes just appended)
+  bool end = false;   // the body ended (possibly together with `data`)
+  bool wait = false;  // nothing more to read now: wait_readable() before the next call
+  std::string_view data;
 };
 
 class UpstreamCall {
@@ -51,12 +56,14 @@ class UpstreamCall {
   // until start() completes. `connect_timeout_ms` bounds those steps.
   virtual asio::awaitable<HeadResult> start(UpstreamRequest&& request, int64_t connect_timeout_ms,
                                             const std::function<void()>& on_connected) = 0;
-  // Appends the next body bytes to `out` (at most 16 KiB; returns as soon as any arrived).
-  // A body read to its end returns the connection to the idle cache when it can be reused.
-  virtual asio::awaitable<ReadResult> read(std::string& out) = 0;
-  // read() without waiting: the next body bytes if some are already buffered (usually the
-  // whole body of a short answer arrives with the head), else false and nothing changes.
-  virtual bool read_buffered(std::string& out, ReadResult& result) = 0;
+  // Without waiting: the body bytes buffered and readable now (usually the whole body of an
+  // answer that arrived at once comes with its head). A body read to its end returns the
+  // connection to the idle cache when it can be reused.
+  virtual ReadResult read_available() = 0;
+  // Returns once the connection has bytes (or an error or end) to read, or after
+  // interrupt_wait(). Interrupting loses nothing: no byte was read.
+  virtual asio::awaitable<void> wait_readable() = 0;
+  virtual void interrupt_wait() = 0;
   virtual void cancel() = 0;
   // cancel() after `ms` milliseconds unless the call was destroyed first.
   virtual void cancel_after(int64_t ms) = 0;
@@ -66,8 +73,7 @@ class UpstreamClient {
  public:
   virtual ~UpstreamClient() = default;
   // Errors (kInvalidConfig) name the setting: UPSTREAM_CA_FILE or HTTPS_PROXY.
-  static Result<std::unique_ptr<UpstreamClient>> create(asio::io_context& io,
-                                                        const Config& config);
+  static Result<std::unique_ptr<UpstreamClient>> create(asio::io_context& io, const Config& config);
   virtual std::shared_ptr<UpstreamCall> make_call() = 0;
 };
 

@@ -31,24 +31,25 @@ using namespace zproxy;
 // Read by worker/core.js at the gateway handle's address (the Handle's base, at offset 0:
 // zp_gateway_new checks it); the layout is part of the boundary.
 struct Wire {
-  int32_t action;        // +0  Action of the last step
-  int32_t head_ready;    // +4
-  int32_t poll;          // +8
-  uint32_t attempt;      // +12
-  double output_bytes;   // +16
-  double deadline;       // +24 monotonic ms, -1: none
-  uint32_t out_ptr;      // +32 bytes the last producing call left
-  uint32_t out_len;      // +36
-  uint32_t body_ptr;     // +40 zp_begin_fetch: the request body, in place
-  uint32_t body_len;     // +44
-  double body_limit;     // +48 request bodies above this many bytes: zp_event BodyTooLarge
+  int32_t action;       // +0  Action of the last step
+  int32_t head_ready;   // +4
+  int32_t poll;         // +8
+  uint32_t attempt;     // +12
+  double output_bytes;  // +16
+  double deadline;      // +24 monotonic ms, -1: none
+  uint32_t out_ptr;     // +32 bytes the last producing call left
+  uint32_t out_len;     // +36
+  uint32_t body_ptr;    // +40 zp_begin_fetch: the request body, in place
+  uint32_t body_len;    // +44
+  double body_limit;    // +48 request bodies above this many bytes: zp_event BodyTooLarge
+  uint32_t in_cap;      // +56 the input buffer's size after the last zp_input
+  uint32_t reserved;    // +60
 };
-static_assert(sizeof(Wire) == 56);
+static_assert(sizeof(Wire) == 64);
 
 struct Handle : Wire {
   Handle(const EnvMap& env, int64_t now, int64_t wall)
       : Wire{}, gw(env, kWorkerLimits, now, wall) {}
-  Wire& wire = *this;
   Gateway gw;
   std::vector<char> in;
   std::string out;
@@ -60,33 +61,37 @@ struct Handle : Wire {
 namespace {
 
 enum class Event : int32_t {
-  kStep = 0,        // no event: the current step
-  kBody = 1,        // n bytes of input
+  kStep = 0,  // no event: the current step
+  kBody = 1,  // n bytes of input
   kBodyTooLarge = 2,
   kConnected = 3,
-  kHead = 4,        // arg: status
-  kData = 5,        // n bytes of input
+  kHead = 4,  // arg: status
+  kData = 5,  // n bytes of input
   kEnd = 6,
-  kError = 7,       // arg: 0 connect, 1 reset
+  kError = 7,  // arg: 0 connect, 1 reset
   kTimer = 8,
   kClientGone = 9,
 };
 
-int64_t ms(double v) { return static_cast<int64_t>(v); }
-double js_time(int64_t t) { return t == kNever ? -1 : static_cast<double>(t); }
+int64_t ms(double v) {
+  return static_cast<int64_t>(v);
+}
+double js_time(int64_t t) {
+  return t == kNever ? -1 : static_cast<double>(t);
+}
 std::string_view input(Handle* h, uint32_t n) {
   return std::string_view(h->in.data(), std::min<size_t>(n, h->in.size()));
 }
 
 uint32_t put(Handle* h, std::string s) {
   h->out = std::move(s);
-  h->wire.out_ptr = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(h->out.data()));
-  h->wire.out_len = static_cast<uint32_t>(h->out.size());
-  return h->wire.out_len;
+  h->out_ptr = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(h->out.data()));
+  h->out_len = static_cast<uint32_t>(h->out.size());
+  return h->out_len;
 }
 
 int32_t show(Handle* h, const Step& step) {
-  Wire& w = h->wire;
+  Wire& w = *h;
   w.action = static_cast<int32_t>(step.action);
   w.head_ready = step.head_ready ? 1 : 0;
   w.poll = step.poll ? 1 : 0;
@@ -145,8 +150,12 @@ RequestHead parse_head(JsonValue doc) {
 
 extern "C" {
 
-EMSCRIPTEN_KEEPALIVE void* zp_alloc(uint32_t n) { return std::malloc(n == 0 ? 1 : n); }
-EMSCRIPTEN_KEEPALIVE void zp_free(void* p) { std::free(p); }
+EMSCRIPTEN_KEEPALIVE void* zp_alloc(uint32_t n) {
+  return std::malloc(n == 0 ? 1 : n);
+}
+EMSCRIPTEN_KEEPALIVE void zp_free(void* p) {
+  std::free(p);
+}
 
 // env: a JSON object of string values (the Worker's vars and secrets).
 EMSCRIPTEN_KEEPALIVE Handle* zp_gateway_new(const char* env, uint32_t env_len, double now,
@@ -162,7 +171,7 @@ EMSCRIPTEN_KEEPALIVE Handle* zp_gateway_new(const char* env, uint32_t env_len, d
   if (static_cast<void*>(static_cast<Wire*>(h.get())) != static_cast<void*>(h.get())) {
     return nullptr;  // JS could not find the Wire
   }
-  h->wire.body_limit = static_cast<double>(h->gw.config().max_body_bytes);
+  h->body_limit = static_cast<double>(h->gw.config().max_body_bytes);
   return h.release();  // owned by the module instance: it lives as long as the instance
 }
 
@@ -176,6 +185,7 @@ EMSCRIPTEN_KEEPALIVE char* zp_input(Handle* h, uint32_t n) {
     std::vector<char>().swap(h->in);
     h->in.resize(std::max<size_t>(n, kBase));
   }
+  h->in_cap = static_cast<uint32_t>(h->in.size());
   return h->in.data();
 }
 
@@ -187,8 +197,8 @@ EMSCRIPTEN_KEEPALIVE uint32_t zp_start(Handle* h, uint32_t head_len, uint32_t en
   auto doc = parse_json(in.substr(0, head_len));
   const RequestHead head = parse_head(doc ? JsonValue(*doc) : JsonValue());
   const auto* seed = reinterpret_cast<const uint8_t*>(in.data() + head_len);
-  std::unique_ptr<Exchange> ex = h->gw.start(
-      head, ms(now), ms(wall), std::span<const uint8_t>(seed, in.size() - head_len));
+  std::unique_ptr<Exchange> ex =
+      h->gw.start(head, ms(now), ms(wall), std::span<const uint8_t>(seed, in.size() - head_len));
   show(h, ex->step());
   const uint32_t id = h->next_id++;
   h->exchanges.emplace(id, std::move(ex));
@@ -223,8 +233,8 @@ EMSCRIPTEN_KEEPALIVE int32_t zp_event(Handle* h, uint32_t id, int32_t event, int
 EMSCRIPTEN_KEEPALIVE uint32_t zp_begin_fetch(Handle* h, uint32_t id) {
   Exchange* ex = find(h, id);
   h->fetch = ex ? ex->begin_fetch() : UpstreamRequest{};
-  h->wire.body_ptr = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(h->fetch.body.data()));
-  h->wire.body_len = static_cast<uint32_t>(h->fetch.body.size());
+  h->body_ptr = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(h->fetch.body.data()));
+  h->body_len = static_cast<uint32_t>(h->fetch.body.size());
   if (h->fetch.url.empty()) return put(h, {});
   JsonBuffer buf;
   JsonWriter w(buf);
@@ -302,10 +312,9 @@ EMSCRIPTEN_KEEPALIVE uint32_t zp_poll(Handle* h, double now) {
 }
 
 // The job's answer: n bytes of input; status 0 for a network failure or timeout.
-EMSCRIPTEN_KEEPALIVE void zp_job_done(Handle* h, double id, int32_t status, uint32_t n,
-                                      double now, double wall) {
-  h->gw.on_job_done(static_cast<uint64_t>(id), HttpResult{status, input(h, n)}, ms(now),
-                    ms(wall));
+EMSCRIPTEN_KEEPALIVE void zp_job_done(Handle* h, double id, int32_t status, uint32_t n, double now,
+                                      double wall) {
+  h->gw.on_job_done(static_cast<uint64_t>(id), HttpResult{status, input(h, n)}, ms(now), ms(wall));
 }
 
 // Out: {"status","headers":[[n,v]…],"body"}: the answer when the core itself failed (trap,

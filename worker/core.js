@@ -74,12 +74,17 @@ export class Core {
     return [p, b.length];
   }
 
-  // Copies `parts` (Uint8Arrays) one after another into the input buffer; returns the length.
-  #input(...parts) {
+  // After a large body: lets the core give its grown input buffer back on the next input.
+  releaseInput() { this.inCap = 0; }
+
+  // Copies `parts` (strings or Uint8Arrays) one after another into the input buffer; returns
+  // the length.
+  #input(...given) {
+    const parts = given.map((p) => (typeof p === 'string' ? enc.encode(p) : p));
     const n = parts.reduce((s, p) => s + p.length, 0);
     if (n > this.inCap) {
       this.inPtr = this.x.zp_input(this.h, n);
-      this.inCap = n;
+      this.inCap = this.#view().getUint32(this.wire + 56, true);
     }
     const mem = this.#bytes();
     let off = this.inPtr;

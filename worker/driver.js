@@ -218,7 +218,7 @@ export function createHandler(wasmModule, io = {}) {
         parts.push(chunk.value);
       }
       this.apply(this.core.onBody(this.id, concat(parts, total), now()));
-      if (total > RELEASE_INPUT_ABOVE) this.core.inCap = 0;
+      if (total > RELEASE_INPUT_ABOVE) this.core.releaseInput();
     }
 
     // The Fetch API reports no separate "connected" event: the attempt counts as connected at

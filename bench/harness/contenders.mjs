@@ -67,7 +67,7 @@ const nginx = {
   async start(ctx, w, up) {
     const port = await freePort();
     const prefix = path.join(ctx.runDir, `hop-${ctx.seq()}`);
-    const conf = writeConf(prefix, hopConf(prefix, port, up.port));
+    const conf = writeConf(prefix, hopConf(prefix, port, up.port, !!up.tls));
     const proc = start('nginx-hop', PROXY_CPU, nginxArgv(prefix, conf), { logDir: ctx.logDir });
     await waitForPort(port, proc);
     return { proc, port, request: { ...upstreamRequest(w, port) }, expect: expectFor(w, w.mode === 'api'), framing: framing(w, w.mode === 'api') };
@@ -83,10 +83,11 @@ const zproxy = {
     const port = await freePort();
     const env = { PORT: String(port), HOST: '127.0.0.1', API_KEY: CLIENT_KEY, SHUTDOWN_GRACE_S: '1' };
     if (w.mode === 'api') {
-      Object.assign(env, { UPSTREAM_MODE: 'api', ZAI_API_KEYS: 'k1', ZAI_API_BASE_URL: `http://127.0.0.1:${up.port}${w.base}` });
+      Object.assign(env, { UPSTREAM_MODE: 'api', ZAI_API_KEYS: 'k1', ZAI_API_BASE_URL: `${scheme(up)}://127.0.0.1:${up.port}${w.base}` });
     } else {
-      Object.assign(env, { UPSTREAM_MODE: 'guest', ZAI_BASE_URL: `http://127.0.0.1:${up.port}`, TOKEN_POOL_SIZE: '4' });
+      Object.assign(env, { UPSTREAM_MODE: 'guest', ZAI_BASE_URL: `${scheme(up)}://127.0.0.1:${up.port}`, TOKEN_POOL_SIZE: '4' });
     }
+    if (up.tls) env.UPSTREAM_CA_FILE = up.tls.cert;
     const proc = start(`z-ai-proxy-${w.mode}`, PROXY_CPU, [ctx.zproxyBin], { env, logDir: ctx.logDir });
     await waitForPort(port, proc);
     await waitReady(port, proc);
@@ -133,6 +134,11 @@ const portkey = {
 };
 
 export const CONTENDERS = [floor, nginx, zproxy, portkey];
+
+// An upstream ({port, tls}) is plain HTTP unless `tls` ({cert}) is set.
+function scheme(up) {
+  return up.tls ? 'https' : 'http';
+}
 
 function framing(w, openai) {
   if (!w.stream) return 'json';

@@ -5,7 +5,7 @@
 //   node bench/harness/main.mjs --out DIR --zproxy BIN --loadgen BIN --paced BIN
 //        --core-bench BIN --wasm FILE [--smoke] [--soak-seconds N] [--stages a,b,...]
 //        [--md FILE] [--plot FILE] [--soak-plot FILE]
-// Stages: core, load, rss, soak (default: all).
+// Stages: core, load, burst, paced, rss, soak (default: all).
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +15,7 @@ import path from 'node:path';
 import { nginxArgv, upstreamConf, writeConf } from './nginx.mjs';
 import { freePort, liveCount, recordPidsIn, start, stopAll, waitForPort } from './procs.mjs';
 import { writeReport } from './report.mjs';
+import { burstStage, pacedStage } from './costs.mjs';
 import { coreStage, loadStage, log, rssStage, soakStage } from './stages.mjs';
 
 const BENCH = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -39,6 +40,14 @@ const FULL = {
   coreMinTime: 2,
   coreReps: 3,
   wasmMinTime: 5,
+  burstConns: 32,
+  burstSeconds: 6,
+  burstWarmup: 1,
+  straceSeconds: 3,
+  costReps: 3,
+  pacedRates: [1000, 2000, 4000],
+  pacedSeconds: 6,
+  pacedWarmup: 1,
 };
 
 const SMOKE = {
@@ -59,11 +68,18 @@ const SMOKE = {
   coreMinTime: 0.05,
   coreReps: 1,
   wasmMinTime: 0.2,
+  burstSeconds: 1,
+  burstWarmup: 0.2,
+  straceSeconds: 1,
+  costReps: 1,
+  pacedRates: [500],
+  pacedSeconds: 1,
+  pacedWarmup: 0.2,
 };
 
 function parseArgs() {
   const a = process.argv.slice(2);
-  const o = { smoke: false, stages: ['core', 'load', 'rss', 'soak'] };
+  const o = { smoke: false, stages: ['core', 'load', 'burst', 'paced', 'rss', 'soak'] };
   for (let i = 0; i < a.length; ++i) {
     const k = a[i];
     const v = () => a[++i];
@@ -125,12 +141,29 @@ function machine() {
   };
 }
 
+// A self-signed certificate for 127.0.0.1 (the TLS upstream); null when openssl fails.
+function selfSigned(dir) {
+  const cert = path.join(dir, 'upstream-cert.pem');
+  const key = path.join(dir, 'upstream-key.pem');
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    return { cert, key };
+  } catch {
+    return null;
+  }
+}
+
 async function startUpstreams(ctx, p) {
   const port = await freePort();
   const prefix = path.join(ctx.runDir, 'upstream');
-  const conf = writeConf(prefix, upstreamConf(prefix, port));
+  fs.mkdirSync(prefix, { recursive: true });
+  const pair = selfSigned(prefix);
+  const tls = pair ? { ...pair, port: await freePort() } : null;
+  const conf = writeConf(prefix, upstreamConf(prefix, port, tls));
   const proc = start('upstream-nginx', GEN_CPU, nginxArgv(prefix, conf), { logDir: ctx.logDir });
   await waitForPort(port, proc);
+  if (tls) await waitForPort(tls.port, proc);
   const pacedPort = await freePort();
   const paced = start(
     'upstream-paced',
@@ -139,7 +172,11 @@ async function startUpstreams(ctx, p) {
     { logDir: ctx.logDir },
   );
   await waitForPort(pacedPort, paced);
-  return { canned: { port, proc }, paced: { port: pacedPort, proc: paced } };
+  return {
+    canned: { port, proc },
+    cannedTls: tls ? { port: tls.port, proc, tls } : null,
+    paced: { port: pacedPort, proc: paced },
+  };
 }
 
 async function main() {
@@ -177,6 +214,8 @@ async function main() {
   }
   const up = await startUpstreams(ctx, p);
   if (o.stages.includes('load')) results.load = await loadStage(ctx, p, up.canned);
+  if (o.stages.includes('burst')) results.burst = await burstStage(ctx, p, up.canned, up.cannedTls);
+  if (o.stages.includes('paced')) results.paced = await pacedStage(ctx, p, up.canned);
   if (o.stages.includes('rss')) {
     log(`memory with ${p.streams} concurrent slow streams`);
     results.rss = await rssStage(ctx, p, up.paced);

@@ -42,7 +42,8 @@ events { worker_connections ${workerConnections}; use epoll; multi_accept on; }
 // Routes: GET /api/v1/auths/ (guest token), POST /api/chat/completions (guest SSE),
 // /n/api/paas/v4/chat/completions (API JSON), /s/api/paas/v4/chat/completions (API SSE),
 // /api/paas/v4/chat/completions (SSE when the client accepts text/event-stream, else JSON).
-export function upstreamConf(prefix, port) {
+// `tls` ({port, cert, key}): the same routes over TLS on a second port.
+export function upstreamConf(prefix, port, tls = null) {
   const b = cannedBodies();
   const [top, httpCommon] = common(prefix, 32768);
   const sse = `default_type text/event-stream; add_header Cache-Control no-cache;`;
@@ -52,7 +53,11 @@ http {
 ${httpCommon}  access_log off;
   server {
     listen 127.0.0.1:${port} backlog=4096;
-    location = /api/v1/auths/ { ${json} return 200 ${quote(b.auth)}; }
+${tls ? `    listen 127.0.0.1:${tls.port} ssl backlog=4096;
+    ssl_certificate ${tls.cert};
+    ssl_certificate_key ${tls.key};
+    ssl_protocols TLSv1.3;
+` : ''}    location = /api/v1/auths/ { ${json} return 200 ${quote(b.auth)}; }
     location = /api/chat/completions { ${sse} return 200 ${quote(b.guestSse)}; }
     location = /n/api/paas/v4/chat/completions { ${json} return 200 ${quote(b.apiJson)}; }
     location = /s/api/paas/v4/chat/completions { ${sse} return 200 ${quote(b.apiSse)}; }
@@ -67,8 +72,10 @@ ${httpCommon}  access_log off;
 }
 
 // The hop: keep-alive pool to the upstream, no buffering (SSE passes through as it comes),
-// HTTP/1.1 upstream, a buffered access log as a production hop would keep.
-export function hopConf(prefix, port, upstreamPort) {
+// HTTP/1.1 upstream, a buffered access log as a production hop would keep. `tls`: the
+// upstream speaks TLS (sessions reused; not verified: the certificate is checked once per
+// connection, which keep-alive makes rare).
+export function hopConf(prefix, port, upstreamPort, tls = false) {
   const [top, httpCommon] = common(prefix, 32768);
   return `${top}
 http {
@@ -77,7 +84,8 @@ ${httpCommon}  access_log ${path.join(prefix, 'logs', 'access.log')} combined bu
   server {
     listen 127.0.0.1:${port} backlog=4096;
     location / {
-      proxy_pass http://fake;
+      proxy_pass ${tls ? 'https' : 'http'}://fake;
+${tls ? '      proxy_ssl_session_reuse on;\n      proxy_ssl_protocols TLSv1.2 TLSv1.3;\n' : ''}
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_buffering off;

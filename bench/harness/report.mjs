@@ -166,6 +166,51 @@ function cpuTable(results) {
   return table(['workload', 'rate (req/s)', 'nginx hop (µs)', 'z-ai-proxy (µs)', 'Portkey (µs)', 'z-ai-proxy ÷ nginx', 'Portkey ÷ z-ai-proxy'], rows);
 }
 
+// Burst (closed loop, answers in one write) and paced (open loop) medians, and the system
+// calls per request behind the burst ones.
+const STREAMS = (wid) => WORKLOADS[wid]?.stream;
+
+function costTables(results) {
+  if (!results.burst && !results.paced) return 'Not measured in this run.';
+  const out = [];
+  const cpuRow = (label, c, limit) => {
+    const z = c?.zproxy;
+    const n = c?.nginx;
+    const r = ratio(z?.cpu_us_per_req, n?.cpu_us_per_req);
+    const mark = z?.valid === false || n?.valid === false ? ' †' : '';
+    return [...label, f1(n?.cpu_us_per_req), f1(z?.cpu_us_per_req), `${rx(r)}${mark}`, limit == null ? 'reported' : r == null ? '–' : r <= limit ? `≤ ${limit}×: met` : `≤ ${limit}×: **missed**`];
+  };
+  if (results.burst) {
+    const rows = results.burst.map((b) => cpuRow([`${b.workload}${b.tls ? ' (TLS upstream)' : ''}`], b.cpu, b.tls ? null : STREAMS(b.workload) ? 2 : 1.5));
+    out.push(`### Burst: ${results.params.burstConns} connections, closed loop, every answer in one upstream write
+
+${table(['workload', 'nginx hop (µs)', 'z-ai-proxy (µs)', 'ratio', 'target'], rows)}`);
+    const srows = [];
+    for (const b of results.burst) {
+      for (const cid of ['nginx', 'zproxy']) {
+        const s = b.syscalls?.[cid];
+        if (!s || s.error) continue;
+        const other = Object.entries(s.other).sort((a, c) => c[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ${f2(v)}`).join(', ');
+        srows.push([`${b.workload}${b.tls ? ' (TLS)' : ''}`, LABEL[cid], f2(s.upstream_reads), f2(s.client_writes), f2(s.client_reads), f2(s.upstream_writes), f2(s.eagain), f2(s.log_writes), f2(s.total), other]);
+      }
+    }
+    out.push(`### System calls per request (burst, strace)
+
+Reads and writes that moved bytes; EAGAIN and the batched log writes apart. Targets for answers under 16 KB: ≤ 2 upstream reads and ≤ 2 client sends.
+
+${table(['workload', 'contender', 'upstream reads', 'client sends', 'client reads', 'upstream sends', 'EAGAIN', 'log writes', 'all calls', 'most frequent others'], srows)}`);
+  }
+  if (results.paced) {
+    const rows = results.paced.map((x) => cpuRow([x.workload, int(x.rate)], x.cpu, STREAMS(x.workload) ? 1.75 : 1.5));
+    out.push(`### Paced: open loop at fixed rates
+
+${table(['workload', 'rate (req/s)', 'nginx hop (µs)', 'z-ai-proxy (µs)', 'ratio', 'target'], rows)}`);
+  }
+  return `Medians of ${results.params.costReps} repetitions, nginx hop and z-ai-proxy interleaved, each alone on CPU 0.
+
+${out.join('\n\n')}`;
+}
+
 function skipped(results, wid, cid, rate) {
   const r = find(results, wid, cid);
   if (!r) return 'n/a';
@@ -336,7 +381,7 @@ function method(results) {
     `- **Fixed rates.** \`bench/tools/loadgen\`: open loop at ${p.rates.join(', ')} req/s for ${p.rateSeconds} s each (first ${p.rateWarmup} s excluded), latency timed from each request's *scheduled* send time, keep-alive connections opened on demand; rates above ${p.rateCeiling}× a contender's saturation throughput are skipped (“over capacity”). “Added” = contender minus floor at the same rate in the same run. TTFB = time to the first response body byte (a stream's first event; z-ai-proxy sends its status line with the first content, by contract).`,
     `- **Memory.** Peak RSS (VmHWM; nginx: master + worker summed) after start-up, then with ${p.streams} concurrent slow streams (closed loop, ${p.streamChunks} chunks ${p.streamIntervalMs} ms apart from the paced upstream \`bench/tools/paced_upstream\`) for ${p.streamSeconds} s.`,
     `- **Soak.** ${p.soakSeconds} s at ${p.soakRate} req/s, RSS sampled every ${p.soakSampleSeconds} s.`,
-    `- **Core.** \`bench/core_bench.cpp\` (Google Benchmark, CPU time, median of ${p.coreReps}) feeds a 2 MiB synthetic guest stream (thinking, closing edit, answer) and a 2 MiB official-API stream through \`zproxy::Translator\` in 16 KiB reads; \`bench/wasm_bench.mjs\` runs the same bytes through \`build-wasm/zproxy.wasm\` under Node with the same per-read loop inside the module (\`Core.fixtureBench\`; process CPU time; output first checked byte for byte against the native build's through \`Core.fixtureRun\`). MB = 10⁶ bytes of upstream input.`,
+    `- **Core.** \`bench/core_bench.cpp\` (Google Benchmark, CPU time, median of ${p.coreReps}) feeds a 2 MiB synthetic guest stream (thinking, closing edit, answer) and a 2 MiB official-API stream through \`zproxy::Translator\` in 16 KiB reads; \`bench/wasm_bench.mjs\` runs the same bytes through \`build-wasm/zproxy_test.wasm\` (the Worker's core built alike, plus fixture hooks) under Node with the same per-read loop inside the module (\`fixtureBench\`; process CPU time; output first checked byte for byte against the native build's through \`fixtureRun\`). MB = 10⁶ bytes of upstream input.`,
   ].join('\n');
 }
 
@@ -442,6 +487,10 @@ ${targets(results)}
 CPU-µs per request spent by the proxy process (alone on its core) at fixed open-loop rates, and over the closed-loop saturation run. Lower is better.
 
 ${cpuTable(results)}
+
+## CPU per request beside the nginx hop: burst and paced
+
+${costTables(results)}
 
 ## Throughput at saturation (req/s)
 

@@ -4,18 +4,22 @@
 // what the library itself costs next to nginx (bench/PROFILE.md, "Native host"):
 //   g++ -std=c++20 -O2 -o /tmp/beast_hop bench/tools/beast_hop.cpp -lpthread
 //   /tmp/beast_hop LISTEN_PORT UPSTREAM_PORT     (both on 127.0.0.1)
-#include <utility>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <cstdio>
-namespace asio = boost::asio; namespace beast = boost::beast; namespace http = beast::http;
-using tcp = asio::ip::tcp; using asio::use_awaitable;
+#include <utility>
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::use_awaitable;
 static tcp::endpoint up_ep;
 asio::awaitable<void> session(tcp::socket client) {
   try {
     tcp::socket up(co_await asio::this_coro::executor);
     co_await up.async_connect(up_ep, use_awaitable);
-    client.set_option(tcp::no_delay(true)); up.set_option(tcp::no_delay(true));
+    client.set_option(tcp::no_delay(true));
+    up.set_option(tcp::no_delay(true));
     beast::flat_buffer cbuf, ubuf;
     for (;;) {
       http::request<http::string_body> req;
@@ -26,15 +30,20 @@ asio::awaitable<void> session(tcp::socket client) {
       co_await http::async_read(up, ubuf, res, use_awaitable);
       co_await http::async_write(client, res, use_awaitable);
     }
-  } catch (...) {}
+  } catch (...) {
+  }
 }
 asio::awaitable<void> listen(tcp::acceptor& acc) {
-  for (;;) { tcp::socket s = co_await acc.async_accept(use_awaitable); asio::co_spawn(acc.get_executor(), session(std::move(s)), asio::detached); }
+  for (;;) {
+    tcp::socket s = co_await acc.async_accept(use_awaitable);
+    asio::co_spawn(acc.get_executor(), session(std::move(s)), asio::detached);
+  }
 }
 int main(int argc, char** argv) {
   asio::io_context io(1);
   up_ep = tcp::endpoint(asio::ip::make_address("127.0.0.1"), (unsigned short)atoi(argv[2]));
-  tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), (unsigned short)atoi(argv[1])));
+  tcp::acceptor acc(
+      io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), (unsigned short)atoi(argv[1])));
   asio::co_spawn(io, listen(acc), asio::detached);
   io.run();
 }

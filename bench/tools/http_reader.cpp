@@ -101,8 +101,7 @@ ReadState HttpResponseReader::step_body(std::string_view& in) {
       if (remaining_ == 0) phase_ = Phase::kChunkCrlf;
       return ReadState::kNeedMore;
     }
-    default:
-      break;
+    default: break;
   }
   // Line-oriented phases: size line, the CRLF after data, trailer lines.
   const size_t nl = in.find('\n');

@@ -40,6 +40,8 @@ constexpr Setting kSettings[] = {
     {"ZAI_ACCEPT_LANGUAGE", "en-US,en;q=0.9", "Accept-Language sent in guest mode"},
     {"ZAI_EXTRA_HEADERS", "", "JSON object of extra upstream headers"},
     {"MODEL_MAP", "", "JSON object public name -> upstream id, merged over the built-in table"},
+    {"CLAUDE_MODEL_MAP", "",
+     "ordered JSON object: substring of an Anthropic model name -> model (Messages API)"},
     {"SHOW_THINK_TAGS", "false", "true: reasoning goes into content as <think>...</think>"},
     {"THINKING", "", "reasoning_content | think_tags | hidden (overrides SHOW_THINK_TAGS)"},
     {"MAX_BODY_BYTES", "8388608", "request body limit in bytes (1024..1073741824)"},
@@ -71,6 +73,10 @@ constexpr std::pair<std::string_view, std::string_view> kGuestModels[] = {
 };
 constexpr std::string_view kApiModels[] = {"glm-4.5", "glm-4.5-air", "glm-4.5v",
                                            "glm-4.6", "glm-4.7",     "glm-5"};
+
+// CLAUDE_MODEL_MAP's API-mode default; guest mode maps every "claude" name to its first model.
+constexpr std::pair<std::string_view, std::string_view> kApiClaudeModels[] = {
+    {"opus", "glm-5"}, {"sonnet", "glm-4.7"}, {"haiku", "glm-4.5-air"}, {"claude", "glm-4.7"}};
 
 constexpr int64_t kMaxTimeoutMs = 24LL * 3600 * 1000;
 
@@ -417,6 +423,31 @@ void load_models(Reader& r, Config& c) {
   }
 }
 
+void load_claude_models(Reader& r, Config& c) {
+  if (!r.given("CLAUDE_MODEL_MAP")) {
+    if (c.mode == UpstreamMode::kGuest) {
+      c.claude_models.push_back({"claude", c.models.front().public_name});
+    } else {
+      for (const auto& [key, model] : kApiClaudeModels)
+        c.claude_models.push_back({std::string(key), std::string(model)});
+    }
+    return;
+  }
+  for (auto& [key, model] : r.string_map("CLAUDE_MODEL_MAP")) {
+    if (key.empty() || model.empty() || has_space_or_ctl(key) || has_space_or_ctl(model)) {
+      r.fail("CLAUDE_MODEL_MAP: " + quoted(key) + " must map a non-empty name to a non-empty " +
+             "model without spaces");
+      return;
+    }
+    if (c.mode == UpstreamMode::kGuest && c.find_model(model) == nullptr) {
+      r.fail("CLAUDE_MODEL_MAP: " + quoted(key) + " maps to " + quoted(model) +
+             ", which guest mode does not serve");
+      return;
+    }
+    c.claude_models.push_back({std::move(key), std::move(model)});
+  }
+}
+
 void load_limits(Reader& r, Config& c) {
   c.max_body_bytes = static_cast<size_t>(r.integer("MAX_BODY_BYTES", 1024, int64_t{1} << 30));
   c.sse_max_event_bytes = static_cast<size_t>(r.integer("SSE_MAX_EVENT_MIB", 1, 256)) << 20;
@@ -486,6 +517,7 @@ Result<Config> load_config(const EnvMap& env) {
   load_auth(r, c);
   load_upstream(r, c);
   load_models(r, c);
+  load_claude_models(r, c);
   load_limits(r, c);
   load_client_side(r, c);
   load_misc(r, c);

@@ -50,6 +50,9 @@ struct Config {
   std::string zai_accept_language;
   std::vector<Header> zai_extra_headers;  // ZAI_EXTRA_HEADERS, in the JSON object's order
   std::vector<ModelEntry> models;         // active mode's table with MODEL_MAP merged over it
+  // CLAUDE_MODEL_MAP in its order: public_name is a case-insensitive substring of an Anthropic
+  // model name, upstream_id the model of the active table (or, in API mode, any id) it means.
+  std::vector<ModelEntry> claude_models;
 
   ThinkingMode thinking = ThinkingMode::kReasoningContent;
 
@@ -83,6 +86,12 @@ struct Config {
 
   // The table entry for a public model name, or nullptr.
   const ModelEntry* find_model(std::string_view public_name) const;
+
+  // The model name a Messages request's `model` stands for (the external contract's §7.3):
+  // a table name as is; else the same without a trailing "[1m]"; else the first
+  // CLAUDE_MODEL_MAP key it contains; else, in API mode, the name without "[1m]" (upstream
+  // decides), in guest mode empty (not found).
+  std::string resolve_claude_model(std::string_view name) const;
 };
 
 // Builds and validates. A bad value is one Error (code kInvalidConfig) whose message names the

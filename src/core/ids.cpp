@@ -35,8 +35,7 @@ std::string IdSource::uuid4() {
 }
 
 std::string IdSource::alnum(size_t n) {
-  static constexpr char kChars[] =
-      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  static constexpr char kChars[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
   std::string out;
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) out.push_back(kChars[next() % 62]);

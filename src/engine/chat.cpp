@@ -7,11 +7,11 @@
 
 #include <algorithm>
 
-#include "upstream/zai_api/api.h"
+#include "dialect/openai_chat/emitter.h"
 #include "engine/gateway_impl.h"
 #include "engine/log.h"
 #include "upstream/guest/guest.h"
-#include "dialect/openai_chat/writer.h"
+#include "upstream/zai_api/api.h"
 
 namespace zproxy {
 
@@ -19,9 +19,13 @@ namespace {
 
 constexpr size_t kMaxErrorBody = 64 * 1024;
 
-int64_t ceil_seconds(int64_t ms) { return ms <= 0 ? 1 : (ms + 999) / 1000; }
+int64_t ceil_seconds(int64_t ms) {
+  return ms <= 0 ? 1 : (ms + 999) / 1000;
+}
 
-bool committed(const ExchangeState& s) { return s.head_ready && s.streaming; }
+bool committed(const ExchangeState& s) {
+  return s.head_ready && s.streaming;
+}
 
 AttemptOutcome outcome_of(Verdict v) {
   switch (v) {
@@ -65,11 +69,11 @@ void release_lease(ExchangeState& s, const UpstreamFailure* f, int64_t now) {
       until = now + f->cooldown_ms;
     }
     if (f->verdict == Verdict::kDead) {
-      gw.emit_log(LogLevel::kWarn, LogLine(gw.wall_at(now), LogLevel::kWarn,
-                                           "credential_rejected", s.request_id)
-                                       .str("credential", s.fingerprint)
-                                       .str("mode", to_string(gw.config.mode))
-                                       .done());
+      gw.emit_log(LogLevel::kWarn,
+                  LogLine(gw.wall_at(now), LogLevel::kWarn, "credential_rejected", s.request_id)
+                      .str("credential", s.fingerprint)
+                      .str("mode", to_string(gw.config.mode))
+                      .done());
     }
     gw.pool.release_failed(*s.lease, f->verdict, now, until);
   }
@@ -79,9 +83,9 @@ void release_lease(ExchangeState& s, const UpstreamFailure* f, int64_t now) {
 // The final answer for a failure before the commit point, or the error event after it.
 void fail_final(ExchangeState& s, Error error, int64_t retry_after_s) {
   if (committed(s) && s.translator) {
-    Emitter& em = s.translator->emitter();
-    em.write_error_event(error);
-    s.out += em.take_output();
+    Translator& tr = *s.translator;
+    tr.write_error_event(error);
+    s.out += tr.take_output();
     s.error_code = std::string(errc_info(error.code).code);
     finish_action(s);
     return;
@@ -99,22 +103,31 @@ void deadline_expired(ExchangeState& s) {
     if (s.wait_reason == AcquireStatus::kWaitFetch && s.gw.last_fetch_error) {
       fail_final(s, *s.gw.last_fetch_error, 1);  // why no token came: firewall, bad answer…
     } else if (s.wait_reason == AcquireStatus::kWaitFetch) {
-      fail_final(s, make_error(Errc::kNoCredentials, "No upstream credential became available "
-                                                     "within REQUEST_DEADLINE_MS"), 1);
+      fail_final(s,
+                 make_error(Errc::kNoCredentials,
+                            "No upstream credential became available "
+                            "within REQUEST_DEADLINE_MS"),
+                 1);
     } else {
-      fail_final(s, make_error(Errc::kRateLimitExceeded, "Every upstream credential is busy; "
-                                                         "retry shortly"), 1);
+      fail_final(s,
+                 make_error(Errc::kRateLimitExceeded,
+                            "Every upstream credential is busy; "
+                            "retry shortly"),
+                 1);
     }
     return;
   }
-  fail_final(s, make_error(Errc::kUpstreamTimeout, "Upstream did not answer within "
-                                                   "REQUEST_DEADLINE_MS"), -1);
+  fail_final(s,
+             make_error(Errc::kUpstreamTimeout,
+                        "Upstream did not answer within "
+                        "REQUEST_DEADLINE_MS"),
+             -1);
 }
 
 void wait_for_credential(ExchangeState& s, const Acquire& a, int64_t now) {
   GatewayCore& gw = s.gw;
-  if (a.status == AcquireStatus::kWaitFetch && gw.jobs_in_flight.empty() &&
-      gw.last_fetch_error && a.until != kNever && a.until > s.deadline_total) {
+  if (a.status == AcquireStatus::kWaitFetch && gw.jobs_in_flight.empty() && gw.last_fetch_error &&
+      a.until != kNever && a.until > s.deadline_total) {
     // Token fetching is failing and the next try comes after the deadline: say why now.
     fail_final(s, *gw.last_fetch_error, ceil_seconds(a.until - now));
     return;
@@ -122,9 +135,10 @@ void wait_for_credential(ExchangeState& s, const Acquire& a, int64_t now) {
   if (a.status == AcquireStatus::kWaitCooldown && a.until > s.deadline_total) {
     const int64_t wait = a.until - now;
     const Errc code = wait <= 60000 ? Errc::kRateLimitExceeded : Errc::kNoCredentials;
-    fail_final(s, make_error(code, code == Errc::kRateLimitExceeded
-                                       ? "Every upstream credential is busy; retry shortly"
-                                       : "Every upstream credential is cooling down"),
+    fail_final(s,
+               make_error(code, code == Errc::kRateLimitExceeded
+                                    ? "Every upstream credential is busy; retry shortly"
+                                    : "Every upstream credential is cooling down"),
                ceil_seconds(wait));
     return;
   }
@@ -159,11 +173,11 @@ void start_attempt(ExchangeState& s, int64_t now) {
   }
   const Acquire a = gw.pool.acquire(now, s.tried);
   if (a.status == AcquireStatus::kNone) {
-    fail_final(s, make_error(Errc::kNoCredentials,
-                             gw.config.mode == UpstreamMode::kGuest &&
-                                     gw.config.token_pool_size == 0
-                                 ? "No upstream credentials: TOKEN_POOL_SIZE is 0"
-                                 : "No usable upstream credential"),
+    fail_final(s,
+               make_error(Errc::kNoCredentials,
+                          gw.config.mode == UpstreamMode::kGuest && gw.config.token_pool_size == 0
+                              ? "No upstream credentials: TOKEN_POOL_SIZE is 0"
+                              : "No usable upstream credential"),
                -1);
     return;
   }
@@ -215,7 +229,7 @@ UpstreamFailure transient(Errc code, std::string message) {
 
 // After every translator call: commit, move output, finish or keep reading.
 void after_translate(ExchangeState& s, int64_t now) {
-  Emitter& em = s.translator->emitter();
+  Translator& em = *s.translator;
   if (em.failed() && !em.committed()) {
     handle_failure(s, em.failure(), now);
     return;
@@ -257,8 +271,8 @@ void chat_on_body(ExchangeState& s, std::string_view body, int64_t now) {
   }
   const Config& cfg = gw.config;
   // Fields before model (docs/contract.md §7.2): the mode's field rules come first.
-  const Status mode_ok = cfg.mode == UpstreamMode::kGuest ? guest::check_request(*req)
-                                                          : api::check_request(*req);
+  const Status mode_ok =
+      cfg.mode == UpstreamMode::kGuest ? guest::check_request(*req) : api::check_request(*req);
   if (!mode_ok) {
     respond_error(s, mode_ok.error());
     return;
@@ -287,19 +301,18 @@ void chat_on_head(ExchangeState& s, int status, int64_t now) {
     return;
   }
   const Config& cfg = s.gw.config;
-  EmitterOptions opt;
+  ChatEmitterOptions opt;
   opt.id = s.completion_id;
   opt.created = s.start_wall / 1000;
   opt.model = s.chat->model;
   opt.stream = s.chat->stream;
   opt.include_usage = s.chat->include_usage;
-  opt.thinking = cfg.thinking;
-  opt.stop = s.chat->stop;
   const UpstreamShape shape = cfg.mode == UpstreamMode::kGuest ? UpstreamShape::kGuestStream
                               : s.chat->stream                 ? UpstreamShape::kApiStream
                                                                : UpstreamShape::kApiBody;
-  s.translator.emplace(shape, std::move(opt), SseLimits::from_mib(cfg.sse_max_event_bytes >> 20),
-                       s.gw.wall_at(now));
+  s.translator.emplace(shape, Dialect::kChat, std::make_unique<ChatEmitter>(std::move(opt)),
+                       cfg.thinking, s.chat->stop,
+                       SseLimits::from_mib(cfg.sse_max_event_bytes >> 20), s.gw.wall_at(now));
   s.phase = Phase::kUpstreamBody;
 }
 
@@ -338,17 +351,15 @@ void chat_on_net_error(ExchangeState& s, NetError error, int64_t now) {
       handle_failure(s, transient(Errc::kUpstreamError, "Could not reach the upstream service"),
                      now);
       return;
-    case Phase::kErrorBody:
-      chat_on_end(s, now);
-      return;
+    case Phase::kErrorBody: chat_on_end(s, now); return;
     case Phase::kUpstreamBody:
       if (s.translator->ended()) return;
-      handle_failure(s, transient(Errc::kUpstreamTruncated,
-                                  "The upstream connection was lost before the answer ended"),
+      handle_failure(s,
+                     transient(Errc::kUpstreamTruncated,
+                               "The upstream connection was lost before the answer ended"),
                      now);
       return;
-    default:
-      return;
+    default: return;
   }
 }
 
@@ -395,7 +406,8 @@ void chat_on_timer(ExchangeState& s, int64_t now) {
   } else if (s.phase == Phase::kUpstreamBody && s.chat->stream &&
              now >= s.last_output + cfg.keepalive_ms) {
     if (!s.head_ready) commit_stream(s, now);
-    s.out += kSseKeepAlive;
+    s.translator->write_keepalive();
+    s.out += s.translator->take_output();
     s.last_output = now;
   }
 }

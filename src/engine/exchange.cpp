@@ -1,10 +1,10 @@
 // Exchange: the public face of one client request, plus routing and the simple answers
 // (health, readiness, models, metrics, errors). The chat flow is in chat.cpp.
 
+#include "dialect/openai_chat/writer.h"
 #include "engine/gateway_impl.h"
 #include "engine/log.h"
 #include "json/writer.h"
-#include "dialect/openai_chat/writer.h"
 
 namespace zproxy {
 
@@ -77,8 +77,8 @@ void answer_models(ExchangeState& s, std::string_view model_id) {
     respond_json(s, 200, model_json(*m, created));
     return;
   }
-  respond_error(s, make_error(Errc::kModelNotFound,
-                              "The model '" + id + "' does not exist", "model"));
+  respond_error(s,
+                make_error(Errc::kModelNotFound, "The model '" + id + "' does not exist", "model"));
 }
 
 void answer_metrics(ExchangeState& s, int64_t now) {
@@ -91,8 +91,7 @@ void answer_metrics(ExchangeState& s, int64_t now) {
 
 // Check order (docs/contract.md §7.2): auth, route and method, body size, JSON, fields,
 // model, credentials. Health endpoints answer without auth.
-void route_request(ExchangeState& s, const RequestHead& head, std::string_view path,
-                   int64_t now) {
+void route_request(ExchangeState& s, const RequestHead& head, std::string_view path, int64_t now) {
   GatewayCore& gw = s.gw;
   const RouteMatch m = match_route(head.method, path);
   s.route = m.route;
@@ -161,6 +160,7 @@ std::unique_ptr<Exchange> Gateway::start(const RequestHead& head, int64_t now, i
   auto st = std::make_unique<ExchangeState>(*impl_, entropy);
   ExchangeState& s = *st;
   s.start_mono = now;
+  s.last_now = now;
   s.start_wall = wall;
   s.last_output = now;
   const std::span<const HeaderView> hs(head.headers);
@@ -188,24 +188,37 @@ std::unique_ptr<Exchange> Gateway::start(const RequestHead& head, int64_t now, i
 Exchange::Exchange(std::unique_ptr<ExchangeState> state) : s_(std::move(state)) {}
 Exchange::~Exchange() = default;
 
-Step Exchange::make_step() const {
-  const ExchangeState& s = *s_;
+namespace {
+
+// What the host does next, read off the state: no change to it.
+Step snapshot(const ExchangeState& s, int64_t now) {
   Step step;
   step.action = s.action;
   step.head_ready = s.head_ready;
-  step.poll = s.gw.wants_poll();
+  step.poll = s.gw.wants_poll(now);
   step.attempt = static_cast<uint32_t>(s.attempts);
   step.output_bytes = s.out.size();
   step.deadline = s.phase == Phase::kDone || s.phase == Phase::kBody ? kNever : chat_deadline(s);
   return step;
 }
 
-Step Exchange::step() const { return make_step(); }
-size_t Exchange::body_limit() const { return s_->gw.config.max_body_bytes; }
+}  // namespace
+
+Step Exchange::make_step(int64_t now) {
+  s_->last_now = now;
+  return snapshot(*s_, now);
+}
+
+Step Exchange::step() const {
+  return snapshot(*s_, s_->last_now);
+}
+size_t Exchange::body_limit() const {
+  return s_->gw.config.max_body_bytes;
+}
 
 Step Exchange::on_body(std::string_view body, int64_t now) {
   if (s_->phase == Phase::kBody) chat_on_body(*s_, body, now);
-  return make_step();
+  return make_step(now);
 }
 
 Step Exchange::on_body_too_large(int64_t now) {
@@ -214,7 +227,7 @@ Step Exchange::on_body_too_large(int64_t now) {
                                   "Request body exceeds MAX_BODY_BYTES (" +
                                       std::to_string(s_->gw.config.max_body_bytes) + " bytes)"));
   }
-  return make_step();
+  return make_step(now);
 }
 
 UpstreamRequest Exchange::begin_fetch() {
@@ -222,43 +235,51 @@ UpstreamRequest Exchange::begin_fetch() {
   s_->action = Action::kReadUpstream;
   return std::move(s_->upstream);
 }
-int64_t Exchange::connect_timeout_ms() const { return s_->gw.config.connect_timeout_ms; }
+int64_t Exchange::connect_timeout_ms() const {
+  return s_->gw.config.connect_timeout_ms;
+}
 
 Step Exchange::on_upstream_connected(int64_t now) {
   if (s_->phase == Phase::kConnect) s_->phase = Phase::kHead;
-  return make_step();
+  return make_step(now);
 }
 
 Step Exchange::on_upstream_head(int status, int64_t now) {
   if (s_->phase == Phase::kConnect || s_->phase == Phase::kHead) chat_on_head(*s_, status, now);
-  return make_step();
+  return make_step(now);
 }
 
 Step Exchange::on_upstream_data(std::string_view bytes, int64_t now) {
   chat_on_data(*s_, bytes, now);
-  return make_step();
+  return make_step(now);
 }
 Step Exchange::on_upstream_end(int64_t now) {
   chat_on_end(*s_, now);
-  return make_step();
+  return make_step(now);
 }
 Step Exchange::on_upstream_error(NetError error, int64_t now) {
   chat_on_net_error(*s_, error, now);
-  return make_step();
+  return make_step(now);
 }
 
 Step Exchange::on_timer(int64_t now) {
   chat_on_timer(*s_, now);
-  return make_step();
+  return make_step(now);
 }
 Step Exchange::on_client_gone(int64_t now) {
   chat_on_client_gone(*s_, now);
-  return make_step();
+  return make_step(now);
 }
 
-int Exchange::status() const { return s_->status; }
-const std::vector<Header>& Exchange::headers() const { return s_->headers; }
-bool Exchange::streaming() const { return s_->streaming; }
+int Exchange::status() const {
+  return s_->status;
+}
+const std::vector<Header>& Exchange::headers() const {
+  return s_->headers;
+}
+bool Exchange::streaming() const {
+  return s_->streaming;
+}
 std::string Exchange::take_output() {
   std::string out;
   out.swap(s_->out);

@@ -40,9 +40,7 @@ Config config_or_default(const Result<Config>& r) {
 }  // namespace
 
 GatewayCore::GatewayCore(const EnvMap& env, const HostLimits& l, int64_t now, int64_t wall)
-    : limits(l),
-      config(),
-      pool(PoolSettings{}) {
+    : limits(l), config(), pool(PoolSettings{}) {
   Result<Config> loaded = load_config(env);
   config = config_or_default(loaded);
   if (!loaded) config_error = loaded.error();
@@ -56,9 +54,8 @@ GatewayCore::GatewayCore(const EnvMap& env, const HostLimits& l, int64_t now, in
     return;
   }
   for (const std::string& w : config.warnings) {
-    emit_log(LogLevel::kWarn, LogLine(wall, LogLevel::kWarn, "config_warning", "")
-                                  .str("message", w)
-                                  .done());
+    emit_log(LogLevel::kWarn,
+             LogLine(wall, LogLevel::kWarn, "config_warning", "").str("message", w).done());
   }
 }
 
@@ -69,7 +66,9 @@ Gateway::~Gateway() = default;
 const Error* Gateway::config_error() const {
   return impl_->config_error ? &*impl_->config_error : nullptr;
 }
-const Config& Gateway::config() const { return impl_->config; }
+const Config& Gateway::config() const {
+  return impl_->config;
+}
 
 void Gateway::finish(std::unique_ptr<Exchange> exchange, int64_t now, int64_t wall) {
   if (!exchange) return;
@@ -80,8 +79,7 @@ void Gateway::finish(std::unique_ptr<Exchange> exchange, int64_t now, int64_t wa
   gw.metrics.request_done(s.route, status, seconds);
   gw.metrics.inflight_delta(-1);
   if (s.route != Route::kHealthz && s.route != Route::kReadyz && s.route != Route::kMetrics) {
-    LogLine line(wall, status >= 500 ? LogLevel::kWarn : LogLevel::kInfo, "request",
-                 s.request_id);
+    LogLine line(wall, status >= 500 ? LogLevel::kWarn : LogLevel::kInfo, "request", s.request_id);
     line.str("route", route_name(s.route)).num("status", status);
     if (s.chat) {
       line.str("model", s.chat->model).str("mode", to_string(gw.config.mode));
@@ -107,10 +105,10 @@ Poll Gateway::poll(int64_t now) {
       const uint64_t id = gw.next_job_id++;
       gw.jobs_in_flight.insert(id);
       // The budget both hosts gave a token fetch: connecting plus the first byte.
-      p.jobs.push_back(Job{id, HttpFetch{guest::build_token_request(gw.config),
-                                         gw.config.connect_timeout_ms +
-                                             gw.config.first_byte_timeout_ms,
-                                         gw.limits.max_job_body_bytes}});
+      p.jobs.push_back(
+          Job{id, HttpFetch{guest::build_token_request(gw.config),
+                            gw.config.connect_timeout_ms + gw.config.first_byte_timeout_ms,
+                            gw.limits.max_job_body_bytes}});
     }
   }
   p.logs.swap(gw.logs);
@@ -146,8 +144,7 @@ void Gateway::on_job_done(uint64_t id, const JobResult& result, int64_t now, int
   ++gw.own_version;
 }
 
-void Gateway::log(LogLevel level, std::string_view event, std::string_view message,
-                  int64_t wall) {
+void Gateway::log(LogLevel level, std::string_view event, std::string_view message, int64_t wall) {
   impl_->emit_log(level, LogLine(wall, level, event, "").str("message", message).done());
 }
 
@@ -168,6 +165,8 @@ void Gateway::begin_shutdown() {
   ++impl_->own_version;
 }
 
-size_t Gateway::open_exchanges() const { return impl_->open; }
+size_t Gateway::open_exchanges() const {
+  return impl_->open;
+}
 
 }  // namespace zproxy

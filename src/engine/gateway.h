@@ -142,7 +142,7 @@ class Exchange {
  private:
   friend class Gateway;
   explicit Exchange(std::unique_ptr<ExchangeState> state);
-  Step make_step() const;
+  Step make_step(int64_t now);  // records `now` for step(), then reads the step
   std::unique_ptr<ExchangeState> s_;
 };
 
@@ -169,10 +169,10 @@ struct HttpResult {
 using JobResult = std::variant<HttpResult>;
 
 struct Poll {
-  std::vector<Job> jobs;    // to perform now
-  std::string logs;         // newline-terminated JSON lines produced since the last poll
+  std::vector<Job> jobs;           // to perform now
+  std::string logs;                // newline-terminated JSON lines produced since the last poll
   int64_t next_deadline = kNever;  // poll again at this monotonic ms
-  bool changed = false;     // waiting exchanges may be able to proceed: give them on_timer
+  bool changed = false;            // waiting exchanges may be able to proceed: give them on_timer
 };
 
 class Gateway {

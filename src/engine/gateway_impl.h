@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "core/ids.h"
+#include "dialect/openai_chat/chat_request.h"
 #include "engine/gateway.h"
 #include "engine/http.h"
 #include "engine/metrics.h"
 #include "engine/translator.h"
-#include "dialect/openai_chat/chat_request.h"
 #include "pool/credential_pool.h"
 
 namespace zproxy {
@@ -38,9 +38,13 @@ struct GatewayCore {
   int64_t wall_minus_mono = 0;  // wall ≈ now + wall_minus_mono
 
   uint64_t version() const { return own_version + pool.version(); }
-  // Has the host something to collect (poll)? Time-driven work is covered by the poll's
-  // next_deadline; state changes (a credential freed, a token dead) move the version.
-  bool wants_poll() const { return !logs.empty() || version() != polled_version; }
+  // Has the host something to collect (poll)? Log lines, a state change (a credential freed, a
+  // token dead: the version moved), or a token fetch due now. Later work is covered by the
+  // poll's next_deadline.
+  bool wants_poll(int64_t now) const {
+    return !logs.empty() || version() != polled_version ||
+           (!config_error && config.mode == UpstreamMode::kGuest && pool.wants_fetch(now));
+  }
   int64_t wall_at(int64_t now) const { return now + wall_minus_mono; }
   bool log_enabled(LogLevel level) const { return level >= config.log_level; }
   void emit_log(LogLevel level, std::string line) {
@@ -69,6 +73,7 @@ struct ExchangeState {
   Phase phase = Phase::kDone;
   Action action = Action::kFinish;  // what the next step tells the host
   int64_t start_mono = 0;
+  int64_t last_now = 0;  // the time of the last event (for step() between events)
   int64_t start_wall = 0;
 
   // response
@@ -79,7 +84,7 @@ struct ExchangeState {
   std::string out;
 
   // chat
-  std::optional<ChatRequest> chat;
+  std::optional<CanonicalRequest> chat;
   std::string upstream_model;
   std::string completion_id;
   std::optional<Translator> translator;
@@ -87,17 +92,17 @@ struct ExchangeState {
   std::optional<Lease> lease;
   std::vector<Lease> tried;
   int attempts = 0;
-  int64_t deadline_total = 0;   // before the commit point
+  int64_t deadline_total = 0;  // before the commit point
   int64_t attempt_start = 0;
-  int64_t last_upstream = 0;    // last upstream activity (idle timeout)
-  int64_t last_output = 0;      // last bytes to the client (keep-alive)
+  int64_t last_upstream = 0;  // last upstream activity (idle timeout)
+  int64_t last_output = 0;    // last bytes to the client (keep-alive)
   int upstream_status = 0;
   std::string error_body;
   std::optional<UpstreamFailure> last_failure;
   AcquireStatus wait_reason = AcquireStatus::kNone;
   int64_t wait_until = kNever;
   int64_t ttft_ms = -1;
-  int64_t first_body_at = -1;   // this attempt's first upstream body bytes (monotonic ms)
+  int64_t first_body_at = -1;  // this attempt's first upstream body bytes (monotonic ms)
   std::string fingerprint;
   std::string error_code;  // for the log line
 };

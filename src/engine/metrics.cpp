@@ -20,10 +20,11 @@ std::string_view route_name(Route r) {
 namespace {
 
 constexpr std::array<std::string_view, kAttemptOutcomeCount> kOutcomeNames = {
-    "ok", "dead", "cooldown", "transient", "client_fault", "upstream_wide", "timeout",
-    "cancelled"};
+    "ok", "dead", "cooldown", "transient", "client_fault", "upstream_wide", "timeout", "cancelled"};
 
-size_t mode_index(UpstreamMode m) { return m == UpstreamMode::kGuest ? 0 : 1; }
+size_t mode_index(UpstreamMode m) {
+  return m == UpstreamMode::kGuest ? 0 : 1;
+}
 
 // 15 significant digits, or 17 when 15 do not read back as v: a _sum is a counter that rate()
 // differentiates, so it must not round (at 6 digits, past 10^6 s it moved in steps of 10 s).
@@ -36,8 +37,7 @@ std::string number(double v) {
   return buf;
 }
 
-void header(std::string& out, std::string_view name, std::string_view type,
-            std::string_view help) {
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   out.append("# HELP ").append(name).append(" ").append(help).append("\n");
   out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
 }
@@ -83,9 +83,13 @@ void Metrics::attempt(UpstreamMode mode, AttemptOutcome outcome) {
   ++attempts_[mode_index(mode)][static_cast<size_t>(outcome)];
 }
 
-void Metrics::retry(UpstreamMode mode) { ++retries_[mode_index(mode)]; }
+void Metrics::retry(UpstreamMode mode) {
+  ++retries_[mode_index(mode)];
+}
 
-void Metrics::token_fetch(bool ok) { ++(ok ? fetch_ok_ : fetch_failed_); }
+void Metrics::token_fetch(bool ok) {
+  ++(ok ? fetch_ok_ : fetch_failed_);
+}
 
 std::string Metrics::render(UpstreamMode mode, const PoolCounts& pool) const {
   std::string out;
@@ -97,8 +101,7 @@ std::string Metrics::render(UpstreamMode mode, const PoolCounts& pool) const {
   }
   header(out, "zproxy_request_duration_seconds", "histogram", "Request duration by route.");
   for (size_t r = 0; r < kRouteCount; ++r) {
-    const std::string labels =
-        "route=\"" + std::string(route_name(static_cast<Route>(r))) + "\"";
+    const std::string labels = "route=\"" + std::string(route_name(static_cast<Route>(r))) + "\"";
     durations_[r].render(out, "zproxy_request_duration_seconds", labels);
   }
   header(out, "zproxy_time_to_first_token_seconds", "histogram",
@@ -123,9 +126,10 @@ std::string Metrics::render(UpstreamMode mode, const PoolCounts& pool) const {
   out.append(std::to_string(fetch_failed_)).append("\n");
   header(out, "zproxy_credentials", "gauge", "Credentials of the active mode by state.");
   const std::string m = std::string(to_string(mode));
-  const std::pair<std::string_view, size_t> states[] = {
-      {"healthy", pool.healthy}, {"cooling", pool.cooling}, {"dead", pool.dead},
-      {"fetching", pool.fetching}};
+  const std::pair<std::string_view, size_t> states[] = {{"healthy", pool.healthy},
+                                                        {"cooling", pool.cooling},
+                                                        {"dead", pool.dead},
+                                                        {"fetching", pool.fetching}};
   for (const auto& [state, n] : states) {
     out.append("zproxy_credentials{mode=\"").append(m).append("\",state=\"").append(state);
     out.append("\"} ").append(std::to_string(n)).append("\n");

@@ -19,7 +19,14 @@ std::string_view route_name(Route r);
 
 // Upstream attempt outcomes: "ok" plus one per Verdict, and "timeout".
 enum class AttemptOutcome : uint8_t {
-  kOk, kDead, kCooldown, kTransient, kClientFault, kUpstreamWide, kTimeout, kCancelled
+  kOk,
+  kDead,
+  kCooldown,
+  kTransient,
+  kClientFault,
+  kUpstreamWide,
+  kTimeout,
+  kCancelled
 };
 inline constexpr size_t kAttemptOutcomeCount = 8;
 

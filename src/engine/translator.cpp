@@ -1,27 +1,35 @@
 #include "engine/translator.h"
 
+#include "dialect/anthropic_messages/emitter.h"
+
 namespace zproxy {
 
-Translator::Translator(UpstreamShape shape, EmitterOptions options, SseLimits limits,
-                       int64_t wall)
-    : emitter_(std::move(options)), wall_(wall) {
+ErrorAnswer error_answer(Dialect dialect, const Error& error, std::string_view request_id) {
+  if (dialect == Dialect::kMessages) {
+    return {messages_error_status(error), messages_error_json(error, request_id)};
+  }
+  return {errc_info(error.code).status, error_json(error)};
+}
+
+Translator::Translator(UpstreamShape shape, Dialect dialect, std::unique_ptr<AnswerEmitter> emitter,
+                       ThinkingMode thinking, const std::vector<std::string>& stop,
+                       SseLimits limits, int64_t wall)
+    : dialect_(dialect),
+      emitter_(std::move(emitter)),
+      rules_(*emitter_, thinking, stop),
+      wall_(wall) {
   switch (shape) {
-    case UpstreamShape::kGuestStream:
-      decoder_.emplace<guest::StreamDecoder>(limits);
-      break;
-    case UpstreamShape::kApiStream:
-      decoder_.emplace<api::StreamDecoder>(limits, wall);
-      break;
-    case UpstreamShape::kApiBody:
-      break;
+    case UpstreamShape::kGuestStream: decoder_.emplace<guest::StreamDecoder>(limits); break;
+    case UpstreamShape::kApiStream: decoder_.emplace<api::StreamDecoder>(limits, wall); break;
+    case UpstreamShape::kApiBody: break;
   }
 }
 
 void Translator::feed(std::string_view bytes) {
   if (auto* g = std::get_if<guest::StreamDecoder>(&decoder_)) {
-    g->feed(bytes, emitter_);
+    g->feed(bytes, rules_);
   } else if (auto* a = std::get_if<api::StreamDecoder>(&decoder_)) {
-    a->feed(bytes, emitter_);
+    a->feed(bytes, rules_);
   } else if (!body_done_) {
     body_.append(bytes);
   }
@@ -29,12 +37,12 @@ void Translator::feed(std::string_view bytes) {
 
 void Translator::finish() {
   if (auto* g = std::get_if<guest::StreamDecoder>(&decoder_)) {
-    g->finish(emitter_);
+    g->finish(rules_);
   } else if (auto* a = std::get_if<api::StreamDecoder>(&decoder_)) {
-    a->finish(emitter_);
+    a->finish(rules_);
   } else if (!body_done_) {
     body_done_ = true;
-    api::decode_completion(body_, wall_, emitter_);
+    api::decode_completion(body_, wall_, rules_);
     body_.clear();
     body_.shrink_to_fit();
   }

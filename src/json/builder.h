@@ -130,26 +130,13 @@ bool walk_json(const JsonNode* n, Handler& h) {
   for (;;) {
     bool ok = true;
     switch (n->type) {
-      case JsonType::kAbsent:
-        return false;
-      case JsonType::kNull:
-        ok = h.Null();
-        break;
-      case JsonType::kFalse:
-        ok = h.Bool(false);
-        break;
-      case JsonType::kTrue:
-        ok = h.Bool(true);
-        break;
-      case JsonType::kInt:
-        ok = h.Int64(n->v.i);
-        break;
-      case JsonType::kUint:
-        ok = h.Uint64(n->v.u);
-        break;
-      case JsonType::kDouble:
-        ok = h.Double(n->v.d);
-        break;
+      case JsonType::kAbsent: return false;
+      case JsonType::kNull: ok = h.Null(); break;
+      case JsonType::kFalse: ok = h.Bool(false); break;
+      case JsonType::kTrue: ok = h.Bool(true); break;
+      case JsonType::kInt: ok = h.Int64(n->v.i); break;
+      case JsonType::kUint: ok = h.Uint64(n->v.u); break;
+      case JsonType::kDouble: ok = h.Double(n->v.d); break;
       case JsonType::kString:
         ok = key ? h.Key(n->v.str, n->size, false) : h.String(n->v.str, n->size, false);
         break;

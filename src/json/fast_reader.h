@@ -29,8 +29,7 @@ class FastReader {
 
   // With reference_strings, strings without escapes point into `text` instead of being copied
   // into the document (`text` must then outlive it). `scratch` holds unescaped strings.
-  FastReader(std::string_view text, JsonLimits limits, bool reference_strings,
-             std::string& scratch)
+  FastReader(std::string_view text, JsonLimits limits, bool reference_strings, std::string& scratch)
       : p_(text.data()),
         end_(text.data() + text.size()),
         max_depth_(std::min(limits.max_depth, kMaxDepth)),
@@ -128,8 +127,7 @@ class FastReader {
   }
 
   bool literal(std::string_view word) {
-    if (static_cast<size_t>(end_ - p_) < word.size() ||
-        std::string_view(p_, word.size()) != word) {
+    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) {
       return false;
     }
     p_ += word.size();
@@ -138,16 +136,11 @@ class FastReader {
 
   bool scalar(Doc& doc) {
     switch (*p_) {
-      case '"':
-        return string(doc);
-      case 't':
-        return literal("true") && doc.Bool(true);
-      case 'f':
-        return literal("false") && doc.Bool(false);
-      case 'n':
-        return literal("null") && doc.Null();
-      default:
-        return number(doc);
+      case '"': return string(doc);
+      case 't': return literal("true") && doc.Bool(true);
+      case 'f': return literal("false") && doc.Bool(false);
+      case 'n': return literal("null") && doc.Null();
+      default: return number(doc);
     }
   }
 
@@ -299,8 +292,7 @@ class FastReader {
 
   // The number text [begin, p_) converted by RapidJSON, refusing infinity.
   bool rapidjson_number(Doc& doc, const char* begin) {
-    return !rapidjson_read(std::string_view(begin, static_cast<size_t>(p_ - begin)), doc)
-                .IsError();
+    return !rapidjson_read(std::string_view(begin, static_cast<size_t>(p_ - begin)), doc).IsError();
   }
 
   const char* p_;

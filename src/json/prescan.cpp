@@ -65,8 +65,7 @@ std::optional<Error> prescan(std::string_view text, JsonLimits limits) {
   size_t values = 1;
   for (size_t i = 0; i < text.size(); ++i) {
     switch (text[i]) {
-      case '\0':
-        return json_error(i, "NUL byte");
+      case '\0': return json_error(i, "NUL byte");
       case '"': {
         Result<size_t> close = skip_string(text, i);
         if (!close) return std::move(close).error();
@@ -99,8 +98,7 @@ std::optional<Error> prescan(std::string_view text, JsonLimits limits) {
           i = *last;
         }
         break;
-      default:
-        break;
+      default: break;
     }
   }
   return std::nullopt;

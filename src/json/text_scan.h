@@ -1,7 +1,7 @@
 #pragma once
 // Byte scanning shared by the JSON reader (src/json/fast_reader.h) and the JSON string writer
-// (src/dialect/openai_chat/writer.cpp): both pass long runs of plain ASCII through and stop only at the few
-// bytes that need a closer look.
+// (src/dialect/openai_chat/writer.cpp): both pass long runs of plain ASCII through and stop only at
+// the few bytes that need a closer look.
 
 #include <cstddef>
 #include <cstdint>

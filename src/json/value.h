@@ -101,14 +101,10 @@ class JsonValue {
   // Any number, integers converted (beyond 2^53 to the nearest double).
   std::optional<double> number() const {
     switch (node_->type) {
-      case detail::JsonType::kInt:
-        return static_cast<double>(node_->v.i);
-      case detail::JsonType::kUint:
-        return static_cast<double>(node_->v.u);
-      case detail::JsonType::kDouble:
-        return node_->v.d;
-      default:
-        return std::nullopt;
+      case detail::JsonType::kInt: return static_cast<double>(node_->v.i);
+      case detail::JsonType::kUint: return static_cast<double>(node_->v.u);
+      case detail::JsonType::kDouble: return node_->v.d;
+      default: return std::nullopt;
     }
   }
   // A string's text (unescaped), or `fallback` for any other value.

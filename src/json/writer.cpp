@@ -28,22 +28,14 @@ const char* skip_unescaped(const char* p, const char* end) {
 // The escape of a byte skip_unescaped stopped at, as RapidJSON writes it.
 std::string_view escape(unsigned char c, char (&buf)[6]) {
   switch (c) {
-    case '"':
-      return "\\\"";
-    case '\\':
-      return "\\\\";
-    case '\b':
-      return "\\b";
-    case '\f':
-      return "\\f";
-    case '\n':
-      return "\\n";
-    case '\r':
-      return "\\r";
-    case '\t':
-      return "\\t";
-    default:
-      break;
+    case '"': return "\\\"";
+    case '\\': return "\\\\";
+    case '\b': return "\\b";
+    case '\f': return "\\f";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    default: break;
   }
   constexpr char kHex[] = "0123456789ABCDEF";
   buf[0] = '\\';

@@ -6,8 +6,9 @@
 //   - doubles: RapidJSON's shortest round-trip form (1.0, 1e21, 0.0001, -0.0); NaN and infinity
 //     are refused (false) after the separator is written, as RapidJSON does;
 //   - no whitespace.
-// The method names and signatures are those of a RapidJSON SAX handler, so RapidJSON's
-// Value::Accept can drive a JsonWriter in the files still on json/rapidjson_dom.h.
+// The method names are those of RapidJSON's Writer (String, Key and RawValue take a
+// string_view), and the SAX forms below make it a RapidJSON handler, so one walk over a parsed
+// value (detail::walk_json) feeds either.
 
 #include <cstddef>
 #include <cstdint>
@@ -61,8 +62,16 @@ class JsonWriter {
 
   // A parsed value, copied (as RapidJSON's Value::Accept copies its own values).
   bool Value(JsonValue v);
+  // `json`, one complete JSON value (e.g. json_dump's output), copied as it is: RapidJSON's
+  // RawValue. Nothing checks it, so it must come from a writer, never from a client.
+  bool RawValue(std::string_view json) {
+    prefix();
+    out_.append(json);
+    return true;
+  }
 
-  // The SAX forms of String and Key, for RapidJSON's Value::Accept.
+  // The SAX forms of String and Key, RapidJSON's handler shape: detail::walk_json drives this
+  // writer and RapidJSON's own (the reference it is tested against) through them.
   bool String(const char* s, unsigned n, bool /*copy*/) { return String(std::string_view(s, n)); }
   bool Key(const char* s, unsigned n, bool /*copy*/) { return String(std::string_view(s, n)); }
 

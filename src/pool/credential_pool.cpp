@@ -266,18 +266,11 @@ PoolCounts CredentialPool::counts(int64_t now) const {
   PoolCounts out;
   for (const Slot& s : slots_) {
     switch (state_of(s, rule, now)) {
-      case SlotState::kReady:
-        ++out.healthy;
-        break;
-      case SlotState::kCooling:
-        ++out.cooling;
-        break;
-      case SlotState::kDead:
-        ++out.dead;
-        break;
+      case SlotState::kReady: ++out.healthy; break;
+      case SlotState::kCooling: ++out.cooling; break;
+      case SlotState::kDead: ++out.dead; break;
       case SlotState::kRetired:
-      case SlotState::kFree:
-        break;
+      case SlotState::kFree: break;
     }
   }
   out.fetching = fetching_;

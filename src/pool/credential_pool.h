@@ -21,11 +21,11 @@ namespace zproxy {
 inline constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 
 struct PoolSettings {
-  size_t target_size = 0;          // fetched credentials to keep (static pools: ignored)
-  int64_t max_age_ms = 0;          // fetched credentials retire at this age; 0 = never
-  uint32_t max_inflight = 0;       // concurrent leases per credential; 0 = no cap
+  size_t target_size = 0;           // fetched credentials to keep (static pools: ignored)
+  int64_t max_age_ms = 0;           // fetched credentials retire at this age; 0 = never
+  uint32_t max_inflight = 0;        // concurrent leases per credential; 0 = no cap
   int64_t busy_cooldown_ms = 5000;  // kCooldown without a duration
-  int64_t backoff_min_ms = 1000;   // after a failed fetch; doubles per failure
+  int64_t backoff_min_ms = 1000;    // after a failed fetch; doubles per failure
   int64_t backoff_max_ms = 30000;
   size_t max_parallel_fetches = 8;  // never above the number of missing credentials either
 };
@@ -97,10 +97,10 @@ class CredentialPool {
   struct Slot {
     std::string secret;
     uint32_t generation = 0;
-    bool live = false;        // slot holds a credential
+    bool live = false;  // slot holds a credential
     bool dead = false;
     int64_t created = 0;
-    int64_t last_used = -1;   // for LRU; -1 = never
+    int64_t last_used = -1;  // for LRU; -1 = never
     int64_t cooldown_until = 0;
     uint32_t inflight = 0;
   };

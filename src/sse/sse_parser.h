@@ -70,15 +70,15 @@ class SseParser {
   void keep_data();  // copies a data line held as a view into data_
 
   SseLimits limits_;
-  std::string line_;          // unfinished line tail
-  bool pending_cr_ = false;   // the previous slice ended with CR: skip one leading LF
-  bool at_start_ = true;      // no line has ended yet: a leading UTF-8 BOM is stripped
-  std::string data_;          // current event's data buffer
+  std::string line_;         // unfinished line tail
+  bool pending_cr_ = false;  // the previous slice ended with CR: skip one leading LF
+  bool at_start_ = true;     // no line has ended yet: a leading UTF-8 BOM is stripped
+  std::string data_;         // current event's data buffer
   // The usual event has a single data line: while it lies in the slice being fed it is held as
   // a view (its "\n" implied) instead of copied. data_ is empty meanwhile.
   std::string_view data_view_;
   bool has_data_view_ = false;
-  std::string type_;          // current event's type
+  std::string type_;  // current event's type
   std::string last_id_;
   int64_t retry_ms_ = -1;
   bool failed_ = false;

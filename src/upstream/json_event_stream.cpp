@@ -54,15 +54,12 @@ void JsonEventStream::Impl::on_event(const SseEvent& event) {
 
 void JsonEventStream::Impl::take(EventOutcome outcome) {
   switch (outcome.step) {
-    case EventStep::kMore:
-      return;
+    case EventStep::kMore: return;
     case EventStep::kEnd:
       ended = true;
       events->on_answer_end(*sink);
       return sink->on_end();
-    case EventStep::kFailure:
-      ended = true;
-      return sink->on_failure(outcome.failure);
+    case EventStep::kFailure: ended = true; return sink->on_failure(outcome.failure);
   }
 }
 

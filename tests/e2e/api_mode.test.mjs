@@ -127,6 +127,15 @@ describe('API mode (three keys)', () => {
     const ids = r.json.data.map((m) => m.id);
     for (const id of ['glm-4.5', 'glm-4.5-air', 'glm-4.6']) assert.ok(ids.includes(id), id);
     assert.ok(r.json.data.every((m) => m.owned_by === 'z-ai'));
+    // The Anthropic SDK's models.list() reads the same answer.
+    for (const m of r.json.data) {
+      assert.equal(m.type, 'model');
+      assert.equal(m.display_name, m.id);
+      assert.match(m.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    }
+    assert.equal(r.json.has_more, false);
+    assert.equal(r.json.first_id, ids[0]);
+    assert.equal(r.json.last_id, ids.at(-1));
   });
 
   test('1302 (concurrency) is retried on another key', T, async () => {

@@ -49,7 +49,7 @@ for (const mode of ['guest', 'api']) {
     after(() => s?.stop());
 
     test('connection cut after the commit: an error event, then [DONE]', T, async () => {
-      for (const cutMode of ['destroy', 'end']) {
+      for (const cutMode of ['destroy', 'end', 'inside', 'unterminated']) {
         const tag = `cut-after-${cutMode}`;
         s.fake.script({ text: tag, cutAfterEvents: 2, cutMode });
         const r = await s.chat({ ...body(tag), stream: true });
@@ -58,7 +58,7 @@ for (const mode of ['guest', 'api']) {
     });
 
     test('connection cut before the commit: 502 upstream_truncated (stream and not)', T, async () => {
-      for (const cutMode of ['destroy', 'end']) {
+      for (const cutMode of ['destroy', 'end', 'inside', 'unterminated']) {
         const tag = `cut-before-${cutMode}`;
         s.fake.script({ text: tag, cutAfterEvents: 0, cutMode });
         assertError(await s.chat({ ...body(tag), stream: true }), { status: 502, type: 'upstream_error', code: 'upstream_truncated' });

@@ -29,7 +29,9 @@
 //     dripMs            wait between events
 //     fragmentBytes     split every write into pieces of this many bytes
 //     cutAfterEvents    after N events cut the connection (cutMode "destroy", default) or end
-//                       the body cleanly without an end marker (cutMode "end")
+//                       the body cleanly without an end marker (cutMode "end"); "inside": the
+//                       body ends cleanly in the middle of event N+1's data line;
+//                       "unterminated": it ends after event N+1 without its blank line
 //     errorAfterEvents  after N events send an error frame (errorFrame: JSON or raw event
 //                       text overrides the mode's default), then end the body
 //     hugeBytes         play a generated answer of this many bytes instead of a recording,
@@ -201,9 +203,18 @@ function errorFrame(mode, rule) {
   return `data: ${JSON.stringify(rule.errorFrame)}\n\n`;
 }
 
-// Ends the answer without its end marker, after what was written reached the socket.
-async function cut(res, entry, rule) {
+// Ends the answer without its end marker, after what was written reached the socket. `next`:
+// the event that would have come next (for the cut modes that send part of it).
+async function cut(res, entry, rule, next) {
   entry.cut = true;
+  if ((rule.cutMode === 'inside' || rule.cutMode === 'unterminated') && next) {
+    const text = next.toString();
+    const piece = rule.cutMode === 'inside'
+      ? text.slice(0, Math.max(text.indexOf(':') + 3, text.trimEnd().length >> 1))
+      : text.replace(/\r?\n\r?\n$/, '\n');
+    await writePiece(res, entry, Buffer.from(piece), rule);
+    return res.end();
+  }
   if (rule.cutMode === 'end') return res.end();
   await flushed.get(res);
   res.socket?.destroy();
@@ -216,7 +227,7 @@ async function play(res, entry, mode, events, rule, contentType) {
   let i = 0;
   for (const ev of events) {
     if (res.destroyed) return;
-    if (rule.cutAfterEvents === i) return cut(res, entry, rule);
+    if (rule.cutAfterEvents === i) return cut(res, entry, rule, ev);
     if (rule.errorAfterEvents === i) {
       await writePiece(res, entry, Buffer.from(errorFrame(mode, rule)), rule);
       entry.errorSent = true;

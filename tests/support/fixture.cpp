@@ -3,6 +3,8 @@
 
 #include "fixture.h"
 
+#include "dialect/anthropic_messages/emitter.h"
+#include "dialect/openai_chat/emitter.h"
 #include "json/json.h"
 
 namespace zproxy {
@@ -23,7 +25,7 @@ std::string_view verdict_name(Verdict v) {
 }  // namespace
 
 std::string transcript(Translator& translator) {
-  Emitter& em = translator.emitter();
+  Translator& em = translator;
   std::string out = em.take_output();
   if (!em.failed()) return out;
   const UpstreamFailure& f = em.failure();
@@ -31,8 +33,9 @@ std::string transcript(Translator& translator) {
     em.write_error_event(f.error);
     return out + em.take_output();
   }
-  out += "HTTP " + std::to_string(errc_info(f.error.code).status) + "\n";
-  out += error_json(f.error) + "\nverdict: " + std::string(verdict_name(f.verdict)) + "\n";
+  const ErrorAnswer answer = error_answer(translator.dialect(), f.error, "req_fixture");
+  out += "HTTP " + std::to_string(answer.status) + "\n";
+  out += answer.body + "\nverdict: " + std::string(verdict_name(f.verdict)) + "\n";
   return out;
 }
 
@@ -66,17 +69,32 @@ Result<Translator> translator_from_fixture_options(std::string_view options_json
   if (!shape) return std::move(shape).error();
   auto thinking = thinking_from(doc->member("thinking").string());
   if (!thinking) return std::move(thinking).error();
-  EmitterOptions opt;
+  std::vector<std::string> stop;
+  for (const JsonValue s : doc->member("stop").elements()) {
+    if (s.is_string()) stop.emplace_back(s.string());
+  }
+  const std::string_view dialect = doc->member("dialect").string("chat");
+  if (dialect == "messages") {
+    MessagesEmitterOptions m;
+    m.id = "msg_fixture00000000000000000";
+    m.model = std::string(doc->member("model").string("claude-sonnet-4-5"));
+    m.request_id = "req_fixture";
+    m.stream = json_bool(*doc, "stream");
+    m.thinking_text = !json_bool(*doc, "thinking_omitted");
+    m.input_estimate = 42;
+    m.id_seed = 7;
+    return Translator(*shape, Dialect::kMessages, std::make_unique<MessagesEmitter>(std::move(m)),
+                      *thinking, stop, SseLimits{}, 1764151200000);
+  }
+  if (dialect != "chat") return make_error(Errc::kInvalidValue, "unknown dialect", "dialect");
+  ChatEmitterOptions opt;
   opt.id = "chatcmpl-fixture";
   opt.created = 1700000000;
   opt.model = std::string(doc->member("model").string("glm-4.6"));
   opt.stream = json_bool(*doc, "stream");
   opt.include_usage = json_bool(*doc, "include_usage");
-  opt.thinking = *thinking;
-  for (const JsonValue s : doc->member("stop").elements()) {
-    if (s.is_string()) opt.stop.emplace_back(s.string());
-  }
-  return Translator(*shape, std::move(opt), SseLimits{}, 1764151200000);
+  return Translator(*shape, Dialect::kChat, std::make_unique<ChatEmitter>(std::move(opt)),
+                    *thinking, stop, SseLimits{}, 1764151200000);
 }
 
 }  // namespace zproxy

@@ -16,30 +16,21 @@ constexpr int64_t kWall = 1764151200000;  // 2025-11-26 10:00:00 UTC
 
 std::string finish_name(FinishReason r) {
   switch (r) {
-    case FinishReason::kStop:
-      return "stop";
-    case FinishReason::kLength:
-      return "length";
-    case FinishReason::kToolCalls:
-      return "tool_calls";
-    case FinishReason::kContentFilter:
-      return "content_filter";
+    case FinishReason::kStop: return "stop";
+    case FinishReason::kLength: return "length";
+    case FinishReason::kToolCalls: return "tool_calls";
+    case FinishReason::kContentFilter: return "content_filter";
   }
   return "?";
 }
 
 std::string verdict_name(Verdict v) {
   switch (v) {
-    case Verdict::kDead:
-      return "dead";
-    case Verdict::kCooldown:
-      return "cooldown";
-    case Verdict::kTransient:
-      return "transient";
-    case Verdict::kClientFault:
-      return "client_fault";
-    case Verdict::kUpstreamWide:
-      return "upstream_wide";
+    case Verdict::kDead: return "dead";
+    case Verdict::kCooldown: return "cooldown";
+    case Verdict::kTransient: return "transient";
+    case Verdict::kClientFault: return "client_fault";
+    case Verdict::kUpstreamWide: return "upstream_wide";
   }
   return "?";
 }

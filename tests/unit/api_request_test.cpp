@@ -7,19 +7,23 @@
 #include <string>
 #include <vector>
 
+#include "dialect/openai_chat/chat_request.h"
 #include "upstream/zai_api/api.h"
 
 using namespace zproxy;
 
 namespace {
 
-// A ChatRequest whose doc is `body` and whose fields are set by `set` (the adapter reads
-// messages and tools from doc, everything else from the fields).
-ChatRequest request(std::string_view body, const std::function<void(ChatRequest&)>& set = {}) {
-  ChatRequest r;
-  r.doc.Parse(body.data(), body.size());
-  REQUIRE_FALSE(r.doc.HasParseError());
-  r.model = "glm-4.6";
+// The canonical request of a client body (`messages`, `tools`), whose other fields are then
+// set by `set`.
+CanonicalRequest request(std::string_view text,
+                         const std::function<void(CanonicalRequest&)>& set = {}) {
+  std::string body(text);
+  body.insert(1, R"("model":"glm-4.6",)");
+  auto parsed = parse_chat_request(body);
+  REQUIRE(parsed.ok());
+  CanonicalRequest r = std::move(parsed).value();
+  r.stream = false;
   if (set) set(r);
   return r;
 }
@@ -31,44 +35,61 @@ Config config() {
   return c;
 }
 
-std::string build_body(const ChatRequest& r, std::string_view request_id = "zp-req-0001") {
+std::string build_body(const CanonicalRequest& r, std::string_view request_id = "zp-req-0001") {
   return api::build_chat_request(r, config(), "glm-4.6", "key-1234", request_id).body;
 }
 
 constexpr std::string_view kHi = R"({"messages":[{"role":"user","content":"Hi"}]})";
 const std::string kHiOut = R"({"model":"glm-4.6","messages":[{"role":"user","content":"Hi"}],)";
 
+// A user message holding one image part.
+Message image_message() {
+  Message m;
+  m.role = Role::kUser;
+  m.form = ContentForm::kParts;
+  m.parts.push_back(Part{PartKind::kImage, "https://e.com/a.png", {}});
+  return m;
+}
+
 }  // namespace
 
 TEST_CASE("api check_request refuses what API mode cannot serve", "[api][request]") {
   struct Row {
     std::string name;
-    std::function<void(ChatRequest&)> set;
+    std::function<void(CanonicalRequest&)> set;
     std::string param;  // empty: accepted
   };
   const std::vector<Row> rows = {
-      {"plain", [](ChatRequest&) {}, ""},
-      {"tool_choice auto", [](ChatRequest& r) { r.tool_choice = "auto"; }, ""},
-      {"tool_choice none", [](ChatRequest& r) { r.tool_choice = "none"; }, ""},
-      {"tool_choice required", [](ChatRequest& r) { r.tool_choice = "required"; }, "tool_choice"},
-      {"tool_choice function", [](ChatRequest& r) { r.tool_choice = "function"; }, "tool_choice"},
-      {"n 1", [](ChatRequest& r) { r.n = 1; }, ""},
-      {"n 2", [](ChatRequest& r) { r.n = 2; }, "n"},
-      {"logprobs", [](ChatRequest& r) { r.logprobs = true; }, "logprobs"},
-      {"json_object", [](ChatRequest& r) { r.response_format = "json_object"; }, ""},
-      {"text", [](ChatRequest& r) { r.response_format = "text"; }, ""},
-      {"json_schema", [](ChatRequest& r) { r.response_format = "json_schema"; }, "response_format"},
-      {"images", [](ChatRequest& r) { r.has_image_parts = true; }, ""},
-      {"tools", [](ChatRequest& r) { r.has_tools = true; }, ""},
+      {"plain", [](CanonicalRequest&) {}, ""},
+      {"tool_choice auto", [](CanonicalRequest& r) { r.tool_choice = ToolChoice::kAuto; }, ""},
+      {"tool_choice none", [](CanonicalRequest& r) { r.tool_choice = ToolChoice::kNone; }, ""},
+      {"tool_choice required", [](CanonicalRequest& r) { r.tool_choice = ToolChoice::kRequired; },
+       "tool_choice"},
+      {"tool_choice function", [](CanonicalRequest& r) { r.tool_choice = ToolChoice::kFunction; },
+       "tool_choice"},
+      {"n 1", [](CanonicalRequest& r) { r.n = 1; }, ""},
+      {"n 2", [](CanonicalRequest& r) { r.n = 2; }, "n"},
+      {"logprobs", [](CanonicalRequest& r) { r.logprobs = true; }, "logprobs"},
+      {"json_object", [](CanonicalRequest& r) { r.response_format = ResponseFormat::kJsonObject; },
+       ""},
+      {"text", [](CanonicalRequest& r) { r.response_format = ResponseFormat::kText; }, ""},
+      {"json_schema", [](CanonicalRequest& r) { r.response_format = ResponseFormat::kJsonSchema; },
+       "response_format"},
+      {"images", [](CanonicalRequest& r) { r.messages.push_back(image_message()); }, ""},
+      {"tools",
+       [](CanonicalRequest& r) {
+         r.tools.push_back(Tool{"w", {}, {}, {}});
+       },
+       ""},
       {"stop x4",
-       [](ChatRequest& r) {
+       [](CanonicalRequest& r) {
          r.stop = {"a", "b", "c", "d"};
        },
        ""},
   };
   for (const Row& row : rows) {
     INFO(row.name);
-    ChatRequest r;
+    CanonicalRequest r;
     row.set(r);
     const Status s = api::check_request(r);
     CHECK(s.ok() == row.param.empty());
@@ -83,8 +104,9 @@ TEST_CASE("api build_chat_request: URL and headers", "[api][request]") {
   Config c = config();
   c.zai_extra_headers = {{"X-Trace", "1"}, {"user-agent", "custom/2"}, {"authorization", "no"}};
   SECTION("streaming") {
-    const UpstreamRequest up = api::build_chat_request(
-        request(kHi, [](ChatRequest& r) { r.stream = true; }), c, "glm-4.6", "abc.def", "zp-1234");
+    const UpstreamRequest up =
+        api::build_chat_request(request(kHi, [](CanonicalRequest& r) { r.stream = true; }), c,
+                                "glm-4.6", "abc.def", "zp-1234");
     CHECK(up.method == "POST");
     CHECK(up.url == "https://api.z.ai/api/paas/v4/chat/completions");
     std::vector<std::string> headers;
@@ -109,55 +131,56 @@ TEST_CASE("api build_chat_request: URL and headers", "[api][request]") {
 TEST_CASE("api build_chat_request: top-level fields", "[api][request]") {
   struct Row {
     std::string name;
-    std::function<void(ChatRequest&)> set;
+    std::function<void(CanonicalRequest&)> set;
     std::string tail;  // the body after kHiOut
   };
   const std::vector<Row> rows = {
-      {"minimal", [](ChatRequest&) {}, R"("stream":false,"request_id":"zp-req-0001"})"},
+      {"minimal", [](CanonicalRequest&) {}, R"("stream":false,"request_id":"zp-req-0001"})"},
       {"stream, include_usage not forwarded",
-       [](ChatRequest& r) {
+       [](CanonicalRequest& r) {
          r.stream = true;
          r.include_usage = true;
        },
        R"("stream":true,"request_id":"zp-req-0001"})"},
-      {"thinking enabled", [](ChatRequest& r) { r.thinking = ThinkingSwitch::kEnabled; },
+      {"thinking enabled", [](CanonicalRequest& r) { r.thinking = ThinkingSwitch::kEnabled; },
        R"("stream":false,"thinking":{"type":"enabled"},"request_id":"zp-req-0001"})"},
-      {"thinking disabled", [](ChatRequest& r) { r.thinking = ThinkingSwitch::kDisabled; },
+      {"thinking disabled", [](CanonicalRequest& r) { r.thinking = ThinkingSwitch::kDisabled; },
        R"("stream":false,"thinking":{"type":"disabled"},"request_id":"zp-req-0001"})"},
-      {"max_tokens", [](ChatRequest& r) { r.max_tokens = 1024; },
+      {"max_tokens", [](CanonicalRequest& r) { r.max_tokens = 1024; },
        R"("stream":false,"max_tokens":1024,"request_id":"zp-req-0001"})"},
       {"sampling",
-       [](ChatRequest& r) {
+       [](CanonicalRequest& r) {
          r.temperature = 0.7;
          r.top_p = 0.95;
        },
        R"("stream":false,"temperature":0.7,"top_p":0.95,"request_id":"zp-req-0001"})"},
       {"first stop word only",
-       [](ChatRequest& r) {
+       [](CanonicalRequest& r) {
          r.stop = {"END", "STOP", "x"};
        },
        R"("stream":false,"stop":["END"],"request_id":"zp-req-0001"})"},
-      {"json_object", [](ChatRequest& r) { r.response_format = "json_object"; },
+      {"json_object", [](CanonicalRequest& r) { r.response_format = ResponseFormat::kJsonObject; },
        R"("stream":false,"response_format":{"type":"json_object"},"request_id":"zp-req-0001"})"},
-      {"text format omitted", [](ChatRequest& r) { r.response_format = "text"; },
+      {"text format omitted",
+       [](CanonicalRequest& r) { r.response_format = ResponseFormat::kText; },
        R"("stream":false,"request_id":"zp-req-0001"})"},
-      {"user 6 chars", [](ChatRequest& r) { r.user = "user-1"; },
+      {"user 6 chars", [](CanonicalRequest& r) { r.user = "user-1"; },
        R"("stream":false,"request_id":"zp-req-0001","user_id":"user-1"})"},
-      {"user too short", [](ChatRequest& r) { r.user = "bob"; },
+      {"user too short", [](CanonicalRequest& r) { r.user = "bob"; },
        R"("stream":false,"request_id":"zp-req-0001"})"},
-      {"user too long", [](ChatRequest& r) { r.user = std::string(129, 'u'); },
+      {"user too long", [](CanonicalRequest& r) { r.user = std::string(129, 'u'); },
        R"("stream":false,"request_id":"zp-req-0001"})"},
-      {"user 128 chars", [](ChatRequest& r) { r.user = std::string(128, 'u'); },
+      {"user 128 chars", [](CanonicalRequest& r) { r.user = std::string(128, 'u'); },
        R"("stream":false,"request_id":"zp-req-0001","user_id":")" + std::string(128, 'u') + "\"}"},
       {"everything",
-       [](ChatRequest& r) {
+       [](CanonicalRequest& r) {
          r.stream = true;
          r.thinking = ThinkingSwitch::kDisabled;
          r.max_tokens = 5;
          r.temperature = 1.0;
          r.top_p = 0.5;
          r.stop = {"\n\n"};
-         r.response_format = "json_object";
+         r.response_format = ResponseFormat::kJsonObject;
          r.user = "someone@example.com";
        },
        R"("stream":true,"thinking":{"type":"disabled"},"max_tokens":5,"temperature":1.0,)"
@@ -192,16 +215,11 @@ TEST_CASE("api build_chat_request: tools and tool_choice", "[api][request]") {
       R"("tools":[{"type":"function","function":{"name":"w","parameters":{"type":"object",)"
       R"("properties":{}}}}])";
   const std::string id = R"("request_id":"zp-req-0001"})";
-  CHECK(build_body(request(body, [](ChatRequest& r) { r.has_tools = true; })) ==
-        head + tools + "," + id);
-  CHECK(build_body(request(body, [](ChatRequest& r) {
-          r.has_tools = true;
-          r.tool_choice = "auto";
-        })) == head + tools + R"(,"tool_choice":"auto",)" + id);
-  CHECK(build_body(request(body, [](ChatRequest& r) {
-          r.has_tools = true;
-          r.tool_choice = "none";
-        })) == head + id);
+  CHECK(build_body(request(body)) == head + tools + "," + id);
+  CHECK(build_body(request(body, [](CanonicalRequest& r) { r.tool_choice = ToolChoice::kAuto; })) ==
+        head + tools + R"(,"tool_choice":"auto",)" + id);
+  CHECK(build_body(request(body, [](CanonicalRequest& r) { r.tool_choice = ToolChoice::kNone; })) ==
+        head + id);
 }
 
 TEST_CASE("api build_chat_request: messages", "[api][request]") {

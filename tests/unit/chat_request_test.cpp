@@ -19,8 +19,8 @@ std::string body_msg(const std::string& message) {
   return R"({"model":"glm-4.6","messages":[)" + message + "]}";
 }
 
-ChatRequest parse_ok(const std::string& body) {
-  Result<ChatRequest> r = parse_chat_request(body);
+CanonicalRequest parse_ok(const std::string& body) {
+  Result<CanonicalRequest> r = parse_chat_request(body);
   if (!r.ok()) FAIL("unexpected error: " << r.error().message << " param=" << r.error().param);
   return std::move(r).value();
 }
@@ -28,7 +28,7 @@ ChatRequest parse_ok(const std::string& body) {
 }  // namespace
 
 TEST_CASE("chat request: minimal body and defaults") {
-  const ChatRequest r = parse_ok(body_with(""));
+  const CanonicalRequest r = parse_ok(body_with(""));
   CHECK(r.model == "glm-4.6");
   CHECK_FALSE(r.stream);
   CHECK_FALSE(r.include_usage);
@@ -38,20 +38,22 @@ TEST_CASE("chat request: minimal body and defaults") {
   CHECK_FALSE(r.max_tokens.has_value());
   CHECK(r.reasoning_effort.empty());
   CHECK(r.thinking == ThinkingSwitch::kDefault);
-  CHECK_FALSE(r.thinking_explicit);
   CHECK(r.user.empty());
-  CHECK_FALSE(r.has_tools);
-  CHECK(r.tool_choice.empty());
-  CHECK_FALSE(r.has_image_parts);
+  CHECK_FALSE(r.has_tools());
+  CHECK(r.tool_choice == ToolChoice::kAbsent);
+  CHECK_FALSE(r.has_image_parts());
   CHECK(r.n == 1);
   CHECK_FALSE(r.logprobs);
-  CHECK(r.response_format.empty());
-  REQUIRE(r.doc.IsObject());
-  CHECK(r.doc["messages"].Size() == 1);
+  CHECK(r.response_format == ResponseFormat::kAbsent);
+  REQUIRE(r.messages.size() == 1);
+  CHECK(r.messages[0].role == Role::kUser);
+  CHECK(r.messages[0].form == ContentForm::kString);
+  REQUIRE(r.messages[0].parts.size() == 1);
+  CHECK(r.messages[0].parts[0].text == "hi");
 }
 
 TEST_CASE("chat request: every field read") {
-  const ChatRequest r = parse_ok(body_with(
+  const CanonicalRequest r = parse_ok(body_with(
       R"(,"stream":true,"stream_options":{"include_usage":true},"temperature":0.7,"top_p":1,)"
       R"("max_tokens":100,"max_completion_tokens":50,"stop":["a","bb"],"user":"u-1","n":1,)"
       R"("logprobs":false,"reasoning_effort":"high","response_format":{"type":"json_object"},)"
@@ -67,41 +69,49 @@ TEST_CASE("chat request: every field read") {
   CHECK(r.user == "u-1");
   CHECK(r.reasoning_effort == "high");
   CHECK(r.thinking == ThinkingSwitch::kEnabled);
-  CHECK(r.response_format == "json_object");
-  CHECK(r.has_tools);
-  CHECK(r.tool_choice == "required");
+  CHECK(r.response_format == ResponseFormat::kJsonObject);
+  REQUIRE(r.tools.size() == 1);
+  CHECK(r.tools[0].name == "get_weather");
+  CHECK(r.tools[0].description == "d");
+  CHECK(r.tools[0].parameters == R"({"type":"object"})");
+  CHECK(r.tools[0].strict == true);
+  CHECK(r.tool_choice == ToolChoice::kRequired);
 }
 
 TEST_CASE("chat request: scalar fields, good values") {
   struct Row {
     std::string extra;
-    std::function<bool(const ChatRequest&)> check;
+    std::function<bool(const CanonicalRequest&)> check;
   };
   const std::vector<Row> rows = {
-      {R"(,"max_tokens":7)", [](const ChatRequest& r) { return r.max_tokens == 7; }},
-      {R"(,"max_completion_tokens":9)", [](const ChatRequest& r) { return r.max_tokens == 9; }},
-      {R"(,"max_tokens":null)", [](const ChatRequest& r) { return !r.max_tokens; }},
-      {R"(,"temperature":0)", [](const ChatRequest& r) { return r.temperature == 0.0; }},
-      {R"(,"temperature":2)", [](const ChatRequest& r) { return r.temperature == 2.0; }},
-      {R"(,"top_p":0.0)", [](const ChatRequest& r) { return r.top_p == 0.0; }},
+      {R"(,"max_tokens":7)", [](const CanonicalRequest& r) { return r.max_tokens == 7; }},
+      {R"(,"max_completion_tokens":9)",
+       [](const CanonicalRequest& r) { return r.max_tokens == 9; }},
+      {R"(,"max_tokens":null)", [](const CanonicalRequest& r) { return !r.max_tokens; }},
+      {R"(,"temperature":0)", [](const CanonicalRequest& r) { return r.temperature == 0.0; }},
+      {R"(,"temperature":2)", [](const CanonicalRequest& r) { return r.temperature == 2.0; }},
+      {R"(,"top_p":0.0)", [](const CanonicalRequest& r) { return r.top_p == 0.0; }},
       {R"(,"stop":"END")",
-       [](const ChatRequest& r) { return r.stop == std::vector<std::string>{"END"}; }},
-      {R"(,"stop":null)", [](const ChatRequest& r) { return r.stop.empty(); }},
-      {R"(,"stop":["1","2","3","4"])", [](const ChatRequest& r) { return r.stop.size() == 4; }},
-      {R"(,"stream":false,"stream_options":null)", [](const ChatRequest& r) { return !r.stream; }},
-      {R"(,"stream_options":{})", [](const ChatRequest& r) { return !r.include_usage; }},
-      {R"(,"n":3)", [](const ChatRequest& r) { return r.n == 3; }},
-      {R"(,"logprobs":true)", [](const ChatRequest& r) { return r.logprobs; }},
-      {R"(,"tools":[])", [](const ChatRequest& r) { return !r.has_tools; }},
-      {R"(,"tool_choice":"none")", [](const ChatRequest& r) { return r.tool_choice == "none"; }},
+       [](const CanonicalRequest& r) { return r.stop == std::vector<std::string>{"END"}; }},
+      {R"(,"stop":null)", [](const CanonicalRequest& r) { return r.stop.empty(); }},
+      {R"(,"stop":["1","2","3","4"])",
+       [](const CanonicalRequest& r) { return r.stop.size() == 4; }},
+      {R"(,"stream":false,"stream_options":null)",
+       [](const CanonicalRequest& r) { return !r.stream; }},
+      {R"(,"stream_options":{})", [](const CanonicalRequest& r) { return !r.include_usage; }},
+      {R"(,"n":3)", [](const CanonicalRequest& r) { return r.n == 3; }},
+      {R"(,"logprobs":true)", [](const CanonicalRequest& r) { return r.logprobs; }},
+      {R"(,"tools":[])", [](const CanonicalRequest& r) { return !r.has_tools(); }},
+      {R"(,"tool_choice":"none")",
+       [](const CanonicalRequest& r) { return r.tool_choice == ToolChoice::kNone; }},
       {R"(,"tool_choice":{"type":"function","function":{"name":"f"}})",
-       [](const ChatRequest& r) { return r.tool_choice == "function"; }},
+       [](const CanonicalRequest& r) { return r.tool_choice == ToolChoice::kFunction; }},
       {R"(,"response_format":{"type":"text"})",
-       [](const ChatRequest& r) { return r.response_format == "text"; }},
+       [](const CanonicalRequest& r) { return r.response_format == ResponseFormat::kText; }},
       {R"(,"response_format":{"type":"json_schema","json_schema":{"name":"x"}})",
-       [](const ChatRequest& r) { return r.response_format == "json_schema"; }},
+       [](const CanonicalRequest& r) { return r.response_format == ResponseFormat::kJsonSchema; }},
       {R"(,"user":null,"n":null,"temperature":null,"tools":null,"thinking":null)",
-       [](const ChatRequest& r) { return r.user.empty() && r.n == 1 && !r.temperature; }},
+       [](const CanonicalRequest& r) { return r.user.empty() && r.n == 1 && !r.temperature; }},
   };
   for (const Row& row : rows) {
     INFO(row.extra);
@@ -132,9 +142,8 @@ TEST_CASE("chat request: thinking switch") {
   };
   for (const Row& row : rows) {
     INFO(row.extra);
-    const ChatRequest r = parse_ok(body_with(row.extra));
+    const CanonicalRequest r = parse_ok(body_with(row.extra));
     CHECK(r.thinking == row.want);
-    CHECK(r.thinking_explicit == row.is_explicit);
   }
 }
 
@@ -153,13 +162,17 @@ TEST_CASE("chat request: message shapes accepted") {
   };
   for (const std::string& m : messages) {
     INFO(m);
-    const ChatRequest r = parse_ok(body_msg(m));
-    CHECK_FALSE(r.has_image_parts);
+    const CanonicalRequest r = parse_ok(body_msg(m));
+    CHECK_FALSE(r.has_image_parts());
   }
-  const ChatRequest img = parse_ok(body_msg(
+  const CanonicalRequest img = parse_ok(body_msg(
       R"({"role":"user","content":[{"type":"text","text":"what?"},)"
       R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA","detail":"low"}}]})"));
-  CHECK(img.has_image_parts);
+  CHECK(img.has_image_parts());
+  REQUIRE(img.messages[0].parts.size() == 2);
+  CHECK(img.messages[0].parts[1].kind == PartKind::kImage);
+  CHECK(img.messages[0].parts[1].text == "data:image/png;base64,AAAA");
+  CHECK(img.messages[0].parts[1].detail == "low");
 }
 
 TEST_CASE("chat request: bad bodies") {
@@ -316,7 +329,7 @@ TEST_CASE("chat request: bad bodies") {
   };
   for (const Row& row : rows) {
     INFO(row.body);
-    Result<ChatRequest> r = parse_chat_request(row.body);
+    Result<CanonicalRequest> r = parse_chat_request(row.body);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == row.code);
     CHECK(r.error().param == row.param);
@@ -328,7 +341,8 @@ TEST_CASE("chat request: bad bodies") {
 }
 
 TEST_CASE("chat request: error messages in OpenAI's words") {
-  Result<ChatRequest> r = parse_chat_request(R"({"messages":[{"role":"user","content":"x"}]})");
+  Result<CanonicalRequest> r =
+      parse_chat_request(R"({"messages":[{"role":"user","content":"x"}]})");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message == "Missing required parameter: 'model'.");
   r = parse_chat_request(body_msg(R"({"role":"user","content":7})"));
@@ -345,7 +359,7 @@ TEST_CASE("chat request: deep nesting is refused as invalid JSON") {
     const std::string body = where == "messages"
                                  ? body_msg(R"({"role":"user","content":)" + deep + "}")
                                  : body_with(",\"unknown\":" + deep);
-    Result<ChatRequest> r = parse_chat_request(body);
+    Result<CanonicalRequest> r = parse_chat_request(body);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Errc::kInvalidJson);
   }
@@ -355,27 +369,47 @@ TEST_CASE("chat request: deep nesting is refused as invalid JSON") {
 }
 
 TEST_CASE("chat request: unicode content preserved") {
-  const ChatRequest r = parse_ok(body_msg(
+  const CanonicalRequest r = parse_ok(body_msg(
       "{\"role\":\"user\",\"content\":\"h\xC3\xA9llo \xE4\xBD\xA0\xE5\xA5\xBD \xF0\x9F\x98\x80 "
       "\\u00e9\\ud83d\\ude00\\n\"}"));
-  const rapidjson::Value& content = r.doc["messages"][0]["content"];
-  REQUIRE(content.IsString());
-  CHECK(std::string(content.GetString(), content.GetStringLength()) ==
+  REQUIRE(r.messages[0].form == ContentForm::kString);
+  CHECK(r.messages[0].parts[0].text ==
         "h\xC3\xA9llo \xE4\xBD\xA0\xE5\xA5\xBD \xF0\x9F\x98\x80 \xC3\xA9\xF0\x9F\x98\x80\n");
-  const ChatRequest m = parse_ok(
+  const CanonicalRequest m = parse_ok(
       R"({"model":"glm-4.6\u00e9","messages":[{"role":"user","content":"x"}],"stop":["\u3002"]})");
   CHECK(m.model == "glm-4.6\xC3\xA9");
   CHECK(m.stop == std::vector<std::string>{"\xE3\x80\x82"});
 }
 
-TEST_CASE("chat request: the parsed document outlives the input buffer") {
+TEST_CASE("chat request: the canonical request outlives the input buffer") {
   std::string body = body_with(R"(,"tools":[{"type":"function","function":{"name":"f"}}])");
-  Result<ChatRequest> r = parse_chat_request(body);
+  Result<CanonicalRequest> r = parse_chat_request(body);
   REQUIRE(r.ok());
-  ChatRequest moved = std::move(r).value();
+  CanonicalRequest moved = std::move(r).value();
   body.assign(body.size(), 'x');
-  CHECK(std::string(moved.doc["tools"][0]["function"]["name"].GetString()) == "f");
-  CHECK(std::string(moved.doc["messages"][0]["content"].GetString()) == "hi");
+  CHECK(moved.tools[0].name == "f");
+  CHECK(moved.messages[0].parts[0].text == "hi");
+}
+
+TEST_CASE("chat request: history becomes typed messages") {
+  const CanonicalRequest r = parse_ok(
+      R"({"model":"m","messages":[{"role":"developer","content":"S","name":"n"},)"
+      R"({"role":"assistant","content":null,"reasoning_content":"R","tool_calls":[{"id":"c1",)"
+      R"("type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},)"
+      R"({"role":"tool","tool_call_id":"c1","content":[{"type":"text","text":"42"}]}]})");
+  REQUIRE(r.messages.size() == 3);
+  CHECK(r.messages[0].role == Role::kDeveloper);
+  CHECK(r.messages[0].name == "n");
+  const Message& a = r.messages[1];
+  CHECK(a.form == ContentForm::kNone);
+  CHECK(a.reasoning == "R");
+  REQUIRE(a.tool_calls.size() == 1);
+  CHECK(a.tool_calls[0].id == "c1");
+  CHECK(a.tool_calls[0].name == "f");
+  CHECK(a.tool_calls[0].arguments == R"({"a":1})");
+  CHECK(r.messages[2].role == Role::kTool);
+  CHECK(r.messages[2].tool_call_id == "c1");
+  CHECK(r.messages[2].form == ContentForm::kParts);
 }
 
 }  // namespace zproxy

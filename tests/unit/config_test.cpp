@@ -459,4 +459,48 @@ TEST_CASE("config: help lists every variable with its default") {
   CHECK(help.find(std::string("(default: z-ai-proxy/") + kVersion + ")") != std::string::npos);
 }
 
+TEST_CASE("config: CLAUDE_MODEL_MAP and Messages model names") {
+  struct Row {
+    std::string name;
+    std::string api;    // resolved with the API-mode default map
+    std::string guest;  // resolved with the guest-mode default map ("": not found)
+  };
+  const std::vector<Row> rows = {
+      {"glm-4.6", "glm-4.6", "glm-4.6"},
+      {"glm-4.6[1m]", "glm-4.6", "glm-4.6"},
+      {"claude-sonnet-4-5-20250929", "glm-4.7", "glm-4.5"},
+      {"claude-haiku-4-5-20251001", "glm-4.5-air", "glm-4.5"},
+      {"claude-opus-4-1", "glm-5", "glm-4.5"},
+      {"Claude-Opus-4-1[1m]", "glm-5", "glm-4.5"},
+      {"claude-fable-5", "glm-4.7", "glm-4.5"},
+      {"glm-5.3[1m]", "glm-5.3", ""},
+      {"gpt-4o", "gpt-4o", ""},
+  };
+  const Config api = load_ok({{"ZAI_API_KEYS", "k"}, {"API_KEY", "mine"}});
+  const Config guest = load_ok({});
+  for (const Row& row : rows) {
+    INFO(row.name);
+    CHECK(api.resolve_claude_model(row.name) == row.api);
+    CHECK(guest.resolve_claude_model(row.name) == row.guest);
+  }
+
+  // A map of its own, in its order: the first key contained wins.
+  const Config mine =
+      load_ok({{"ZAI_API_KEYS", "k"},
+               {"API_KEY", "mine"},
+               {"CLAUDE_MODEL_MAP", R"({"sonnet-4-5":"glm-5","sonnet":"glm-4.6"})"}});
+  CHECK(mine.resolve_claude_model("claude-sonnet-4-5") == "glm-5");
+  CHECK(mine.resolve_claude_model("claude-sonnet-4") == "glm-4.6");
+  CHECK(mine.resolve_claude_model("claude-haiku") == "claude-haiku");  // no default any more
+
+  for (const std::string bad :
+       {R"({"claude":"gpt-4o"})", R"({"claude":""})", R"({"":"glm-4.5"})", R"(["claude"])"}) {
+    INFO(bad);
+    CHECK(load_err({{"CLAUDE_MODEL_MAP", bad}}).code == Errc::kInvalidConfig);
+  }
+  CHECK(
+      load_ok({{"CLAUDE_MODEL_MAP", R"({"claude":"glm-4.6"})"}}).resolve_claude_model("claude-x") ==
+      "glm-4.6");
+}
+
 }  // namespace zproxy

@@ -65,16 +65,11 @@ Step secret_of(std::string name, std::string expected) {
 
 const char* status_name(AcquireStatus status) {
   switch (status) {
-    case AcquireStatus::kLeased:
-      return "leased";
-    case AcquireStatus::kWaitFetch:
-      return "wait-fetch";
-    case AcquireStatus::kWaitCapacity:
-      return "wait-capacity";
-    case AcquireStatus::kWaitCooldown:
-      return "wait-cooldown";
-    case AcquireStatus::kNone:
-      return "none";
+    case AcquireStatus::kLeased: return "leased";
+    case AcquireStatus::kWaitFetch: return "wait-fetch";
+    case AcquireStatus::kWaitCapacity: return "wait-capacity";
+    case AcquireStatus::kWaitCooldown: return "wait-cooldown";
+    case AcquireStatus::kNone: return "none";
   }
   return "?";
 }
@@ -126,12 +121,8 @@ void run_acquire(CredentialPool& pool, const Step& step, Leases& leases) {
 
 void run_step(CredentialPool& pool, const Step& step, Leases& leases) {
   switch (step.op) {
-    case Op::kAcquire:
-      run_acquire(pool, step, leases);
-      break;
-    case Op::kOk:
-      pool.release_ok(named(leases, step.lease), step.at);
-      break;
+    case Op::kAcquire: run_acquire(pool, step, leases); break;
+    case Op::kOk: pool.release_ok(named(leases, step.lease), step.at); break;
     case Op::kFail:
       pool.release_failed(named(leases, step.lease), step.verdict, step.at, step.value);
       break;
@@ -140,12 +131,8 @@ void run_step(CredentialPool& pool, const Step& step, Leases& leases) {
       CHECK(pool.wants_fetch(step.at) == (step.value > 0));
       CHECK(int64_t(pool.start_fetches(step.at)) == step.value);
       break;
-    case Op::kFetched:
-      pool.on_fetched(step.at, step.text);
-      break;
-    case Op::kDeadline:
-      CHECK(pool.next_deadline(step.at) == step.value);
-      break;
+    case Op::kFetched: pool.on_fetched(step.at, step.text); break;
+    case Op::kDeadline: CHECK(pool.next_deadline(step.at) == step.value); break;
     case Op::kCounts: {
       const PoolCounts got = pool.counts(step.at);
       CHECK(got.healthy == step.counts.healthy);
@@ -154,9 +141,7 @@ void run_step(CredentialPool& pool, const Step& step, Leases& leases) {
       CHECK(got.fetching == step.counts.fetching);
       break;
     }
-    case Op::kVersion:
-      CHECK(int64_t(pool.version()) == step.value);
-      break;
+    case Op::kVersion: CHECK(int64_t(pool.version()) == step.value); break;
     case Op::kSecret:
       CHECK(std::string(pool.secret(named(leases, step.lease))) == step.text);
       break;

@@ -1,16 +1,21 @@
+// The chat dialect's emitter behind the engine's shared answer rules, paired as the engine
+// pairs them: stop strings, thinking modes and finish reasons are tested through their bytes.
 #include "dialect/openai_chat/emitter.h"
+#include "engine/answer_rules.h"
 
 #include <catch2/catch.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "json/json.h"
 
-using zproxy::Emitter;
-using zproxy::EmitterOptions;
+using zproxy::AnswerRules;
+using zproxy::ChatEmitter;
+using zproxy::ChatEmitterOptions;
 using zproxy::FinishReason;
 using zproxy::JsonDocument;
 using zproxy::JsonValue;
@@ -19,6 +24,36 @@ using zproxy::ToolCallDelta;
 using zproxy::Usage;
 
 namespace {
+
+struct EmitterOptions {
+  ChatEmitterOptions chat;
+  ThinkingMode thinking = ThinkingMode::kReasoningContent;
+  std::vector<std::string> stop;
+};
+
+// ChatEmitter fed through AnswerRules, with the old one-object interface.
+class Emitter : public zproxy::DeltaSink {
+ public:
+  explicit Emitter(const EmitterOptions& o)
+      : chat_(std::make_unique<ChatEmitter>(o.chat)), rules_(*chat_, o.thinking, o.stop) {}
+  void on_reasoning(std::string_view t) override { rules_.on_reasoning(t); }
+  void on_content(std::string_view t) override { rules_.on_content(t); }
+  void on_tool_call(const ToolCallDelta& c) override { rules_.on_tool_call(c); }
+  void on_usage(const Usage& u) override { rules_.on_usage(u); }
+  void on_finish_reason(FinishReason r) override { rules_.on_finish_reason(r); }
+  void on_end() override { rules_.on_end(); }
+  void on_failure(const zproxy::UpstreamFailure& f) override { rules_.on_failure(f); }
+  void write_error_event(const zproxy::Error& e) { rules_.write_error_event(e); }
+  bool committed() const { return chat_->committed(); }
+  bool complete() const { return rules_.complete(); }
+  bool failed() const { return rules_.failed(); }
+  const zproxy::UpstreamFailure& failure() const { return rules_.failure(); }
+  std::string take_output() { return chat_->take_output(); }
+
+ private:
+  std::unique_ptr<ChatEmitter> chat_;
+  AnswerRules rules_;
+};
 
 bool has_string(JsonValue v, std::string_view want) {
   return v.is_string() && v.string() == want;
@@ -86,11 +121,11 @@ Step end() {
 EmitterOptions options(bool stream, bool include_usage, ThinkingMode mode,
                        std::vector<std::string> stop) {
   EmitterOptions o;
-  o.id = "chatcmpl-t1";
-  o.created = 1700000000;
-  o.model = "glm-4.6";
-  o.stream = stream;
-  o.include_usage = include_usage;
+  o.chat.id = "chatcmpl-t1";
+  o.chat.created = 1700000000;
+  o.chat.model = "glm-4.6";
+  o.chat.stream = stream;
+  o.chat.include_usage = include_usage;
   o.thinking = mode;
   o.stop = std::move(stop);
   return o;
@@ -263,7 +298,7 @@ void run_cases(const std::vector<Case>& cases) {
       e.on_reasoning("late");
       CHECK(e.take_output().empty());
     }
-    if (c.options.stream) {
+    if (c.options.chat.stream) {
       check_stream(out);
       CHECK(count(out, R"("role")") == 1);
     } else {
@@ -607,7 +642,7 @@ TEST_CASE("emitter: failure and the error event") {
 
 TEST_CASE("emitter: ids and model are escaped once into every document") {
   EmitterOptions o = options(true, false, kRc, {});
-  o.model = "we\"ird";
+  o.chat.model = "we\"ird";
   Emitter e(o);
   e.on_content("x");
   e.on_end();

@@ -99,9 +99,9 @@ class Harness {
   }
 
   Got run(std::string method, std::string target, std::string body,
-             std::function<Reply(const UpstreamRequest&)> upstream,
-             std::vector<std::pair<std::string, std::string>> headers = {
-                 {"Authorization", "Bearer sk-test"}}) {
+          std::function<Reply(const UpstreamRequest&)> upstream,
+          std::vector<std::pair<std::string, std::string>> headers = {
+              {"Authorization", "Bearer sk-test"}}) {
     RequestHead head;
     head.method = method;
     head.target = target;
@@ -152,14 +152,25 @@ class Harness {
   int64_t now = 1000;
   int64_t wall = 1764151200000;
   int tokens = 0;
-  std::string logs;  // every line the gateway produced
+  std::string logs;       // every line the gateway produced
   std::vector<Job> jobs;  // handed over by a poll, not served yet
   Gateway gw;
 };
 
-Reply ok_stream(const UpstreamRequest&) { return Reply{200, std::string(kAnswerOnly)}; }
+Reply ok_stream(const UpstreamRequest&) {
+  return Reply{200, std::string(kAnswerOnly)};
+}
 
 const std::string kChat = R"({"model":"glm-4.6","messages":[{"role":"user","content":"Hi"}]})";
+
+// Two guest tokens; upstream rejects the first (401), answers on the second.
+Got first_token_rejected(Harness& h) {
+  h.serve_jobs();
+  return h.run("POST", "/v1/chat/completions", kChat, [](const UpstreamRequest& r) {
+    if (find_auth(r) == "Bearer tok-1") return Reply{401, R"({"detail":"Unauthorized"})"};
+    return Reply{200, std::string(kAnswerOnly)};
+  });
+}
 
 }  // namespace
 
@@ -208,14 +219,9 @@ TEST_CASE("guest chat: token fetched, answer aggregated", "[gateway]") {
   CHECK(a.upstream[0].body.find(R"("model":"GLM-4-6-API-V1")") != std::string::npos);
 }
 
-TEST_CASE("every attempt hands over a fresh request once; the step counts attempts",
-          "[gateway]") {
+TEST_CASE("every attempt hands over a fresh request once; the step counts attempts", "[gateway]") {
   Harness h(EnvMap{{"API_KEY", "sk-test"}, {"TOKEN_POOL_SIZE", "2"}});
-  h.serve_jobs();
-  auto a = h.run("POST", "/v1/chat/completions", kChat, [](const UpstreamRequest& r) {
-    if (find_auth(r) == "Bearer tok-1") return Reply{401, R"({"detail":"Unauthorized"})"};
-    return Reply{200, std::string(kAnswerOnly)};
-  });
+  auto a = first_token_rejected(h);
   REQUIRE(a.status == 200);
   REQUIRE(a.upstream.size() == 2);  // the retry builds a fresh request after the hand-over
   for (const auto& u : a.upstream) {
@@ -273,6 +279,29 @@ TEST_CASE("poll hands over logs, jobs and version changes once", "[gateway]") {
   CHECK(h.gw.poll(h.now).changed);  // a finished exchange may free a slot
 }
 
+TEST_CASE("a step asks for a poll while a token fetch is due", "[gateway]") {
+  Harness h(EnvMap{{"API_KEY", "sk-test"}, {"TOKEN_POOL_SIZE", "1"}});
+  RequestHead head;  // no poll yet: the token fetches are due, not handed out
+  head.method = "POST";
+  head.target = "/v1/chat/completions";
+  head.headers = {{"Authorization", "Bearer sk-test"}};
+  const uint8_t entropy[32] = {5};
+  auto ex = h.gw.start(head, h.now, h.wall, entropy);
+  Step step = ex->on_body(kChat, h.now);
+  REQUIRE(step.action == Action::kWait);
+  CHECK(step.poll);  // the host learns that the fetch this exchange waits for is due
+  Poll p = h.gw.poll(h.now);
+  REQUIRE(p.jobs.size() == 1);
+  CHECK(!ex->on_timer(h.now).poll);  // handed out: nothing more until it is done
+  const auto* fetch = std::get_if<HttpFetch>(&p.jobs[0].work);
+  REQUIRE(fetch != nullptr);
+  h.gw.on_job_done(p.jobs[0].id, HttpResult{200, R"({"token":"t"})"}, h.now, h.wall);
+  CHECK(h.gw.poll(h.now).changed);
+  step = ex->on_timer(h.now);
+  CHECK(step.action == Action::kFetch);
+  h.gw.finish(std::move(ex), h.now, h.wall);
+}
+
 TEST_CASE("host answers have the exchange's error shape and headers", "[gateway]") {
   Harness h(EnvMap{{"API_KEY", "sk-test"}});
   const Answer a = h.gw.host_answer(503, make_error(Errc::kInternalError, "busy"), 1, "req_x");
@@ -307,17 +336,13 @@ TEST_CASE("least recently used token serves the next request", "[gateway]") {
     order.push_back(a.upstream[0].authorization);
     h.now += 1;
   }
-  CHECK(order == std::vector<std::string>{"Bearer tok-1", "Bearer tok-2", "Bearer tok-3",
-                                          "Bearer tok-1"});
+  CHECK(order ==
+        std::vector<std::string>{"Bearer tok-1", "Bearer tok-2", "Bearer tok-3", "Bearer tok-1"});
 }
 
 TEST_CASE("a rejected token is retried on another and replaced", "[gateway]") {
   Harness h(EnvMap{{"API_KEY", "sk-test"}, {"TOKEN_POOL_SIZE", "2"}});
-  h.serve_jobs();
-  auto a = h.run("POST", "/v1/chat/completions", kChat, [](const UpstreamRequest& r) {
-    if (find_auth(r) == "Bearer tok-1") return Reply{401, R"({"detail":"Unauthorized"})"};
-    return Reply{200, std::string(kAnswerOnly)};
-  });
+  auto a = first_token_rejected(h);
   REQUIRE(a.status == 200);
   REQUIRE(a.upstream.size() == 2);
   CHECK(a.upstream[0].authorization == "Bearer tok-1");
@@ -327,8 +352,8 @@ TEST_CASE("a rejected token is retried on another and replaced", "[gateway]") {
   std::vector<std::string> used;
   for (int i = 0; i < 2; ++i) {
     h.now += 1;
-    used.push_back(h.run("POST", "/v1/chat/completions", kChat, ok_stream).upstream[0]
-                       .authorization);
+    used.push_back(
+        h.run("POST", "/v1/chat/completions", kChat, ok_stream).upstream[0].authorization);
   }
   CHECK(std::find(used.begin(), used.end(), "Bearer tok-1") == used.end());
   CHECK(std::find(used.begin(), used.end(), "Bearer tok-3") != used.end());
@@ -347,7 +372,8 @@ TEST_CASE("streaming commits on the first delta; a cut after it is an error even
   CHECK(ok.body.find("\"usage\"") == std::string::npos);  // include_usage not asked
 
   h.now += 1;
-  const std::string first = std::string(kAnswerOnly).substr(0, std::string(kAnswerOnly).find("\n\n") + 2);
+  const std::string first =
+      std::string(kAnswerOnly).substr(0, std::string(kAnswerOnly).find("\n\n") + 2);
   auto cut = h.run("POST", "/v1/chat/completions", body, [&](const UpstreamRequest&) {
     return Reply{200, first, true};
   });
@@ -366,9 +392,9 @@ TEST_CASE("check order: body size, JSON, fields, model, credentials", "[gateway]
   CHECK(bad_json.body.find(R"("code":"invalid_json")") != std::string::npos);
   auto no_model = h.run("POST", "/v1/chat/completions", R"({"messages":[]})", ok_stream);
   CHECK(no_model.status == 400);
-  auto unknown_model = h.run("POST", "/v1/chat/completions",
-                             R"({"model":"gpt-9","messages":[{"role":"user","content":"x"}]})",
-                             ok_stream);
+  auto unknown_model =
+      h.run("POST", "/v1/chat/completions",
+            R"({"model":"gpt-9","messages":[{"role":"user","content":"x"}]})", ok_stream);
   CHECK(unknown_model.status == 404);
   auto none = h.run("POST", "/v1/chat/completions", kChat, ok_stream);
   CHECK(none.status == 503);

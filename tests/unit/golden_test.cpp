@@ -1,4 +1,5 @@
-// Golden fixtures: tests/fixtures/{guest,api}/<case>/ hold the upstream bytes
+// Golden fixtures: tests/fixtures/{guest,api,messages_guest,messages_api}/<case>/ hold the
+// upstream bytes
 // (upstream.sse or upstream.json), options.json and expected.out (the exact bytes a client
 // sees, see transcript() in src/engine/translator.h). Every fixture is replayed whole, split
 // into two slices at every byte position, and one byte at a time; all must match.
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "json/json.h"
 #include "support/fixture.h"
 
 namespace fs = std::filesystem;
@@ -27,7 +29,14 @@ std::string slurp(const fs::path& p) {
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
-fs::path upstream_file(const fs::path& dir) {
+// The fixture's own recording, or the one its options name ("upstream": a path relative to
+// the fixture's folder, so a recording serves every dialect).
+fs::path upstream_file(const fs::path& dir, const std::string& options) {
+  auto doc = parse_json(options);
+  if (doc.ok()) {
+    const std::string_view other = doc->member("upstream").string();
+    if (!other.empty()) return dir / std::string(other);
+  }
   return fs::exists(dir / "upstream.sse") ? dir / "upstream.sse" : dir / "upstream.json";
 }
 
@@ -50,7 +59,7 @@ std::string run(const std::string& options, const std::string& bytes,
 
 std::vector<fs::path> fixture_dirs() {
   std::vector<fs::path> dirs;
-  for (const char* mode : {"guest", "api"}) {
+  for (const char* mode : {"guest", "api", "messages_guest", "messages_api"}) {
     fs::path root = fs::path(ZPROXY_FIXTURE_DIR) / mode;
     if (!fs::exists(root)) continue;
     for (const auto& e : fs::directory_iterator(root)) {
@@ -70,7 +79,7 @@ TEST_CASE("golden fixtures replay identically at every split point", "[golden]")
   for (const auto& dir : dirs) {
     INFO("fixture " << dir.string());
     const std::string options = slurp(dir / "options.json");
-    const std::string bytes = slurp(upstream_file(dir));
+    const std::string bytes = slurp(upstream_file(dir, options));
     const std::string whole = run(options, bytes, {});
     if (regenerate) {
       std::ofstream(dir / "expected.out", std::ios::binary) << whole;

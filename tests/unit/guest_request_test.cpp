@@ -2,9 +2,10 @@
 
 #include <string>
 
+#include "dialect/openai_chat/chat_request.h"
+#include "json/json.h"
 #include "upstream/guest/guest.h"
 #include "upstream/guest/utc_datetime.h"
-#include "json/json.h"
 
 using namespace zproxy;
 
@@ -27,12 +28,20 @@ std::string headers_text(const UpstreamRequest& r) {
   return out;
 }
 
-// A ChatRequest as parse_chat_request would produce it (the fields the adapter reads).
-ChatRequest chat_request(std::string_view body) {
-  ChatRequest r;
-  r.doc.Parse(body.data(), body.size());
-  REQUIRE_FALSE(r.doc.HasParseError());
-  return r;
+// The canonical request of a client body.
+CanonicalRequest chat_request(std::string_view body) {
+  auto parsed = parse_chat_request(body);
+  REQUIRE(parsed.ok());
+  return std::move(parsed).value();
+}
+
+// A user message holding one image part.
+Message image_message() {
+  Message m;
+  m.role = Role::kUser;
+  m.form = ContentForm::kParts;
+  m.parts.push_back(Part{PartKind::kImage, "https://e.com/a.png", {}});
+  return m;
 }
 
 }  // namespace
@@ -107,7 +116,7 @@ TEST_CASE("guest token response", "[guest][request]") {
 TEST_CASE("guest chat request", "[guest][request]") {
   Config c = test_config();
   c.zai_extra_headers = {{"accept-language", "zh-CN"}};
-  ChatRequest req = chat_request(R"({"model":"glm-4.6","messages":[
+  CanonicalRequest req = chat_request(R"({"model":"glm-4.6","messages":[
       {"role":"system","content":"Be brief."},
       {"role":"user","content":[{"type":"text","text":"Hello"},{"type":"text","text":" 世界😀"}]},
       {"role":"assistant","content":null},
@@ -182,15 +191,15 @@ TEST_CASE("guest check_request", "[guest][request]") {
     std::string param;  // empty: accepted
   };
   const std::vector<Row> rows = {
-      {R"({"messages":[{"role":"user","content":"hi"}]})", ""},
-      {R"({"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"x"}}]}]})",
+      {R"({"model":"m","messages":[{"role":"user","content":"hi"}]})", ""},
+      {R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"x"}}]}]})",
        "messages[0].content[1]"},
-      {R"({"messages":[{"role":"user","content":"a"},{"role":"user","content":[{"type":"input_audio"}]}]})",
+      {R"({"model":"m","messages":[{"role":"user","content":"a"},{"role":"assistant","content":[{"type":"refusal","refusal":"no"}]}]})",
        "messages[1].content[0]"},
   };
   for (const Row& row : rows) {
     INFO(row.body);
-    ChatRequest req = chat_request(row.body);
+    CanonicalRequest req = chat_request(row.body);
     Status s = guest::check_request(req);
     if (row.param.empty()) {
       CHECK(s.ok());
@@ -201,7 +210,8 @@ TEST_CASE("guest check_request", "[guest][request]") {
     }
   }
 
-  ChatRequest req = chat_request(R"({"messages":[{"role":"user","content":"hi"}]})");
+  CanonicalRequest req =
+      chat_request(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
   auto refused = [&](const char* param) {
     Status s = guest::check_request(req);
     REQUIRE_FALSE(s.ok());
@@ -209,13 +219,14 @@ TEST_CASE("guest check_request", "[guest][request]") {
     CHECK(s.error().param == param);
   };
   SECTION("tools") {
-    req.has_tools = true, refused("tools");
+    req.tools.push_back(Tool{"f", {}, {}, {}}), refused("tools");
   }
   SECTION("tool_choice") {
-    req.tool_choice = "auto", refused("tool_choice");
+    req.tool_choice = ToolChoice::kAuto, refused("tool_choice");
   }
-  SECTION("image flag") {
-    req.has_image_parts = true, refused("messages");
+  SECTION("image part") {
+    req.messages.push_back(image_message());
+    refused("messages[1].content[0]");
   }
   SECTION("n") {
     req.n = 2, refused("n");
@@ -224,10 +235,10 @@ TEST_CASE("guest check_request", "[guest][request]") {
     req.logprobs = true, refused("logprobs");
   }
   SECTION("json_object") {
-    req.response_format = "json_object", refused("response_format");
+    req.response_format = ResponseFormat::kJsonObject, refused("response_format");
   }
   SECTION("text format and n = 1 pass") {
-    req.response_format = "text";
+    req.response_format = ResponseFormat::kText;
     CHECK(guest::check_request(req).ok());
   }
 }

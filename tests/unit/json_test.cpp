@@ -269,9 +269,9 @@ namespace {
 
 // Kinds and values, recursively: json_dump alone would not tell 5 from 5.0 in every case.
 bool same_value(JsonValue a, JsonValue b) {
-  if (a.is_null() != b.is_null() || a.boolean() != b.boolean() ||
-      a.is_number() != b.is_number() || a.is_string() != b.is_string() ||
-      a.is_array() != b.is_array() || a.is_object() != b.is_object()) {
+  if (a.is_null() != b.is_null() || a.boolean() != b.boolean() || a.is_number() != b.is_number() ||
+      a.is_string() != b.is_string() || a.is_array() != b.is_array() ||
+      a.is_object() != b.is_object()) {
     return false;
   }
   if (a.int64() != b.int64() || a.uint64() != b.uint64() || a.number() != b.number() ||
@@ -310,8 +310,11 @@ TEST_CASE("parse_json reads numbers as RapidJSON's reader does", "[json]") {
       {"-0", 0, 0u, 0},  // an integer: RapidJSON reads it as Int(0)
       {"7", 7, 7u, 7},
       {"-7", -7, kNo, -7},
+      {"2147483647", 2147483647, 2147483647u, 2147483647.0},
       {"2147483648", 2147483648, 2147483648u, 2147483648.0},
+      {"-2147483648", -2147483648LL, kNo, -2147483648.0},
       {"-2147483649", -2147483649, kNo, -2147483649.0},
+      {"4294967295", 4294967295, 4294967295u, 4294967295.0},
       {"4294967296", 4294967296, 4294967296u, 4294967296.0},
       {"9223372036854775807", INT64_MAX, uint64_t{INT64_MAX}, 9223372036854775807.0},
       {"9223372036854775808", kNo, uint64_t{1} << 63, 9223372036854775808.0},
@@ -351,7 +354,8 @@ TEST_CASE("parse_json accepts nothing RapidJSON refuses, with the same values", 
       R"({"type": "chat:completion", "data": {"delta_content": " the \"proxy\"\n", "phase": "answer"}})",
       R"({"id":"x","choices":[{"index":0,"delta":{"content":"a\u00e9\ud83d\ude00"},"finish_reason":null}],"usage":{"prompt_tokens":15,"completion_tokens":7000}})",
       R"([1, -0, 2.5e-3, 18446744073709551615, -9223372036854775808, true, false, null, "", {}, []])",
-      "{\"k\xC3\xA9y\": [\"\xE4\xB8\xAD\xF0\x9F\x98\x80\", \"\\/\\b\\f\\r\\t\\\\\", 1E+2, 0.000001]}",
+      "{\"k\xC3\xA9y\": [\"\xE4\xB8\xAD\xF0\x9F\x98\x80\", \"\\/\\b\\f\\r\\t\\\\\", 1E+2, "
+      "0.000001]}",
   };
   const std::string significant = "{}[]\",:\\\\u0123456789.eE+-tfn \t\r\n\x80\xBF\xC3\xED\xF4";
   zproxy::test::Xorshift32 rand(2463534242u);

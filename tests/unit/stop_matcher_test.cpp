@@ -1,4 +1,4 @@
-#include "dialect/openai_chat/stop_matcher.h"
+#include "engine/stop_matcher.h"
 
 #include <catch2/catch.hpp>
 
@@ -257,4 +257,40 @@ TEST_CASE("utf8_complete_prefix drops only an incomplete final sequence") {
     INFO(s.size());
     CHECK(utf8_complete_prefix(s) == want);
   }
+}
+
+TEST_CASE("the stop string that matched is reported") {
+  struct Row {
+    std::vector<std::string> stops;
+    std::vector<std::string> pieces;
+    std::string want;  // empty: no match
+  };
+  const std::vector<Row> rows = {
+      {{"END"}, {"abcENDxyz"}, "END"},         {{"xyz", "END"}, {"abcE", "NDxyz"}, "END"},
+      {{"BCD", "ABCDE"}, {"xABCDE"}, "ABCDE"},  // the earlier-starting match wins
+      {{"CD", "BCD"}, {"ABCD"}, "BCD"},        {{"END"}, {"no match"}, ""},
+  };
+  for (const Row& row : rows) {
+    StopMatcher m(row.stops);
+    std::string out;
+    for (const std::string& p : row.pieces) m.feed(p, out);
+    m.flush(out);
+    INFO(row.pieces[0]);
+    CHECK(m.matched_stop() == row.want);
+  }
+}
+
+TEST_CASE("pass_through releases whole text only when nothing could be held") {
+  StopMatcher none(std::vector<std::string>{});
+  CHECK(none.pass_through("plain"));
+  CHECK_FALSE(none.pass_through("cut \xE4\xB8"));  // incomplete code point: feed() holds it
+  std::string out;
+  none.feed("cut \xE4\xB8", out);
+  CHECK(out == "cut ");
+  CHECK_FALSE(none.pass_through("\x96 more"));  // something is held
+  none.feed("\x96 more", out);
+  CHECK(out == "cut \xE4\xB8\x96 more");
+  CHECK(none.pass_through("again"));
+  StopMatcher stops(std::vector<std::string>{"END"});
+  CHECK_FALSE(stops.pass_through("plain"));
 }

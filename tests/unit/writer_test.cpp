@@ -85,12 +85,17 @@ TEST_CASE("append_json_string round-trips valid text") {
 TEST_CASE("model_json and models_list_json") {
   const std::vector<ModelEntry> models = {{"GLM-4.6", "GLM-4-6-API-V1"}, {"odd\"name", "x"}};
   CHECK(zproxy::model_json(models[0], 1700000000) ==
-        R"({"id":"GLM-4.6","object":"model","created":1700000000,"owned_by":"z-ai"})");
-  CHECK(
-      zproxy::models_list_json(models, 5) ==
-      R"({"object":"list","data":[{"id":"GLM-4.6","object":"model","created":5,"owned_by":"z-ai"},)"
-      R"({"id":"odd\"name","object":"model","created":5,"owned_by":"z-ai"}]})");
-  CHECK(zproxy::models_list_json({}, 5) == R"({"object":"list","data":[]})");
+        R"({"id":"GLM-4.6","object":"model","created":1700000000,"owned_by":"z-ai",)"
+        R"("type":"model","display_name":"GLM-4.6","created_at":"2023-11-14T22:13:20Z"})");
+  CHECK(zproxy::models_list_json(models, 5) ==
+        R"({"object":"list","data":[{"id":"GLM-4.6","object":"model","created":5,)"
+        R"("owned_by":"z-ai","type":"model","display_name":"GLM-4.6",)"
+        R"("created_at":"1970-01-01T00:00:05Z"},)"
+        R"({"id":"odd\"name","object":"model","created":5,"owned_by":"z-ai","type":"model",)"
+        R"("display_name":"odd\"name","created_at":"1970-01-01T00:00:05Z"}],)"
+        R"("has_more":false,"first_id":"GLM-4.6","last_id":"odd\"name"})");
+  CHECK(zproxy::models_list_json({}, 5) ==
+        R"({"object":"list","data":[],"has_more":false,"first_id":null,"last_id":null})");
 
   // OpenAPI ListModelsResponse requires object, data; Model requires id, object, created, owned_by.
   const JsonDocument d = parse_strict(zproxy::models_list_json(models, 5));
@@ -103,7 +108,14 @@ TEST_CASE("model_json and models_list_json") {
     CHECK(has_string(m.member("object"), "model"));
     CHECK(m.member("created").int64().has_value());
     CHECK(has_string(m.member("owned_by"), "z-ai"));
+    // Anthropic's ModelInfo: id, type, display_name, created_at (RFC 3339).
+    CHECK(has_string(m.member("type"), "model"));
+    CHECK(m.member("display_name").is_string());
+    CHECK(m.member("created_at").is_string());
   }
+  CHECK(d.member("has_more").boolean() == false);
+  CHECK(has_string(d.member("first_id"), "GLM-4.6"));
+  CHECK(has_string(d.member("last_id"), "odd\"name"));
   CHECK(d.member("data").element(1).member("id").string() == "odd\"name");
 }
 
@@ -111,8 +123,16 @@ TEST_CASE("OutputBuffer appends and escapes as std::string does") {
   // Text of every kind: plain runs, escapes, multi-byte UTF-8 and invalid bytes, in pieces long
   // enough to cross the buffer's escaping slices at every alignment.
   zproxy::test::Xorshift32 rand(88172645u);
-  const std::string_view parts[] = {"plain words ", "\"", "\\", "\n", "\x01", "\xC3\xA9",
-                                    "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\xFF", "\xE2\x82",
+  const std::string_view parts[] = {"plain words ",
+                                    "\"",
+                                    "\\",
+                                    "\n",
+                                    "\x01",
+                                    "\xC3\xA9",
+                                    "\xE4\xB8\xAD",
+                                    "\xF0\x9F\x98\x80",
+                                    "\xFF",
+                                    "\xE2\x82",
                                     "\x80\x80\x80\x80\x80"};
   zproxy::OutputBuffer buf;
   for (int round = 0; round < 40; ++round) {

@@ -2,7 +2,8 @@
 // drives it: one gateway with a guest token, then N streamed chat requests, each fed a recorded
 // upstream answer one SSE event per chunk (as a slow upstream delivers it). Only the calls into
 // the core (copies in and out of linear memory included) are timed, not the loop around them;
-// the process CPU time per request (loop included) is reported too.
+// the process CPU time per request (loop included) and the calls into the module one request
+// takes (each a JS-to-Wasm crossing) are reported too.
 //
 //   node tests/wasm/bench.mjs [requests=1000] [fixture=guest/thinking_answer]
 
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Action, Core } from '../../worker/core.js';
 
+const enc = new TextEncoder();
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const runs = Number(process.argv[2] ?? 1000);
 const fixture = process.argv[3] ?? 'guest/thinking_answer';
@@ -27,8 +29,7 @@ for (let i = 0; i < upstream.length;) {
   i = stop;
 }
 
-const core = new Core(new WebAssembly.Module(readFileSync(join(root, 'build-wasm', 'zproxy.wasm'))));
-const { x } = core;
+const mod = new WebAssembly.Module(readFileSync(join(root, 'build-wasm', 'zproxy.wasm')));
 let spent = 0;  // ms inside core calls
 const timed = (fn) => {
   const t0 = performance.now();
@@ -42,59 +43,82 @@ const mode = options.shape?.startsWith('api') ? 'api' : 'guest';
 const env = { API_KEY: 'sk-bench', ZAI_BASE_URL: 'http://127.0.0.1:9', TOKEN_POOL_SIZE: '1',
               ZAI_API_BASE_URL: 'http://127.0.0.1:9/api/paas/v4' };
 if (mode === 'api') env.ZAI_API_KEYS = 'k1';
-const h = core.newGateway(env, clock, Date.now());
-for (const job of core.takeJobs(h, clock)) {
-  const token = 'eyJhbGciOiJFUzI1NiJ9.eyJpZCI6ImJlbmNoIn0.c2lnbmF0dXJl';
-  core.onJobDone(h, job.id, 200, JSON.stringify({ id: 'bench', token, role: 'guest' }), clock, Date.now());
-}
-core.takeLogs(h);
+const token = enc.encode(JSON.stringify({
+  id: 'bench', token: 'eyJhbGciOiJFUzI1NiJ9.eyJpZCI6ImJlbmNoIn0.c2lnbmF0dXJl', role: 'guest' }));
 
-const body = JSON.stringify({
+// The gateway's work for the host: log lines dropped, token fetches answered at once.
+function poll(core) {
+  for (;;) {
+    const p = core.poll(clock);
+    if (p.jobs.length === 0) return;
+    for (const job of p.jobs) core.jobDone(job.id, 200, token, clock, Date.now());
+  }
+}
+
+function newCore(count) {
+  const core = new Core(mod, env, clock, Date.now(), { count });
+  poll(core);
+  return core;
+}
+
+const body = enc.encode(JSON.stringify({
   model: options.model ?? 'glm-4.6', stream: options.stream !== false,
   messages: [{ role: 'system', content: 'You are a helpful assistant.' },
              { role: 'user', content: 'Say hello in one short sentence, please.' }],
-});
+}));
 const head = { method: 'POST', target: '/v1/chat/completions', content_length: body.length,
                headers: [['host', 'proxy.example'], ['authorization', 'Bearer sk-bench'],
                          ['content-type', 'application/json'], ['user-agent', 'bench/1.0'],
                          ['content-length', String(body.length)]] };
 const entropy = new Uint8Array(32);
 
-function oneRequest() {
+// One request, stepped as worker/driver.js steps it; returns the client bytes.
+function oneRequest(core) {
   let out = 0;
   let headSent = false;
-  const drain = () => {
-    if (!headSent && timed(() => x.zp_head_ready(ex))) headSent = !!timed(() => core.head(h, ex));
-    out += timed(() => core.takeOutput(h, ex)).length;
+  let id = 0;
+  let step = null;
+  const act = (s) => {
+    step = s;
+    if (step.poll) timed(() => poll(core));
+    if (step.headReady && !headSent) headSent = !!timed(() => core.head(id));
+    if (step.outputBytes > 0) out += timed(() => core.takeOutput(id)).length;
   };
-  const ex = timed(() => core.start(h, head, ++clock, Date.now(), entropy));
-  if (timed(() => x.zp_next(ex)) !== Action.ReadBody) throw new Error('expected ReadBody');
-  timed(() => core.onBody(ex, body, ++clock));
-  if (timed(() => x.zp_next(ex)) !== Action.Fetch) throw new Error('expected Fetch');
-  timed(() => core.upstreamRequest(h, ex));
-  timed(() => x.zp_on_upstream_connected(ex, ++clock));
-  timed(() => x.zp_on_upstream_head(ex, 200, ++clock));
+  ({ id, step } = timed(() => core.start(head, ++clock, Date.now(), entropy)));
+  act(step);
+  if (step.action !== Action.ReadBody) throw new Error('expected ReadBody');
+  act(timed(() => core.onBody(id, body, ++clock)));
+  if (step.action !== Action.Fetch) throw new Error('expected Fetch');
+  timed(() => core.beginFetch(id));
+  act(timed(() => core.onConnected(id, ++clock)));
+  act(timed(() => core.onHead(id, 200, ++clock)));
   for (const ev of events) {
-    timed(() => core.onData(ex, ev, ++clock));
-    drain();
+    if (step.action !== Action.ReadUpstream) break;
+    act(timed(() => core.onData(id, ev, ++clock)));
   }
-  timed(() => x.zp_on_upstream_end(ex, ++clock));
-  drain();
-  if (timed(() => x.zp_next(ex)) !== Action.Finish) throw new Error('expected Finish');
-  timed(() => x.zp_finish(h, ex, ++clock, Date.now()));
-  timed(() => core.takeLogs(h));
+  if (step.action === Action.ReadUpstream) act(timed(() => core.onEnd(id, ++clock)));
+  if (step.action !== Action.Finish) throw new Error('expected Finish');
+  timed(() => core.finish(id, ++clock, Date.now()));
+  timed(() => poll(core));
   return out;
 }
 
+// Crossings into the module for one request, counted apart (counting wraps every export).
+const counted = newCore(true);
+const calls0 = counted.calls;
+oneRequest(counted);
+const crossings = counted.calls - calls0;
+
+const core = newCore(false);
 const warm = Math.min(200, runs);
-for (let i = 0; i < warm; i++) oneRequest();
+for (let i = 0; i < warm; i++) oneRequest(core);
 spent = 0;
 let bytes = 0;
 const per = [];
 const cpu0 = process.cpuUsage();
 for (let i = 0; i < runs; i++) {
   const before = spent;
-  bytes += oneRequest();
+  bytes += oneRequest(core);
   per.push(spent - before);
 }
 const cpu = process.cpuUsage(cpu0);
@@ -107,5 +131,6 @@ console.log(JSON.stringify({
   core_us_per_request: { min: us(per[0]), p50: us(per[runs >> 1]), mean: us(spent / runs), p99: us(per[Math.floor(runs * 0.99)]) },
   // Process CPU time (user + system) per request, the loop around the calls included.
   process_cpu_us_per_request: ((cpu.user + cpu.system) / runs).toFixed(1),
-  wasm_memory_mib: (x.memory.buffer.byteLength / 1048576).toFixed(1),
+  wasm_crossings_per_request: crossings,
+  wasm_memory_mib: (core.memory.buffer.byteLength / 1048576).toFixed(1),
 }));

@@ -24,7 +24,9 @@ struct Output {
 
 namespace {
 
-std::string_view view(const char* p, uint32_t n) { return std::string_view(p, n); }
+std::string_view view(const char* p, uint32_t n) {
+  return std::string_view(p, n);
+}
 
 uint32_t put(Output* o, std::string s) {
   o->bytes = std::move(s);
@@ -35,12 +37,20 @@ uint32_t put(Output* o, std::string s) {
 
 extern "C" {
 
-EMSCRIPTEN_KEEPALIVE void* zp_alloc(uint32_t n) { return std::malloc(n == 0 ? 1 : n); }
-EMSCRIPTEN_KEEPALIVE void zp_free(void* p) { std::free(p); }
+EMSCRIPTEN_KEEPALIVE void* zp_alloc(uint32_t n) {
+  return std::malloc(n == 0 ? 1 : n);
+}
+EMSCRIPTEN_KEEPALIVE void zp_free(void* p) {
+  std::free(p);
+}
 
 // One Output for the module's life (a test instance is discarded whole).
-EMSCRIPTEN_KEEPALIVE Output* zp_output_new() { return std::make_unique<Output>().release(); }
-EMSCRIPTEN_KEEPALIVE const char* zp_output_data(Output* o) { return o->bytes.data(); }
+EMSCRIPTEN_KEEPALIVE Output* zp_output_new() {
+  return std::make_unique<Output>().release();
+}
+EMSCRIPTEN_KEEPALIVE const char* zp_output_data(Output* o) {
+  return o->bytes.data();
+}
 
 // Options JSON + upstream bytes fed in slices cut at the ascending byte offsets
 // `cuts[0..ncuts)` -> the transcript (tests/support/fixture.h).

@@ -8,29 +8,23 @@
 namespace zproxy {
 namespace {
 
-constexpr std::string_view kThinkOpen = "<think>";
-constexpr std::string_view kThinkClose = "</think>";
 constexpr std::string_view kRole = "\"role\":\"assistant\",";
 // Closes a text delta's string, its delta, its choice and the chunk.
 constexpr std::string_view kTextChunkEnd = "\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
 
 std::string_view finish_reason_json(FinishReason r) {
   switch (r) {
-    case FinishReason::kStop:
-      return "\"stop\"";
-    case FinishReason::kLength:
-      return "\"length\"";
-    case FinishReason::kToolCalls:
-      return "\"tool_calls\"";
-    case FinishReason::kContentFilter:
-      return "\"content_filter\"";
+    case FinishReason::kStop: return "\"stop\"";
+    case FinishReason::kLength: return "\"length\"";
+    case FinishReason::kToolCalls: return "\"tool_calls\"";
+    case FinishReason::kContentFilter: return "\"content_filter\"";
   }
   return "\"stop\"";
 }
 
 // `{"id":…,"object":…,"created":…,"model":…,"choices":[`: the part every chunk (or the one
 // body) shares, built once.
-std::string document_head(const EmitterOptions& o) {
+std::string document_head(const ChatEmitterOptions& o) {
   std::string h = "{\"id\":";
   append_json_string(h, o.id);
   h += o.stream ? ",\"object\":\"chat.completion.chunk\"" : ",\"object\":\"chat.completion\"";
@@ -64,125 +58,60 @@ void append_key_string(std::string& out, std::string_view key, std::string_view 
 
 }  // namespace
 
-Emitter::Emitter(EmitterOptions options)
+ChatEmitter::ChatEmitter(ChatEmitterOptions options)
     : opt_(std::move(options)),
       head_(document_head(opt_)),
       // Chunk prefixes exist for streams only: a one-piece answer never writes a chunk.
       chunk_head_(opt_.stream ? "data: " + head_ + "{\"index\":0,\"delta\":{" : std::string()),
       content_open_(opt_.stream ? chunk_head_ + "\"content\":\"" : std::string()),
-      reasoning_open_(opt_.stream ? chunk_head_ + "\"reasoning_content\":\"" : std::string()),
-      content_stop_(opt_.stop),
-      reasoning_text_(std::vector<std::string>{}) {}
+      reasoning_open_(opt_.stream ? chunk_head_ + "\"reasoning_content\":\"" : std::string()) {}
 
-// ---- deltas --------------------------------------------------------------------------------
+// ---- events --------------------------------------------------------------------------------
 
-void Emitter::on_reasoning(std::string_view text) {
-  if (closed() || text.empty() || opt_.thinking == ThinkingMode::kHidden) return;
-  std::string& piece = piece_;
-  piece.clear();
-  if (opt_.thinking == ThinkingMode::kReasoningContent) {
-    reasoning_text_.feed(text, piece);
-    write_reasoning(piece);
-    return;
-  }
-  if (!in_think_tag_) {
-    // The think block breaks the answer text: held content can no longer grow into a match.
-    if (flush_content(piece)) return;
-    piece += kThinkOpen;
-    in_think_tag_ = true;
-  }
-  reasoning_text_.feed(text, piece);
-  write_content(piece);
+void ChatEmitter::on_reasoning(std::string_view text) {
+  write_reasoning(text);
 }
 
-void Emitter::on_content(std::string_view text) {
-  if (closed() || text.empty()) return;
-  std::string& piece = piece_;
-  piece.clear();
-  close_reasoning(piece);
-  const bool matched = content_stop_.feed(text, piece) == StopScan::kMatched;
-  write_content(piece);
-  if (matched) {
-    finish(FinishReason::kStop);
-  }
+void ChatEmitter::on_text(std::string_view text) {
+  write_content(text);
 }
 
-void Emitter::on_tool_call(const ToolCallDelta& call) {
-  if (closed()) return;
-  std::string piece;
-  close_reasoning(piece);
-  if (flush_content(piece)) return;
-  write_content(piece);
+void ChatEmitter::on_tool_call(const ToolCallDelta& call) {
   write_tool_call(call);
 }
 
-void Emitter::on_usage(const Usage& usage) {
-  if (closed()) return;  // after a stop match the answer is already written
-  usage_ = usage;
+Status ChatEmitter::on_end(const AnswerEnd& end) {
+  if (opt_.stream) {
+    write_final_chunks(end);
+  } else {
+    write_body(end);
+  }
+  committed_ = true;
+  ended_ = true;
+  return ok_status();
 }
 
-void Emitter::on_finish_reason(FinishReason reason) {
-  if (closed()) return;
-  finish_ = reason;
-  has_finish_ = true;
+void ChatEmitter::write_keepalive() {
+  out_ += kSseKeepAlive;
+  committed_ = true;
 }
 
-void Emitter::on_end() {
-  if (closed()) return;
-  std::string piece;
-  close_reasoning(piece);
-  if (flush_content(piece)) return;
-  write_content(piece);
-  finish(end_reason());
-}
-
-void Emitter::on_failure(const UpstreamFailure& failure) {
-  if (closed()) return;
-  failed_ = true;
-  failure_ = failure;
-}
-
-void Emitter::write_error_event(const Error& error) {
-  if (!opt_.stream || complete_ || error_written_) return;
+void ChatEmitter::write_error_event(const Error& error) {
+  if (!opt_.stream || ended_) return;
   std::string event;
   append_sse_data(event, error_json(error));
   out_ += event;
   out_ += kSseDone;
-  error_written_ = true;
+  ended_ = true;
 }
 
-std::string Emitter::take_output() {
+std::string ChatEmitter::take_output() {
   return out_.take();
 }
 
-// ---- text routing --------------------------------------------------------------------------
+// ---- text ----------------------------------------------------------------------------------
 
-// Ends a reasoning run: its held bytes go out, and in think_tags mode "</think>" is appended to
-// the content piece that follows it.
-void Emitter::close_reasoning(std::string& content_piece) {
-  if (opt_.thinking == ThinkingMode::kThinkTags) {
-    if (!in_think_tag_) return;
-    reasoning_text_.flush(content_piece);
-    content_piece += kThinkClose;
-    in_think_tag_ = false;
-  } else if (opt_.thinking == ThinkingMode::kReasoningContent &&
-             reasoning_text_.held_size() > 0) {
-    std::string rest;
-    reasoning_text_.flush(rest);
-    write_reasoning(rest);
-  }
-}
-
-// Releases held content into `content_piece`. true: a stop string matched, and the answer has
-// been finished (content_piece written, cut before the match).
-bool Emitter::flush_content(std::string& content_piece) {
-  if (content_stop_.flush(content_piece) != StopScan::kMatched) return false;
-  write_content(content_piece);
-  finish(FinishReason::kStop);
-  return true;
-}
-
-void Emitter::write_content(std::string_view text) {
+void ChatEmitter::write_content(std::string_view text) {
   if (text.empty()) return;
   if (opt_.stream) {
     write_text_chunk(content_open_, text);
@@ -191,7 +120,7 @@ void Emitter::write_content(std::string_view text) {
   }
 }
 
-void Emitter::write_reasoning(std::string_view text) {
+void ChatEmitter::write_reasoning(std::string_view text) {
   if (text.empty()) return;
   if (opt_.stream) {
     write_text_chunk(reasoning_open_, text);
@@ -203,7 +132,7 @@ void Emitter::write_reasoning(std::string_view text) {
 // ---- streaming chunks ----------------------------------------------------------------------
 
 // "data: " + head + `{"index":0,"delta":{` and, in the first delta only, `"role":"assistant",`.
-void Emitter::begin_delta_chunk() {
+void ChatEmitter::begin_delta_chunk() {
   out_ += chunk_head_;
   if (!role_sent_) {
     out_ += kRole;
@@ -212,7 +141,7 @@ void Emitter::begin_delta_chunk() {
   committed_ = true;
 }
 
-void Emitter::end_chunk(std::string_view finish_reason) {
+void ChatEmitter::end_chunk(std::string_view finish_reason) {
   out_ += "},\"logprobs\":null,\"finish_reason\":";
   out_ += finish_reason;
   out_ += "}]}\n\n";
@@ -220,7 +149,7 @@ void Emitter::end_chunk(std::string_view finish_reason) {
 
 // `open` is content_open_ or reasoning_open_: the chunk head and the key, up to the string's
 // opening quote. Few appends per chunk, as this runs for every delta.
-void Emitter::write_text_chunk(const std::string& open, std::string_view text) {
+void ChatEmitter::write_text_chunk(const std::string& open, std::string_view text) {
   if (role_sent_) {
     out_ += open;
   } else {
@@ -233,7 +162,7 @@ void Emitter::write_text_chunk(const std::string& open, std::string_view text) {
 }
 
 // The aggregate for `index`, created in index order when new.
-Emitter::ToolCall& Emitter::tool_call_slot(int index, bool& is_new) {
+ChatEmitter::ToolCall& ChatEmitter::tool_call_slot(int index, bool& is_new) {
   auto it = std::lower_bound(tool_calls_.begin(), tool_calls_.end(), index,
                              [](const ToolCall& c, int i) { return c.index < i; });
   is_new = it == tool_calls_.end() || it->index != index;
@@ -243,7 +172,7 @@ Emitter::ToolCall& Emitter::tool_call_slot(int index, bool& is_new) {
 
 // Streaming: the first fragment of a call always carries id and type ("function" unless
 // upstream said otherwise); later fragments carry only the keys upstream filled in.
-void Emitter::write_tool_call(const ToolCallDelta& call) {
+void ChatEmitter::write_tool_call(const ToolCallDelta& call) {
   bool is_new = false;
   ToolCall& tc = tool_call_slot(call.index, is_new);
   if (is_new) {
@@ -279,53 +208,35 @@ void Emitter::write_tool_call(const ToolCallDelta& call) {
 
 // ---- the end -------------------------------------------------------------------------------
 
-FinishReason Emitter::end_reason() const {
-  const FinishReason r = has_finish_ ? finish_ : FinishReason::kStop;
-  if (r == FinishReason::kStop && !tool_calls_.empty()) return FinishReason::kToolCalls;
-  return r;
-}
-
-void Emitter::finish(FinishReason reason) {
-  finish_ = reason;
-  has_finish_ = true;
-  if (opt_.stream) {
-    write_final_chunks();
-  } else {
-    write_body();
-  }
-  committed_ = true;
-  complete_ = true;
-}
-
-void Emitter::write_final_chunks() {
+void ChatEmitter::write_final_chunks(const AnswerEnd& end) {
   if (!role_sent_) write_text_chunk(content_open_, "");  // an empty answer still opens with role
   out_ += chunk_head_;
-  end_chunk(finish_reason_json(finish_));
+  end_chunk(finish_reason_json(end.reason));
   if (opt_.include_usage) {
     out_ += "data: ";
     out_ += head_;
     out_ += "],\"usage\":";
     std::string usage;
-    append_usage(usage);
+    append_usage(usage, end.usage);
     out_ += usage;
     out_ += "}\n\n";
   }
   out_ += kSseDone;
 }
 
-void Emitter::write_body() {
+void ChatEmitter::write_body(const AnswerEnd& end) {
   std::string body = head_;
   body += "{\"index\":0,\"message\":";
   append_message(body);
   body += ",\"logprobs\":null,\"finish_reason\":";
-  body += finish_reason_json(finish_);
+  body += finish_reason_json(end.reason);
   body += "}],\"usage\":";
-  append_usage(body);
+  append_usage(body, end.usage);
   body += '}';
   out_ += body;
 }
 
-void Emitter::append_message(std::string& out) const {
+void ChatEmitter::append_message(std::string& out) const {
   out += "{\"role\":\"assistant\",\"content\":";
   if (content_.empty() && !tool_calls_.empty()) {
     out += "null";
@@ -352,8 +263,7 @@ void Emitter::append_message(std::string& out) const {
 
 // Zeros when upstream reported nothing; total = prompt + completion when upstream left it 0;
 // the detail objects only when upstream reported them.
-void Emitter::append_usage(std::string& out) const {
-  const Usage& u = usage_;
+void ChatEmitter::append_usage(std::string& out, const Usage& u) {
   const int64_t total = u.total_tokens > 0 ? u.total_tokens : u.prompt_tokens + u.completion_tokens;
   out += "{\"prompt_tokens\":";
   out += std::to_string(u.prompt_tokens);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/civil_time.h"
 #include "json/text_scan.h"
 
 namespace zproxy {
@@ -122,7 +123,9 @@ OutputBuffer& OutputBuffer::operator+=(std::string_view s) {
 // more): escaping sees every UTF-8 sequence whole.
 void OutputBuffer::append_json_escaped(std::string_view s) {
   constexpr size_t kSliceBytes = 4096;
-  auto is_continuation = [&](size_t i) { return (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80; };
+  auto is_continuation = [&](size_t i) {
+    return (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80;
+  };
   while (!s.empty()) {
     size_t n = std::min(s.size(), kSliceBytes);
     if (n < s.size()) {
@@ -166,7 +169,9 @@ std::string model_json(const ModelEntry& model, int64_t created) {
   append_json_string(out, model.public_name);
   out += ",\"object\":\"model\",\"created\":";
   out += std::to_string(created);
-  out += ",\"owned_by\":\"z-ai\"}";
+  out += ",\"owned_by\":\"z-ai\",\"type\":\"model\",\"display_name\":";
+  append_json_string(out, model.public_name);
+  out += ",\"created_at\":\"" + format_datetime(created * 1000, 'T') + "Z\"}";
   return out;
 }
 
@@ -176,7 +181,15 @@ std::string models_list_json(const std::vector<ModelEntry>& models, int64_t crea
     if (i > 0) out += ',';
     out += model_json(models[i], created);
   }
-  out += "]}";
+  out += "],\"has_more\":false,\"first_id\":";
+  if (models.empty()) {
+    out += "null,\"last_id\":null}";
+    return out;
+  }
+  append_json_string(out, models.front().public_name);
+  out += ",\"last_id\":";
+  append_json_string(out, models.back().public_name);
+  out += '}';
   return out;
 }
 

@@ -57,9 +57,12 @@ class OutputBuffer {
   size_t capacity_ = 0;
 };
 
-// {"object":"list","data":[model objects]}
+// Both SDKs' models.list() read the same answer: OpenAI's fields, and Anthropic's beside them.
+// {"object":"list","data":[model objects],"has_more":false,"first_id","last_id"} (ids null when
+// the list is empty)
 std::string models_list_json(const std::vector<ModelEntry>& models, int64_t created);
-// {"id","object":"model","created","owned_by":"z-ai"}
+// {"id","object":"model","created","owned_by":"z-ai","type":"model","display_name",
+//  "created_at":"YYYY-MM-DDTHH:MM:SSZ"}; `created` is Unix seconds, display_name the id
 std::string model_json(const ModelEntry& model, int64_t created);
 
 }  // namespace zproxy

@@ -3,10 +3,10 @@
 #include <string>
 #include <utility>
 
+#include "json/json.h"
 #include "upstream/guest/guest.h"
 #include "upstream/guest/upstream_headers.h"
 #include "upstream/guest/utc_datetime.h"
-#include "json/rapidjson_dom.h"
 
 namespace zproxy::guest {
 namespace {
@@ -16,70 +16,63 @@ Error unsupported(std::string message, std::string param) {
 }
 
 // The first content part that is not text, as a 400 naming it; ok when all parts are text.
-Status check_content_parts(const ChatRequest& request) {
-  const rapidjson::Value* messages = json_member(request.doc, "messages");
-  if (messages == nullptr || !messages->IsArray()) return ok_status();
-  for (rapidjson::SizeType i = 0; i < messages->Size(); ++i) {
-    const rapidjson::Value* content = json_member((*messages)[i], "content");
-    if (content == nullptr || !content->IsArray()) continue;
-    for (rapidjson::SizeType j = 0; j < content->Size(); ++j) {
-      const std::string_view type = json_string((*content)[j], "type");
-      if (type == "text") continue;
+Status check_content_parts(const CanonicalRequest& request) {
+  for (size_t i = 0; i < request.messages.size(); ++i) {
+    const std::vector<Part>& parts = request.messages[i].parts;
+    for (size_t j = 0; j < parts.size(); ++j) {
+      if (parts[j].kind == PartKind::kText) continue;
       const std::string param =
           "messages[" + std::to_string(i) + "].content[" + std::to_string(j) + "]";
-      if (type == "image_url") {
+      if (parts[j].kind == PartKind::kImage) {
         return unsupported(
             "image parts are not supported in guest mode (guests cannot upload "
             "files); use API mode (UPSTREAM_MODE=api)",
             param);
       }
-      return unsupported(
-          "content parts of type \"" + std::string(type) + "\" are not supported in guest mode",
-          param);
+      return unsupported("content parts of type \"refusal\" are not supported in guest mode",
+                         param);
     }
   }
   return ok_status();
 }
 
-void write_content(JsonWriter& w, const rapidjson::Value* content) {
-  if (content != nullptr && content->IsString()) {
-    json_write_string(w, as_view(*content));
+// A string stays a string, parts stay a list (of their text parts), no content is "".
+void write_content(JsonWriter& w, const Message& message) {
+  if (message.form == ContentForm::kString) {
+    w.String(message.parts.front().text);
     return;
   }
-  if (content == nullptr || !content->IsArray()) {
+  if (message.form == ContentForm::kNone) {
     w.String("");
     return;
   }
   w.StartArray();
-  for (const rapidjson::Value& part : content->GetArray()) {
-    if (json_string(part, "type") != "text") continue;
+  for (const Part& part : message.parts) {
+    if (part.kind != PartKind::kText) continue;
     w.StartObject();
     w.Key("type");
     w.String("text");
     w.Key("text");
-    json_write_string(w, json_string(part, "text"));
+    w.String(part.text);
     w.EndObject();
   }
   w.EndArray();
 }
 
-void write_messages(JsonWriter& w, const ChatRequest& request) {
+void write_messages(JsonWriter& w, const CanonicalRequest& request) {
   w.StartArray();
-  const rapidjson::Value* messages = json_member(request.doc, "messages");
-  if (messages != nullptr && messages->IsArray()) {
-    for (const rapidjson::Value& message : messages->GetArray()) {
-      w.StartObject();
-      w.Key("role");
-      json_write_string(w, json_string(message, "role", "user"));
-      w.Key("content");
-      write_content(w, json_member(message, "content"));
-      w.EndObject();
-    }
+  for (const Message& message : request.messages) {
+    w.StartObject();
+    w.Key("role");
+    w.String(role_name(message.role));
+    w.Key("content");
+    write_content(w, message);
+    w.EndObject();
   }
   w.EndArray();
 }
 
-void write_params(JsonWriter& w, const ChatRequest& request) {
+void write_params(JsonWriter& w, const CanonicalRequest& request) {
   w.StartObject();
   if (request.temperature) {
     w.Key("temperature");
@@ -111,11 +104,11 @@ void write_variables(JsonWriter& w, int64_t now_wall_ms) {
   w.Key("{{USER_NAME}}");
   w.String("Guest");
   w.Key("{{CURRENT_DATETIME}}");
-  json_write_string(w, format_utc_datetime(now_wall_ms));
+  w.String(format_utc_datetime(now_wall_ms));
   w.EndObject();
 }
 
-std::string chat_body(const ChatRequest& request, std::string_view upstream_model,
+std::string chat_body(const CanonicalRequest& request, std::string_view upstream_model,
                       const ChatIds& ids, int64_t now_wall_ms) {
   JsonBuffer buf;
   buf.reserve(request.text_bytes + 1024);  // the messages are most of it: one allocation
@@ -124,7 +117,7 @@ std::string chat_body(const ChatRequest& request, std::string_view upstream_mode
   w.Key("stream");
   w.Bool(true);
   w.Key("model");
-  json_write_string(w, upstream_model);
+  w.String(upstream_model);
   w.Key("messages");
   write_messages(w, request);
   w.Key("params");
@@ -138,9 +131,9 @@ std::string chat_body(const ChatRequest& request, std::string_view upstream_mode
   w.Key("variables");
   write_variables(w, now_wall_ms);
   w.Key("chat_id");
-  json_write_string(w, ids.chat_id);
+  w.String(ids.chat_id);
   w.Key("id");
-  json_write_string(w, ids.message_id);
+  w.String(ids.message_id);
   w.Key("background_tasks");
   write_flags(w, {{"title_generation", false}, {"tags_generation", false}});
   w.Key("mcp_servers");
@@ -152,29 +145,29 @@ std::string chat_body(const ChatRequest& request, std::string_view upstream_mode
 
 }  // namespace
 
-Status check_request(const ChatRequest& request) {
-  if (request.has_tools) {
+Status check_request(const CanonicalRequest& request) {
+  if (request.has_tools()) {
     return unsupported("tools are not supported in guest mode; use API mode (UPSTREAM_MODE=api)",
                        "tools");
   }
-  if (!request.tool_choice.empty()) {
+  if (request.tool_choice != ToolChoice::kAbsent) {
     return unsupported("tool_choice is not supported in guest mode", "tool_choice");
   }
   if (Status parts = check_content_parts(request); !parts.ok()) return parts;
-  if (request.has_image_parts) {
-    return unsupported("image parts are not supported in guest mode", "messages");
-  }
   if (request.n > 1) return unsupported("n > 1 is not supported", "n");
   if (request.logprobs) return unsupported("logprobs are not supported", "logprobs");
-  if (!request.response_format.empty() && request.response_format != "text") {
-    return unsupported("response_format \"" + request.response_format +
+  if (request.response_format == ResponseFormat::kJsonObject ||
+      request.response_format == ResponseFormat::kJsonSchema) {
+    const char* name =
+        request.response_format == ResponseFormat::kJsonObject ? "json_object" : "json_schema";
+    return unsupported("response_format \"" + std::string(name) +
                            "\" is not supported in guest mode; only \"text\"",
                        "response_format");
   }
   return ok_status();
 }
 
-UpstreamRequest build_chat_request(const ChatRequest& request, const Config& config,
+UpstreamRequest build_chat_request(const CanonicalRequest& request, const Config& config,
                                    std::string_view upstream_model, std::string_view token,
                                    const ChatIds& ids, int64_t now_wall_ms) {
   UpstreamRequest req;

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "core/ascii.h"
-#include "upstream/guest/guest.h"
 #include "json/json.h"
+#include "upstream/guest/guest.h"
 
 namespace zproxy::guest {
 namespace {

@@ -8,9 +8,9 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "core/canonical.h"
 #include "core/result.h"
 #include "core/upstream.h"
-#include "dialect/openai_chat/chat_request.h"
 #include "sse/sse_parser.h"
 #include "upstream/json_event_stream.h"
 
@@ -26,7 +26,7 @@ Result<std::string> parse_token_response(int status, std::string_view body);
 
 // Per-mode request rules (docs/contract.md §5.2): 400 kUnsupportedValue naming the param for
 // tools/tool_choice, image parts, n > 1, logprobs: true, response_format other than text.
-Status check_request(const ChatRequest& request);
+Status check_request(const CanonicalRequest& request);
 
 struct ChatIds {
   std::string chat_id;     // uuid4
@@ -37,7 +37,7 @@ struct ChatIds {
 // upstream id; temperature/top_p/max_tokens into params; features.enable_thinking from the
 // thinking switch (on unless disabled); messages carried faithfully (string or text parts);
 // variables with {{CURRENT_DATETIME}} formatted from now_wall_ms (UTC, "YYYY-MM-DD HH:MM:SS").
-UpstreamRequest build_chat_request(const ChatRequest& request, const Config& config,
+UpstreamRequest build_chat_request(const CanonicalRequest& request, const Config& config,
                                    std::string_view upstream_model, std::string_view token,
                                    const ChatIds& ids, int64_t now_wall_ms);
 

@@ -196,18 +196,12 @@ ScanStep head_newline_step(std::string_view m, size_t pos, ScanState& st, ScanMo
 
 ScanStep scan_step(std::string_view m, size_t pos, ScanState& state) {
   switch (state.mode) {
-    case ScanMode::kContent:
-      return content_step(m, pos, state);
-    case ScanMode::kHeadNewline:
-      return head_newline_step(m, pos, state, ScanMode::kHeadSummary);
-    case ScanMode::kHeadSummary:
-      return summary_step(m, pos, state);
-    case ScanMode::kSummaryNewline:
-      return head_newline_step(m, pos, state, ScanMode::kReasoning);
-    case ScanMode::kReasoning:
-      return reasoning_step(m, pos, state);
-    case ScanMode::kIsland:
-      return island_step(m, pos, state);
+    case ScanMode::kContent: return content_step(m, pos, state);
+    case ScanMode::kHeadNewline: return head_newline_step(m, pos, state, ScanMode::kHeadSummary);
+    case ScanMode::kHeadSummary: return summary_step(m, pos, state);
+    case ScanMode::kSummaryNewline: return head_newline_step(m, pos, state, ScanMode::kReasoning);
+    case ScanMode::kReasoning: return reasoning_step(m, pos, state);
+    case ScanMode::kIsland: return island_step(m, pos, state);
   }
   return need_more();
 }

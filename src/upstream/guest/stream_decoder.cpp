@@ -4,11 +4,11 @@
 #include <memory>
 #include <utility>
 
+#include "json/json.h"
 #include "upstream/guest/classify.h"
 #include "upstream/guest/guest.h"
 #include "upstream/guest/message_buffer.h"
 #include "upstream/guest/reasoning_splitter.h"
-#include "json/json.h"
 
 namespace zproxy::guest {
 namespace {

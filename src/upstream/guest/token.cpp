@@ -1,9 +1,9 @@
 // The anonymous guest token (docs/upstream.md §1.1).
 #include <string>
 
+#include "json/json.h"
 #include "upstream/guest/guest.h"
 #include "upstream/guest/upstream_headers.h"
-#include "json/json.h"
 
 namespace zproxy::guest {
 namespace {

@@ -6,9 +6,9 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "core/canonical.h"
 #include "core/result.h"
 #include "core/upstream.h"
-#include "dialect/openai_chat/chat_request.h"
 #include "sse/sse_parser.h"
 #include "upstream/json_event_stream.h"
 
@@ -16,12 +16,12 @@ namespace zproxy::api {
 
 // Per-mode request rules (docs/contract.md §5.2): 400 kUnsupportedValue naming the param for
 // tool_choice other than auto/none, n > 1, logprobs: true, response_format json_schema.
-Status check_request(const ChatRequest& request);
+Status check_request(const CanonicalRequest& request);
 
 // POST {api_base}/chat/completions per docs/upstream.md §2.2 (thinking, max_completion_tokens ->
 // max_tokens, tool_choice, response_format, content flattening, assistant null content, first
 // stop word, request_id, user_id). stream as the client asked.
-UpstreamRequest build_chat_request(const ChatRequest& request, const Config& config,
+UpstreamRequest build_chat_request(const CanonicalRequest& request, const Config& config,
                                    std::string_view upstream_model, std::string_view api_key,
                                    std::string_view request_id);
 

@@ -9,9 +9,9 @@
 
 #include <optional>
 
+#include "json/json.h"
 #include "upstream/zai_api/api.h"
 #include "upstream/zai_api/reset_time.h"
-#include "json/json.h"
 
 namespace zproxy::api {
 namespace {
@@ -165,13 +165,11 @@ std::optional<UpstreamFailure> by_key_code(int64_t code, const Body& body, int64
                       say("daily limit of an upstream API key reached", code), reset - now, reset);
     }
     case 1308:
-    case 1310:
-      return plan_window(code, body, now);
+    case 1310: return plan_window(code, body, now);
     case 1313:
       return cooldown(Errc::kRateLimitExceeded,
                       say("fair-use restriction on an upstream API key", code), kFairUseCooldownMs);
-    default:
-      return std::nullopt;
+    default: return std::nullopt;
   }
 }
 
@@ -203,8 +201,7 @@ std::optional<UpstreamFailure> by_request_code(int64_t code, const Body& body) {
     case 1301:
       return make(Errc::kContentFilter, say("upstream refused the content as unsafe", code, msg),
                   Verdict::kClientFault);
-    default:
-      return std::nullopt;
+    default: return std::nullopt;
   }
 }
 

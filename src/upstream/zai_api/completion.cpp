@@ -3,9 +3,9 @@
 //    "reasoning_content","tool_calls"},"finish_reason"}],"usage":{…}}
 // replayed as the deltas a stream of the same answer would give.
 
+#include "json/json.h"
 #include "upstream/zai_api/api.h"
 #include "upstream/zai_api/decode.h"
-#include "json/json.h"
 
 namespace zproxy::api {
 

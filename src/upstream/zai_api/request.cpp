@@ -5,21 +5,24 @@
 //    "request_id","user_id"}
 // No stream_options: upstream puts usage in the final chunk anyway (docs/upstream.md §2.3).
 //
-// Messages carry role, content, name, reasoning_content, tool_calls and tool_call_id (values
-// copied as sent; other keys, such as an echoed `refusal` or `annotations`, are dropped):
+// Messages carry role, content, name, reasoning_content, tool_calls and tool_call_id, written
+// from the canonical request (other keys a client sent, such as an echoed `refusal` or
+// `annotations`, never reach it):
 // - role "developer" (OpenAI's newer name for system) is sent as "system";
 // - assistant content null or absent -> "";
 // - a content array of text parts only, on any role but user, -> the texts joined without a
-//   separator; user arrays (text and image parts) pass unchanged for the vision models.
+//   separator; user arrays (text and image parts) stay arrays for the vision models.
+// Tools are {"type":"function","function":{name, description?, parameters?, strict?}}, the
+// parameter schema written as the client sent it (compact).
 // tool_choice "none" is honoured by sending neither tools nor tool_choice (upstream knows only
 // "auto"); "auto" and absent pass tools as they are.
 
 #include <cctype>
 #include <cmath>
 
-#include "upstream/zai_api/api.h"
 #include "core/ascii.h"
-#include "json/rapidjson_dom.h"
+#include "json/json.h"
+#include "upstream/zai_api/api.h"
 
 namespace zproxy::api {
 namespace {
@@ -31,130 +34,211 @@ Status unsupported(std::string message, std::string param) {
   return make_error(Errc::kUnsupportedValue, std::move(message), std::move(param));
 }
 
-// The joined text of an array of {"type":"text","text":…} parts; false if any part is other.
-bool text_only(const rapidjson::Value& parts, std::string& joined) {
-  for (const auto& part : parts.GetArray()) {
-    if (json_string(part, "type") != "text") return false;
-    const rapidjson::Value* text = json_member(part, "text");
-    if (!json_is_string(text)) return false;
-    joined.append(as_view(*text));
+// The joined text of a list of parts; false if any part is not text.
+bool text_only(const std::vector<Part>& parts, std::string& joined) {
+  for (const Part& part : parts) {
+    if (part.kind != PartKind::kText) return false;
+    joined.append(part.text);
   }
   return true;
 }
 
-void write_content(JsonWriter& w, const rapidjson::Value* content, std::string_view role) {
-  if ((content == nullptr || content->IsNull()) && role == "assistant") {
-    json_write_key(w, "content");
-    json_write_string(w, "");
-    return;
-  }
-  if (content == nullptr) return;
-  json_write_key(w, "content");
-  std::string joined;
-  if (content->IsArray() && role != "user" && text_only(*content, joined)) {
-    json_write_string(w, joined);
-  } else {
-    content->Accept(w);
-  }
-}
-
-void write_message(JsonWriter& w, const rapidjson::Value& msg) {
-  if (!msg.IsObject()) {  // parse_chat_request refuses these; should one pass, copy it
-    msg.Accept(w);
-    return;
-  }
-  std::string_view role = json_string(msg, "role");
-  if (role == "developer") role = "system";
+void write_part(JsonWriter& w, const Part& part) {
   w.StartObject();
-  json_write_key(w, "role");
-  json_write_string(w, role);
-  write_content(w, json_member(msg, "content"), role);
-  for (std::string_view key : {"name", "reasoning_content", "tool_calls", "tool_call_id"}) {
-    const rapidjson::Value* v = json_member(msg, key);
-    if (v == nullptr || v->IsNull() || (v->IsArray() && v->Empty())) continue;
-    json_write_key(w, key);
-    v->Accept(w);
+  w.Key("type");
+  switch (part.kind) {
+    case PartKind::kText:
+      w.String("text");
+      w.Key("text");
+      w.String(part.text);
+      break;
+    case PartKind::kImage:
+      w.String("image_url");
+      w.Key("image_url");
+      w.StartObject();
+      w.Key("url");
+      w.String(part.text);
+      if (!part.detail.empty()) {
+        w.Key("detail");
+        w.String(part.detail);
+      }
+      w.EndObject();
+      break;
+    case PartKind::kRefusal:
+      w.String("refusal");
+      w.Key("refusal");
+      w.String(part.text);
+      break;
   }
   w.EndObject();
 }
 
-void write_messages(JsonWriter& w, const rapidjson::Value& doc) {
-  json_write_key(w, "messages");
-  w.StartArray();
-  const rapidjson::Value* messages = json_member(doc, "messages");
-  if (messages != nullptr && messages->IsArray()) {
-    for (const auto& msg : messages->GetArray()) write_message(w, msg);
+void write_content(JsonWriter& w, const Message& msg) {
+  if (msg.form == ContentForm::kNone) {
+    if (msg.role != Role::kAssistant) return;
+    w.Key("content");
+    w.String("");
+    return;
   }
+  w.Key("content");
+  if (msg.form == ContentForm::kString) {
+    w.String(msg.parts.front().text);
+    return;
+  }
+  std::string joined;
+  if (msg.role != Role::kUser && text_only(msg.parts, joined)) {
+    w.String(joined);
+    return;
+  }
+  w.StartArray();
+  for (const Part& part : msg.parts) write_part(w, part);
+  w.EndArray();
+}
+
+void write_tool_calls(JsonWriter& w, const std::vector<ToolCall>& calls) {
+  w.Key("tool_calls");
+  w.StartArray();
+  for (const ToolCall& call : calls) {
+    w.StartObject();
+    w.Key("id");
+    w.String(call.id);
+    w.Key("type");
+    w.String("function");
+    w.Key("function");
+    w.StartObject();
+    w.Key("name");
+    w.String(call.name);
+    w.Key("arguments");
+    w.String(call.arguments);
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void write_message(JsonWriter& w, const Message& msg) {
+  const Role role = msg.role == Role::kDeveloper ? Role::kSystem : msg.role;
+  w.StartObject();
+  w.Key("role");
+  w.String(role_name(role));
+  write_content(w, msg);
+  if (!msg.name.empty()) {
+    w.Key("name");
+    w.String(msg.name);
+  }
+  if (msg.reasoning) {
+    w.Key("reasoning_content");
+    w.String(*msg.reasoning);
+  }
+  if (!msg.tool_calls.empty()) write_tool_calls(w, msg.tool_calls);
+  if (!msg.tool_call_id.empty()) {
+    w.Key("tool_call_id");
+    w.String(msg.tool_call_id);
+  }
+  w.EndObject();
+}
+
+void write_messages(JsonWriter& w, const CanonicalRequest& r) {
+  w.Key("messages");
+  w.StartArray();
+  for (const Message& msg : r.messages) write_message(w, msg);
   w.EndArray();
 }
 
 void write_number(JsonWriter& w, std::string_view key, const std::optional<double>& v) {
   if (!v || !std::isfinite(*v)) return;
-  json_write_key(w, key);
+  w.Key(key);
   w.Double(*v);
 }
 
-void write_sampling(JsonWriter& w, const ChatRequest& r) {
+void write_sampling(JsonWriter& w, const CanonicalRequest& r) {
   if (r.thinking != ThinkingSwitch::kDefault) {
-    json_write_key(w, "thinking");
+    w.Key("thinking");
     w.StartObject();
-    json_write_key(w, "type");
-    json_write_string(w, r.thinking == ThinkingSwitch::kEnabled ? "enabled" : "disabled");
+    w.Key("type");
+    w.String(r.thinking == ThinkingSwitch::kEnabled ? "enabled" : "disabled");
     w.EndObject();
   }
   if (r.max_tokens) {
-    json_write_key(w, "max_tokens");
+    w.Key("max_tokens");
     w.Int64(*r.max_tokens);
   }
   write_number(w, "temperature", r.temperature);
   write_number(w, "top_p", r.top_p);
   if (!r.stop.empty()) {
-    json_write_key(w, "stop");
+    w.Key("stop");
     w.StartArray();
-    json_write_string(w, r.stop.front());
+    w.String(r.stop.front());
     w.EndArray();
   }
 }
 
-void write_tools(JsonWriter& w, const ChatRequest& r) {
-  const rapidjson::Value* tools = json_member(r.doc, "tools");
-  if (r.has_tools && r.tool_choice != "none" && tools != nullptr && tools->IsArray()) {
-    json_write_key(w, "tools");
-    tools->Accept(w);
-    if (r.tool_choice == "auto") {
-      json_write_key(w, "tool_choice");
-      json_write_string(w, "auto");
+void write_tool(JsonWriter& w, const Tool& tool) {
+  w.StartObject();
+  w.Key("type");
+  w.String("function");
+  w.Key("function");
+  w.StartObject();
+  w.Key("name");
+  w.String(tool.name);
+  if (tool.description) {
+    w.Key("description");
+    w.String(*tool.description);
+  }
+  if (!tool.parameters.empty()) {
+    w.Key("parameters");
+    w.RawValue(tool.parameters);
+  }
+  if (tool.strict) {
+    w.Key("strict");
+    w.Bool(*tool.strict);
+  }
+  w.EndObject();
+  w.EndObject();
+}
+
+void write_tools(JsonWriter& w, const CanonicalRequest& r) {
+  if (r.has_tools() && r.tool_choice != ToolChoice::kNone) {
+    w.Key("tools");
+    w.StartArray();
+    for (const Tool& tool : r.tools) write_tool(w, tool);
+    w.EndArray();
+    if (r.tool_choice == ToolChoice::kAuto) {
+      w.Key("tool_choice");
+      w.String("auto");
     }
   }
   // json_schema never gets here (check_request); were it to, json_object is its nearest kin.
-  if (r.response_format == "json_object" || r.response_format == "json_schema") {
-    json_write_key(w, "response_format");
+  if (r.response_format == ResponseFormat::kJsonObject ||
+      r.response_format == ResponseFormat::kJsonSchema) {
+    w.Key("response_format");
     w.StartObject();
-    json_write_key(w, "type");
-    json_write_string(w, "json_object");
+    w.Key("type");
+    w.String("json_object");
     w.EndObject();
   }
 }
 
-std::string build_body(const ChatRequest& r, std::string_view model, std::string_view request_id) {
+std::string build_body(const CanonicalRequest& r, std::string_view model,
+                       std::string_view request_id) {
   JsonBuffer buf;
   buf.reserve(r.text_bytes + 1024);  // the messages are most of it: one allocation
   JsonWriter w(buf);
   w.StartObject();
-  json_write_key(w, "model");
-  json_write_string(w, model);
-  write_messages(w, r.doc);
-  json_write_key(w, "stream");
+  w.Key("model");
+  w.String(model);
+  write_messages(w, r);
+  w.Key("stream");
   w.Bool(r.stream);
   write_sampling(w, r);
   write_tools(w, r);
   if (request_id.size() >= kRequestIdMin && request_id.size() <= kRequestIdMax) {
-    json_write_key(w, "request_id");
-    json_write_string(w, request_id);
+    w.Key("request_id");
+    w.String(request_id);
   }
   if (r.user.size() >= kUserIdMin && r.user.size() <= kUserIdMax) {
-    json_write_key(w, "user_id");
-    json_write_string(w, r.user);
+    w.Key("user_id");
+    w.String(r.user);
   }
   w.EndObject();
   return buf.take();
@@ -178,22 +262,21 @@ void add_extra_headers(std::vector<Header>& headers, const std::vector<Header>& 
 
 }  // namespace
 
-Status check_request(const ChatRequest& request) {
-  if (!request.tool_choice.empty() && request.tool_choice != "auto" &&
-      request.tool_choice != "none") {
+Status check_request(const CanonicalRequest& request) {
+  if (request.tool_choice == ToolChoice::kRequired ||
+      request.tool_choice == ToolChoice::kFunction) {
     return unsupported("API mode supports tool_choice \"auto\" and \"none\" only", "tool_choice");
   }
   if (request.n > 1) return unsupported("n greater than 1 is not supported", "n");
   if (request.logprobs) return unsupported("logprobs are not supported", "logprobs");
-  if (!request.response_format.empty() && request.response_format != "text" &&
-      request.response_format != "json_object") {
+  if (request.response_format == ResponseFormat::kJsonSchema) {
     return unsupported("API mode supports response_format \"text\" and \"json_object\" only",
                        "response_format");
   }
   return ok_status();
 }
 
-UpstreamRequest build_chat_request(const ChatRequest& request, const Config& config,
+UpstreamRequest build_chat_request(const CanonicalRequest& request, const Config& config,
                                    std::string_view upstream_model, std::string_view api_key,
                                    std::string_view request_id) {
   UpstreamRequest out;

@@ -10,9 +10,9 @@
 
 #include <memory>
 
+#include "json/json.h"
 #include "upstream/zai_api/api.h"
 #include "upstream/zai_api/decode.h"
-#include "json/json.h"
 
 namespace zproxy::api {
 namespace {

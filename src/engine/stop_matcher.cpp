@@ -1,4 +1,4 @@
-#include "dialect/openai_chat/stop_matcher.h"
+#include "engine/stop_matcher.h"
 
 #include <algorithm>
 
@@ -48,13 +48,17 @@ StopMatcher::StopMatcher(const std::vector<std::string>& stops) {
 
 void StopMatcher::step(unsigned char c) {
   ++pos_;
-  for (Pattern& p : patterns_) {
+  for (size_t i = 0; i < patterns_.size(); ++i) {
+    Pattern& p = patterns_[i];
     const auto& t = p.text;
     while (p.state > 0 && static_cast<unsigned char>(t[p.state]) != c)
       p.state = p.fail[p.state - 1];
     if (static_cast<unsigned char>(t[p.state]) == c) ++p.state;
     if (p.state == t.size()) {
-      match_start_ = std::min(match_start_, pos_ - t.size());
+      if (pos_ - t.size() < match_start_) {
+        match_start_ = pos_ - t.size();
+        match_pattern_ = i;
+      }
       p.state = p.fail[t.size() - 1];
     }
   }
@@ -108,6 +112,14 @@ StopScan StopMatcher::feed(std::string_view text, std::string& out) {
   const auto releasable = static_cast<size_t>(keep_from - base_);
   release_prefix(utf8_complete_prefix(std::string_view(pending_).substr(0, releasable)), out);
   return StopScan::kOpen;
+}
+
+bool StopMatcher::pass_through(std::string_view text) {
+  if (!patterns_.empty() || !pending_.empty() || matched_) return false;
+  if (utf8_complete_prefix(text) != text.size()) return false;
+  pos_ += text.size();
+  base_ += text.size();
+  return true;
 }
 
 StopScan StopMatcher::flush(std::string& out) {

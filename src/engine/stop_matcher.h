@@ -31,11 +31,20 @@ class StopMatcher {
 
   // Appends to `out` the text now known to precede any match.
   StopScan feed(std::string_view text, std::string& out);
+  // The common case without copying: true when `text` is released whole as it is (no stop
+  // strings, nothing held, `text` ends on a code-point boundary), and then counts it as fed.
+  // false: nothing happened; feed() it.
+  bool pass_through(std::string_view text);
   // End of a segment (end of the answer, or a break no match may span): appends everything
   // held, or the text before a completed match, and restarts matching from an empty state.
   StopScan flush(std::string& out);
 
   bool matched() const { return matched_; }
+  // The stop string that matched (the earliest-starting; of equal starts, the first to
+  // complete); empty before a match. Valid as long as the matcher.
+  std::string_view matched_stop() const {
+    return matched_ ? std::string_view(patterns_[match_pattern_].text) : std::string_view();
+  }
   // Bytes fed but not yet released.
   size_t held_size() const { return pending_.size(); }
 
@@ -56,6 +65,7 @@ class StopMatcher {
   uint64_t base_ = 0;
   uint64_t pos_ = 0;                   // stream bytes fed (= base_ + pending_.size())
   uint64_t match_start_ = UINT64_MAX;  // earliest completed match, UINT64_MAX when none
+  size_t match_pattern_ = 0;           // the pattern of that match
   bool matched_ = false;
 };
 
