@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$root"
 
 setup() {
-  ensure_apt "${native_packages[@]}" clang libclang-rt-14-dev emscripten binaryen curl \
+  ensure_apt "${native_packages[@]}" clang clang-format libclang-rt-14-dev emscripten binaryen curl \
     podman buildah debootstrap runc uidmap slirp4netns fuse-overlayfs procps
   ensure_node && ensure_npm_deps
 }
@@ -20,30 +20,53 @@ core_purity() {
     echo "src/ must stay free of I/O, clocks, environment, randomness and printing" >&2
     return 1
   fi
-  # RapidJSON stays inside src/json/: everything else reads and writes JSON through json/json.h
-  # (JsonValue, JsonWriter). The files still on the RapidJSON DOM, through the transitional
-  # json/rapidjson_dom.h, are listed here; the list goes away with the canonical request.
-  local transitional=(
-    src/dialect/openai_chat/chat_request.h
-    src/dialect/openai_chat/chat_request.cpp
-    src/upstream/guest/chat_request.cpp
-    src/upstream/zai_api/request.cpp
-  )
+  # RapidJSON stays inside src/json/: everything else reads JSON through JsonValue and writes it
+  # through JsonWriter (json/json.h), and never sees a RapidJSON type. So no file outside
+  # src/json/ names rapidjson (an include or a type), nor includes a src/json/ header that
+  # includes RapidJSON, directly or through another such header.
+  local sources=(--include='*.h' --include='*.hpp' --include='*.cpp' --include='*.cc'
+    --exclude-dir=node_modules --exclude-dir=corpus)
   local offenders
-  offenders=$(grep -rlE '^\s*#\s*include\s*[<"](rapidjson/|json/rapidjson_dom\.h)' \
-    --include='*.h' --include='*.hpp' --include='*.cpp' --include='*.cc' \
-    --exclude-dir=node_modules src native worker tests fuzz bench |
-    grep -v '^src/json/' | grep -vxF -f <(printf '%s\n' "${transitional[@]}"))
+  offenders=$(grep -rlE '#\s*include\s*[<"]rapidjson/|rapidjson::' "${sources[@]}" \
+    src native worker tests fuzz bench | grep -v '^src/json/')
+  local inner=() grown=1 h
+  while [ "$grown" = 1 ]; do
+    grown=0
+    for h in src/json/*.h; do
+      if printf '%s\n' "${inner[@]}" | grep -qxF "${h#src/}"; then continue; fi
+      if grep -qE '#\s*include\s*<rapidjson/' "$h" ||
+        { [ ${#inner[@]} -gt 0 ] &&
+          grep -oE '#\s*include\s*"json/[^"]+"' "$h" | grep -oE 'json/[^"]+' |
+          grep -qxF -f <(printf '%s\n' "${inner[@]}"); }; then
+        inner+=("${h#src/}")
+        grown=1
+      fi
+    done
+  done
+  if [ ${#inner[@]} -gt 0 ]; then
+    local pattern
+    pattern=$(printf '%s|' "${inner[@]}" | sed 's/\./\\./g; s/|$//')
+    offenders+=$'\n'$(grep -rlE "#\\s*include\\s*\"($pattern)\"" "${sources[@]}" \
+      src native worker tests fuzz bench | grep -v '^src/json/')
+  fi
+  offenders=$(sed '/^$/d' <<<"$offenders" | sort -u)
   if [ -n "$offenders" ]; then
-    echo "only src/json/ may include RapidJSON (and json/rapidjson_dom.h only the transitional" \
-      "files listed in scripts/test.sh); use json/json.h instead in:" >&2
+    echo "only src/json/ may see RapidJSON (its headers, its types, or the src/json/ headers" \
+      "that include it: ${inner[*]}); use json/json.h instead in:" >&2
     echo "$offenders" | sed 's/^/  /' >&2
     return 1
   fi
 }
 
+# Every C++ file of the project formatted as .clang-format says (fuzz corpora are data).
+formatting() {
+  local files
+  mapfile -t files < <(git ls-files '*.cpp' '*.h' | grep -v '^fuzz/corpus/')
+  clang-format --dry-run -Werror "${files[@]}"
+}
+
 release() {
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null &&
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DZPROXY_WERROR=ON >/dev/null &&
     cmake --build build -j"$jobs" &&
     (cd build && ctest --output-on-failure -j"$jobs" --timeout 600)
 }
@@ -56,7 +79,7 @@ sanitizers() {
 }
 
 wasm() {
-  bash scripts/build-wasm.sh && node --test tests/wasm/
+  ZPROXY_WERROR=1 bash scripts/build-wasm.sh --with-test-module && node --test tests/wasm/
 }
 
 e2e() {
@@ -69,6 +92,7 @@ run() { stage "$@" || failed+=("$1"); }
 t0=$SECONDS
 stage setup setup || { echo "setup failed"; exit 1; }
 run core-purity core_purity
+run format formatting
 run release release
 run wasm wasm
 # The benchmark harness in miniature (about a minute), so it keeps working; it checks that
