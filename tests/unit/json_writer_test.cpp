@@ -143,3 +143,21 @@ TEST_CASE("JsonWriter copies parsed values", "[json]") {
   CHECK_FALSE(w.Value(doc->member("missing")));  // an absent value writes nothing
   CHECK(buf.view().empty());
 }
+
+TEST_CASE("JsonWriter copies raw JSON text as a value", "[json]") {
+  // A tool's parameter schema travels as compact JSON text and goes upstream as is.
+  CHECK(written([](JsonWriter& w) {
+          w.StartObject();
+          w.Key("parameters");
+          w.RawValue(R"({"type":"object"})");
+          w.Key("n");
+          w.Int(1);
+          w.EndObject();
+        }) == R"({"parameters":{"type":"object"},"n":1})");
+  CHECK(written([](JsonWriter& w) {
+          w.StartArray();
+          w.RawValue("1");
+          w.RawValue("{}");
+          w.EndArray();
+        }) == "[1,{}]");
+}
