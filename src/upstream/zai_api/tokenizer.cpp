@@ -1,0 +1,52 @@
+// Z.AI's tokenizer (docs/upstream.md §2.6): POST {api_base}/tokenizer with the model, the
+// messages and the tools in the chat request's form; the count is usage.prompt_tokens.
+
+#include "json/json.h"
+#include "upstream/zai_api/api.h"
+#include "upstream/zai_api/request_writer.h"
+
+namespace zproxy::api {
+
+std::string_view tokenizer_model(std::string_view upstream_model) {
+  constexpr std::string_view kDocumented[] = {"glm-4.5", "glm-4.6", "glm-4.6v"};
+  for (std::string_view m : kDocumented) {
+    if (upstream_model == m) return m;
+  }
+  return "glm-4.6";
+}
+
+UpstreamRequest build_tokenizer_request(const CanonicalRequest& request, const Config& config,
+                                        std::string_view upstream_model, std::string_view api_key) {
+  UpstreamRequest out;
+  out.method = "POST";
+  out.url = config.zai_api_base_url + "/tokenizer";
+  add_common_headers(out.headers, config, api_key, "application/json");
+  JsonBuffer buf;
+  buf.reserve(request.text_bytes + 256);
+  JsonWriter w(buf);
+  w.StartObject();
+  json_write_key(w, "model");
+  json_write_string(w, tokenizer_model(upstream_model));
+  write_messages(w, request);
+  if (request.has_tools()) {
+    json_write_key(w, "tools");
+    w.StartArray();
+    for (const Tool& tool : request.tools) write_tool(w, tool);
+    w.EndArray();
+  }
+  w.EndObject();
+  out.body = buf.take();
+  return out;
+}
+
+std::optional<int64_t> tokenizer_count(std::string_view body) {
+  auto doc = parse_json(body);
+  if (!doc || !doc->IsObject()) return std::nullopt;
+  const rapidjson::Value* usage = json_member(*doc, "usage");
+  if (usage == nullptr) return std::nullopt;
+  const rapidjson::Value* n = json_member(*usage, "prompt_tokens");
+  if (n == nullptr || !n->IsInt64() || n->GetInt64() < 0) return std::nullopt;
+  return n->GetInt64();
+}
+
+}  // namespace zproxy::api
