@@ -42,6 +42,9 @@ constexpr Setting kSettings[] = {
     {"MODEL_MAP", "", "JSON object public name -> upstream id, merged over the built-in table"},
     {"CLAUDE_MODEL_MAP", "",
      "ordered JSON object: substring of an Anthropic model name -> model (Messages API)"},
+    {"COUNT_TOKENS", "auto",
+     "auto | estimate | off: /v1/messages/count_tokens through Z.AI's tokenizer (API mode), "
+     "the estimate, or 404"},
     {"SHOW_THINK_TAGS", "false", "true: reasoning goes into content as <think>...</think>"},
     {"THINKING", "", "reasoning_content | think_tags | hidden (overrides SHOW_THINK_TAGS)"},
     {"MAX_BODY_BYTES", "8388608", "request body limit in bytes (1024..1073741824)"},
@@ -491,6 +494,8 @@ void load_misc(Reader& r, Config& c) {
                                   LogLevel::kError};
   c.log_level = kLevels[r.choice("LOG_LEVEL", {"debug", "info", "warn", "error"})];
   c.log_bodies = r.boolean("LOG_BODIES");
+  constexpr CountTokens kCounts[] = {CountTokens::kAuto, CountTokens::kEstimate, CountTokens::kOff};
+  c.count_tokens = kCounts[r.choice("COUNT_TOKENS", {"auto", "estimate", "off"})];
   c.upstream_ca_file = std::string(r.text("UPSTREAM_CA_FILE"));
   c.https_proxy = std::string(r.given("HTTPS_PROXY").value_or(r.text("https_proxy")));
   c.no_proxy = std::string(r.given("NO_PROXY").value_or(r.text("no_proxy")));

@@ -18,6 +18,8 @@ namespace zproxy {
 enum class UpstreamMode : uint8_t { kGuest, kApi };
 enum class ThinkingMode : uint8_t { kReasoningContent, kThinkTags, kHidden };
 enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
+// COUNT_TOKENS: Z.AI's tokenizer in API mode (else the estimate), always the estimate, or off.
+enum class CountTokens : uint8_t { kAuto, kEstimate, kOff };
 
 std::string_view to_string(UpstreamMode m);  // "guest" | "api"
 
@@ -55,6 +57,7 @@ struct Config {
   std::vector<ModelEntry> claude_models;
 
   ThinkingMode thinking = ThinkingMode::kReasoningContent;
+  CountTokens count_tokens = CountTokens::kAuto;
 
   // limits and timeouts
   size_t max_body_bytes = 8388608;

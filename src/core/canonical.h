@@ -93,6 +93,7 @@ struct CanonicalRequest {
   std::optional<double> top_p;
   std::optional<int64_t> max_tokens;
   std::string reasoning_effort;  // as sent, empty when absent
+  bool send_effort = false;      // API mode passes reasoning_effort upstream as is (Messages)
   ThinkingSwitch thinking = ThinkingSwitch::kDefault;
   std::string user;  // end-user id, empty when absent
   int64_t n = 1;

@@ -29,6 +29,7 @@ ErrcInfo errc_info(Errc e) {
     case Errc::kUpstreamError: return {502, "upstream_error", "upstream_error"};
     case Errc::kNoCredentials: return {503, "server_error", "no_credentials"};
     case Errc::kServerOverloaded: return {503, "server_error", "server_overloaded"};
+    case Errc::kUpstreamOverloaded: return {503, "upstream_error", "upstream_overloaded"};
     case Errc::kUpstreamTimeout: return {504, "upstream_error", "upstream_timeout"};
   }
   return {500, "server_error", "internal_error"};

@@ -38,6 +38,7 @@ enum class Errc : uint8_t {
   // 503, 504
   kNoCredentials,
   kServerOverloaded,
+  kUpstreamOverloaded,  // upstream overloaded or the model briefly unavailable (Messages: 529)
   kUpstreamTimeout,
 };
 

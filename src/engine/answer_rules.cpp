@@ -127,6 +127,8 @@ void AnswerRules::finish(FinishReason reason) {
   end.reason = reason;
   end.stop_sequence = text_stop_.matched_stop();
   end.usage = usage_;
+  end_reason_ = reason;
+  ended_by_stop_ = !end.stop_sequence.empty();
   if (Status s = emitter_.on_end(end); !s.ok()) {
     complete_ = false;
     failed_ = true;

@@ -48,6 +48,9 @@ class AnswerRules final : public DeltaSink {
   // on_failure was called; nothing more reaches the emitter from deltas.
   bool failed() const { return failed_; }
   const UpstreamFailure& failure() const { return failure_; }
+  // Once complete: how the answer ended, and whether a stop string ended it.
+  FinishReason end_reason() const { return end_reason_; }
+  bool ended_by_stop_string() const { return ended_by_stop_; }
 
  private:
   bool closed() const { return complete_ || failed_ || aborted_; }
@@ -70,6 +73,8 @@ class AnswerRules final : public DeltaSink {
   bool aborted_ = false;  // an error event was written
   FinishReason finish_ = FinishReason::kStop;
   bool has_finish_ = false;
+  FinishReason end_reason_ = FinishReason::kStop;
+  bool ended_by_stop_ = false;
   Usage usage_;
   UpstreamFailure failure_;
 };

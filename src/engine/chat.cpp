@@ -7,6 +7,9 @@
 
 #include <algorithm>
 
+#include "core/tool_names.h"
+#include "dialect/anthropic_messages/emitter.h"
+#include "dialect/anthropic_messages/messages_request.h"
 #include "dialect/openai_chat/emitter.h"
 #include "engine/gateway_impl.h"
 #include "engine/log.h"
@@ -251,6 +254,7 @@ void after_translate(ExchangeState& s, int64_t now) {
     return;
   }
   s.gw.metrics.attempt(s.gw.config.mode, AttemptOutcome::kOk);
+  s.stop_reason = std::string(em.end_reason());
   release_lease(s, nullptr, now);
   if (!s.chat->stream) {
     record_first_token(s, s.first_body_at);
@@ -260,35 +264,128 @@ void after_translate(ExchangeState& s, int64_t now) {
   }
 }
 
+// The emitter of the exchange's dialect, and the thinking mode its answer is written with.
+std::unique_ptr<AnswerEmitter> make_emitter(ExchangeState& s) {
+  const CanonicalRequest& req = *s.chat;
+  if (s.dialect == Dialect::kMessages) {
+    MessagesEmitterOptions opt;
+    opt.id = s.completion_id;
+    opt.model = req.model;
+    opt.request_id = s.request_id;
+    opt.stream = req.stream;
+    opt.thinking_text = s.thinking_text;
+    opt.input_estimate = s.input_estimate;
+    opt.id_seed = s.ids.next();
+    for (const Tool& tool : req.tools) {
+      if (tool.name.size() > kUpstreamToolNameMax) {
+        opt.tool_names.emplace_back(upstream_tool_name(tool.name), tool.name);
+      }
+    }
+    return std::make_unique<MessagesEmitter>(std::move(opt));
+  }
+  ChatEmitterOptions opt;
+  opt.id = s.completion_id;
+  opt.created = s.start_wall / 1000;
+  opt.model = req.model;
+  opt.stream = req.stream;
+  opt.include_usage = req.include_usage;
+  return std::make_unique<ChatEmitter>(std::move(opt));
+}
+
+// Messages shows reasoning as thinking blocks only when the request turned thinking on (and
+// THINKING=hidden is not set); the chat dialect follows THINKING.
+ThinkingMode thinking_mode(const ExchangeState& s) {
+  const ThinkingMode configured = s.gw.config.thinking;
+  if (s.dialect != Dialect::kMessages) return configured;
+  const bool shown =
+      s.chat->thinking == ThinkingSwitch::kEnabled && configured != ThinkingMode::kHidden;
+  return shown ? ThinkingMode::kReasoningContent : ThinkingMode::kHidden;
+}
+
+// A field error of a mode's rules, in the Messages dialect's words: the message starts with
+// the field's path.
+Error messages_field_error(Error e) {
+  if (!e.param.empty() && !e.message.starts_with(e.param + ":")) {
+    e.message = e.param + ": " + e.message;
+  }
+  return e;
+}
+
+// After parsing, for every dialect: the mode's field rules, then the model.
+bool admit(ExchangeState& s, CanonicalRequest& req, int64_t now) {
+  GatewayCore& gw = s.gw;
+  const Config& cfg = gw.config;
+  // Fields before model (docs/contract.md §7.2): the mode's field rules come first.
+  const Status mode_ok =
+      cfg.mode == UpstreamMode::kGuest ? guest::check_request(req) : api::check_request(req);
+  if (!mode_ok) {
+    respond_error(s, s.dialect == Dialect::kMessages ? messages_field_error(mode_ok.error())
+                                                     : mode_ok.error());
+    return false;
+  }
+  std::string name = req.model;
+  if (s.dialect == Dialect::kMessages) name = cfg.resolve_claude_model(req.model);
+  if (const ModelEntry* m = name.empty() ? nullptr : cfg.find_model(name)) {
+    s.upstream_model = m->upstream_id;
+  } else if (cfg.mode == UpstreamMode::kApi && !name.empty()) {
+    s.upstream_model = name;  // unlisted names pass through; upstream 1211 -> 404
+  } else {
+    respond_error(s, make_error(Errc::kModelNotFound,
+                                "The model '" + req.model + "' does not exist", "model"));
+    return false;
+  }
+  s.chat.emplace(std::move(req));
+  s.deadline_total = now + cfg.request_deadline_ms;
+  return true;
+}
+
 }  // namespace
 
+void messages_on_body(ExchangeState& s, std::string_view body, int64_t now) {
+  auto parsed = parse_messages_request(body, MessagesRoute::kCreate);
+  if (!parsed) {
+    respond_error(s, parsed.error());
+    return;
+  }
+  MessagesRequest& req = *parsed;
+  if (s.gw.config.mode == UpstreamMode::kGuest && !req.first_image_path.empty()) {
+    // Named by its own path: the canonical request no longer knows where the block was.
+    respond_error(s, make_error(Errc::kUnsupportedValue,
+                                req.first_image_path +
+                                    ": image blocks are not supported in guest mode (guests "
+                                    "cannot upload files); use API mode (UPSTREAM_MODE=api)",
+                                req.first_image_path));
+    return;
+  }
+  s.thinking_text = req.thinking_text;
+  s.input_estimate = req.input_estimate;
+  s.completion_id = "msg_" + s.ids.alnum(24);
+  if (!admit(s, req.canonical, now)) return;
+  if (s.chat->max_tokens && *s.chat->max_tokens == 0) {
+    // Nothing may be generated: the answer is known without asking upstream.
+    auto emitter = make_emitter(s);
+    (void)emitter->on_end(AnswerEnd{FinishReason::kLength, {}, {}});
+    s.stop_reason = "max_tokens";
+    if (s.chat->stream) {
+      commit_stream(s, now);
+      s.out += emitter->take_output();
+      finish_action(s);
+    } else {
+      respond_json(s, 200, emitter->take_output());
+    }
+    return;
+  }
+  start_attempt(s, now);
+}
+
 void chat_on_body(ExchangeState& s, std::string_view body, int64_t now) {
-  GatewayCore& gw = s.gw;
   auto req = parse_chat_request(body);
   if (!req) {
     respond_error(s, req.error());
     return;
   }
-  const Config& cfg = gw.config;
-  // Fields before model (docs/contract.md §7.2): the mode's field rules come first.
-  const Status mode_ok =
-      cfg.mode == UpstreamMode::kGuest ? guest::check_request(*req) : api::check_request(*req);
-  if (!mode_ok) {
-    respond_error(s, mode_ok.error());
-    return;
-  }
-  if (const ModelEntry* m = cfg.find_model(req->model)) {
-    s.upstream_model = m->upstream_id;
-  } else if (cfg.mode == UpstreamMode::kApi) {
-    s.upstream_model = req->model;  // unlisted names pass through; upstream 1211 -> 404
-  } else {
-    respond_error(s, make_error(Errc::kModelNotFound,
-                                "The model '" + req->model + "' does not exist", "model"));
-    return;
-  }
-  s.chat.emplace(std::move(req).value());
   s.completion_id = "chatcmpl-" + s.ids.alnum(29);
-  s.deadline_total = now + cfg.request_deadline_ms;
+  if (!admit(s, *req, now)) return;
   start_attempt(s, now);
 }
 
@@ -301,17 +398,10 @@ void chat_on_head(ExchangeState& s, int status, int64_t now) {
     return;
   }
   const Config& cfg = s.gw.config;
-  ChatEmitterOptions opt;
-  opt.id = s.completion_id;
-  opt.created = s.start_wall / 1000;
-  opt.model = s.chat->model;
-  opt.stream = s.chat->stream;
-  opt.include_usage = s.chat->include_usage;
   const UpstreamShape shape = cfg.mode == UpstreamMode::kGuest ? UpstreamShape::kGuestStream
                               : s.chat->stream                 ? UpstreamShape::kApiStream
                                                                : UpstreamShape::kApiBody;
-  s.translator.emplace(shape, Dialect::kChat, std::make_unique<ChatEmitter>(std::move(opt)),
-                       cfg.thinking, s.chat->stop,
+  s.translator.emplace(shape, s.dialect, make_emitter(s), thinking_mode(s), s.chat->stop,
                        SseLimits::from_mib(cfg.sse_max_event_bytes >> 20), s.gw.wall_at(now));
   s.phase = Phase::kUpstreamBody;
 }

@@ -23,10 +23,18 @@ void respond_json(ExchangeState& s, int status, std::string body) {
 }
 
 void respond_error(ExchangeState& s, const Error& error, int64_t retry_after_s) {
-  const ErrcInfo info = errc_info(error.code);
-  s.error_code = std::string(info.code);
-  add_retry_after(s.headers, info.status, retry_after_s);
-  respond_json(s, info.status, error_json(error));
+  s.error_code = std::string(errc_info(error.code).code);
+  if (error.code == Errc::kUpstreamOverloaded && retry_after_s < 0) retry_after_s = 1;
+  ErrorAnswer answer = error_answer(s.dialect, error, s.request_id);
+  add_retry_after(s.headers, answer.status, retry_after_s);
+  if (s.dialect == Dialect::kMessages) {
+    // Anthropic's SDKs retry 5xx answers unless told not to: not when retrying cannot help.
+    const bool hopeless = error.code == Errc::kInvalidConfig ||
+                          error.code == Errc::kUpstreamRejected ||
+                          (error.code == Errc::kNoCredentials && retry_after_s < 0);
+    if (hopeless) s.headers.push_back({"x-should-retry", "false"});
+  }
+  respond_json(s, answer.status, std::move(answer.body));
 }
 
 namespace {
@@ -110,10 +118,15 @@ void route_request(ExchangeState& s, const RequestHead& head, std::string_view p
   }
   const std::span<const HeaderView> hs(head.headers);
   if (!gw.config.allow_open_access &&
-      !authorized(find_header(hs, "authorization"), gw.config.client_keys)) {
+      !authorized(find_header(hs, "authorization"), find_header(hs, "x-api-key"),
+                  gw.config.client_keys)) {
     respond_error(s, make_error(Errc::kInvalidApiKey,
                                 "Incorrect or missing API key. Send it as 'Authorization: "
-                                "Bearer <key>'."));
+                                "Bearer <key>' or 'x-api-key: <key>'."));
+    return;
+  }
+  if (m.route == Route::kCountTokens && gw.config.count_tokens == CountTokens::kOff) {
+    respond_error(s, make_error(Errc::kNotFound, "count_tokens is turned off (COUNT_TOKENS=off)"));
     return;
   }
   if (!m.known_path) {
@@ -130,7 +143,9 @@ void route_request(ExchangeState& s, const RequestHead& head, std::string_view p
   switch (m.route) {
     case Route::kModels: answer_models(s, m.model_id); return;
     case Route::kMetrics: answer_metrics(s, now); return;
-    case Route::kChatCompletions: break;
+    case Route::kChatCompletions:
+    case Route::kMessages:
+    case Route::kCountTokens: break;
     default: respond_error(s, make_error(Errc::kNotFound, "Unknown route")); return;
   }
   if (head.content_length >= 0 &&
@@ -167,10 +182,13 @@ std::unique_ptr<Exchange> Gateway::start(const RequestHead& head, int64_t now, i
   const std::string_view client_id = sane_request_id(find_header(hs, "x-request-id"));
   s.request_id = client_id.empty() ? "req_" + s.ids.alnum(24) : std::string(client_id);
   s.origin = std::string(find_header(hs, "origin"));
-  add_cors_headers(s.headers, impl_->config.cors_origins, s.origin);
-  s.headers.push_back({"X-Request-Id", s.request_id});
   std::string_view path = head.target;
   if (const size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
+  if (match_route("POST", path).anthropic) s.dialect = Dialect::kMessages;
+  add_cors_headers(s.headers, impl_->config.cors_origins, s.origin,
+                   s.dialect == Dialect::kMessages);
+  s.headers.push_back({"X-Request-Id", s.request_id});
+  if (s.dialect == Dialect::kMessages) s.headers.push_back({"request-id", s.request_id});
   ++impl_->open;
   impl_->metrics.inflight_delta(1);
   if (head.method == "OPTIONS") {
@@ -198,7 +216,9 @@ Step snapshot(const ExchangeState& s, int64_t now) {
   step.poll = s.gw.wants_poll(now);
   step.attempt = static_cast<uint32_t>(s.attempts);
   step.output_bytes = s.out.size();
-  step.deadline = s.phase == Phase::kDone || s.phase == Phase::kBody ? kNever : chat_deadline(s);
+  step.deadline = s.phase == Phase::kDone || s.phase == Phase::kBody ? kNever
+                  : s.counting                                       ? count_deadline(s)
+                                                                     : chat_deadline(s);
   return step;
 }
 
@@ -217,7 +237,13 @@ size_t Exchange::body_limit() const {
 }
 
 Step Exchange::on_body(std::string_view body, int64_t now) {
-  if (s_->phase == Phase::kBody) chat_on_body(*s_, body, now);
+  if (s_->phase == Phase::kBody) {
+    switch (s_->route) {
+      case Route::kMessages: messages_on_body(*s_, body, now); break;
+      case Route::kCountTokens: count_on_body(*s_, body, now); break;
+      default: chat_on_body(*s_, body, now); break;
+    }
+  }
   return make_step(now);
 }
 
@@ -245,29 +271,55 @@ Step Exchange::on_upstream_connected(int64_t now) {
 }
 
 Step Exchange::on_upstream_head(int status, int64_t now) {
-  if (s_->phase == Phase::kConnect || s_->phase == Phase::kHead) chat_on_head(*s_, status, now);
+  if (s_->phase == Phase::kConnect || s_->phase == Phase::kHead) {
+    if (s_->counting) {
+      count_on_head(*s_, status, now);
+    } else {
+      chat_on_head(*s_, status, now);
+    }
+  }
   return make_step(now);
 }
 
 Step Exchange::on_upstream_data(std::string_view bytes, int64_t now) {
-  chat_on_data(*s_, bytes, now);
+  if (s_->counting) {
+    count_on_data(*s_, bytes, now);
+  } else {
+    chat_on_data(*s_, bytes, now);
+  }
   return make_step(now);
 }
 Step Exchange::on_upstream_end(int64_t now) {
-  chat_on_end(*s_, now);
+  if (s_->counting) {
+    count_on_end(*s_, now);
+  } else {
+    chat_on_end(*s_, now);
+  }
   return make_step(now);
 }
 Step Exchange::on_upstream_error(NetError error, int64_t now) {
-  chat_on_net_error(*s_, error, now);
+  if (s_->counting) {
+    count_on_end(*s_, now);  // any failure: the estimate
+  } else {
+    chat_on_net_error(*s_, error, now);
+  }
   return make_step(now);
 }
 
 Step Exchange::on_timer(int64_t now) {
-  chat_on_timer(*s_, now);
+  if (s_->counting) {
+    count_on_timer(*s_, now);
+  } else {
+    chat_on_timer(*s_, now);
+  }
   return make_step(now);
 }
 Step Exchange::on_client_gone(int64_t now) {
-  chat_on_client_gone(*s_, now);
+  if (s_->counting) {
+    count_on_client_gone(*s_, now);
+  } else {
+    chat_on_client_gone(*s_, now);
+  }
   return make_step(now);
 }
 

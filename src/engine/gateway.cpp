@@ -83,11 +83,16 @@ void Gateway::finish(std::unique_ptr<Exchange> exchange, int64_t now, int64_t wa
     line.str("route", route_name(s.route)).num("status", status);
     if (s.chat) {
       line.str("model", s.chat->model).str("mode", to_string(gw.config.mode));
+      if (!s.upstream_model.empty()) line.str("upstream_model", s.upstream_model);
+      if (!s.stop_reason.empty()) line.str("stop_reason", s.stop_reason);
       line.num("attempts", s.attempts).num("stream", s.chat->stream ? 1 : 0);
       if (!s.fingerprint.empty()) line.str("credential", s.fingerprint);
     }
     line.num("duration_ms", now - s.start_mono);
     if (s.ttft_ms >= 0) line.num("ttft_ms", s.ttft_ms);
+    if (!s.count_source.empty()) {
+      line.str("upstream_model", s.upstream_model).str("source", s.count_source);
+    }
     if (!s.error_code.empty()) line.str("error_code", s.error_code);
     gw.emit_log(status >= 500 ? LogLevel::kWarn : LogLevel::kInfo, line.done());
   }

@@ -69,6 +69,7 @@ struct ExchangeState {
   IdSource ids;
   std::string request_id;
   Route route = Route::kOther;
+  Dialect dialect = Dialect::kChat;  // the shape of answers and errors
   std::string origin;
   Phase phase = Phase::kDone;
   Action action = Action::kFinish;  // what the next step tells the host
@@ -83,8 +84,15 @@ struct ExchangeState {
   std::vector<Header> headers;
   std::string out;
 
-  // chat
+  // chat and messages
   std::optional<CanonicalRequest> chat;
+  bool thinking_text = true;   // Messages: thinking blocks carry their text
+  int64_t input_estimate = 0;  // Messages: the request's token estimate
+  std::string stop_reason;     // for the log line: the answer's finish, in the dialect's words
+  // count_tokens
+  bool counting = false;     // a tokenizer call is under way
+  std::string count_source;  // "tokenizer" | "estimate", for the log line
+
   std::string upstream_model;
   std::string completion_id;
   std::optional<Translator> translator;
@@ -112,7 +120,8 @@ void respond_json(ExchangeState& s, int status, std::string body);
 void respond_error(ExchangeState& s, const Error& error, int64_t retry_after_s = -1);
 void finish_action(ExchangeState& s);
 
-// chat.cpp
+// chat.cpp (every dialect's answer flow)
+void messages_on_body(ExchangeState& s, std::string_view body, int64_t now);
 void chat_on_body(ExchangeState& s, std::string_view body, int64_t now);
 void chat_on_head(ExchangeState& s, int status, int64_t now);
 void chat_on_data(ExchangeState& s, std::string_view bytes, int64_t now);
@@ -121,5 +130,14 @@ void chat_on_net_error(ExchangeState& s, NetError error, int64_t now);
 void chat_on_timer(ExchangeState& s, int64_t now);
 void chat_on_client_gone(ExchangeState& s, int64_t now);
 int64_t chat_deadline(const ExchangeState& s);
+
+// count_tokens.cpp
+void count_on_body(ExchangeState& s, std::string_view body, int64_t now);
+void count_on_head(ExchangeState& s, int status, int64_t now);
+void count_on_data(ExchangeState& s, std::string_view bytes, int64_t now);
+void count_on_end(ExchangeState& s, int64_t now);
+void count_on_timer(ExchangeState& s, int64_t now);
+void count_on_client_gone(ExchangeState& s, int64_t now);
+int64_t count_deadline(const ExchangeState& s);
 
 }  // namespace zproxy

@@ -25,8 +25,13 @@ RouteMatch match_route(std::string_view method, std::string_view path) {
     m.allow = allow;
     m.method_ok = method == allowed_method || (allowed_method == "GET" && method == "HEAD");
   };
+  m.anthropic = path == "/v1/messages" || path.starts_with("/v1/messages/");
   if (path == "/v1/chat/completions") {
     fixed(Route::kChatCompletions, "POST", "POST, OPTIONS");
+  } else if (path == "/v1/messages") {
+    fixed(Route::kMessages, "POST", "POST");
+  } else if (path == "/v1/messages/count_tokens") {
+    fixed(Route::kCountTokens, "POST", "POST");
   } else if (path == "/v1/models") {
     fixed(Route::kModels, "GET", "GET, HEAD, OPTIONS");
   } else if (path.size() > kModelsPrefix.size() && path.starts_with(kModelsPrefix)) {
@@ -42,12 +47,17 @@ RouteMatch match_route(std::string_view method, std::string_view path) {
   return m;
 }
 
-bool authorized(std::string_view authorization_header, const std::vector<std::string>& keys) {
-  std::string_view h = authorization_header;
-  if (h.size() < 7 || !iequals(h.substr(0, 7), "bearer ")) return false;
-  h.remove_prefix(7);
+bool authorized(std::string_view authorization_header, std::string_view x_api_key,
+                const std::vector<std::string>& keys) {
+  std::string_view h = x_api_key;
+  if (h.empty()) {
+    h = authorization_header;
+    if (h.size() < 7 || !iequals(h.substr(0, 7), "bearer ")) return false;
+    h.remove_prefix(7);
+  }
   while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
   while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
+  if (h.empty()) return false;
   bool match = false;
   for (const std::string& key : keys) {
     // Compare every byte of the key whatever the length, so timing tells nothing about it.
@@ -72,7 +82,7 @@ std::string_view sane_request_id(std::string_view v) {
 }
 
 void add_cors_headers(std::vector<Header>& out, const std::vector<std::string>& allowed,
-                      std::string_view origin) {
+                      std::string_view origin, bool anthropic) {
   bool any = false;
   for (const auto& a : allowed) any |= (a == "*");
   if (any) {
@@ -86,19 +96,23 @@ void add_cors_headers(std::vector<Header>& out, const std::vector<std::string>& 
     }
     out.push_back({"Vary", "Origin"});
   }
-  out.push_back({"Access-Control-Expose-Headers", "X-Request-Id, Retry-After"});
+  out.push_back({"Access-Control-Expose-Headers", anthropic
+                                                      ? "X-Request-Id, Retry-After, request-id"
+                                                      : "X-Request-Id, Retry-After"});
 }
 
 void add_retry_after(std::vector<Header>& out, int status, int64_t seconds) {
-  if (seconds < 0 || (status != 429 && status != 503)) return;
+  if (seconds < 0 || (status != 429 && status != 503 && status != 529)) return;
   out.push_back({"Retry-After", std::to_string(seconds < 1 ? 1 : seconds)});
 }
 
 void add_preflight_headers(std::vector<Header>& out, std::string_view requested_headers) {
   out.push_back({"Access-Control-Allow-Methods", "GET, POST, OPTIONS"});
-  out.push_back({"Access-Control-Allow-Headers", requested_headers.empty()
-                                                     ? "Authorization, Content-Type, X-Request-Id"
-                                                     : std::string(requested_headers)});
+  out.push_back({"Access-Control-Allow-Headers",
+                 requested_headers.empty() ? "Authorization, Content-Type, X-Request-Id, "
+                                             "x-api-key, anthropic-version, anthropic-beta, "
+                                             "anthropic-dangerous-direct-browser-access"
+                                           : std::string(requested_headers)});
   out.push_back({"Access-Control-Max-Age", "86400"});
 }
 

@@ -24,21 +24,25 @@ struct RouteMatch {
   bool method_ok = false;     // the method is served on this path
   std::string_view allow;     // Allow header value for known paths
   std::string_view model_id;  // GET /v1/models/{id}: the id (percent-decoded by caller)
+  bool anthropic = false;     // /v1/messages and below: Anthropic error shape and headers
 };
 
 // `path` without the query string.
 RouteMatch match_route(std::string_view method, std::string_view path);
 
-// Constant-time comparison of the bearer token against every configured key.
-bool authorized(std::string_view authorization_header, const std::vector<std::string>& keys);
+// The client key is `x-api-key` when sent, else the bearer token of `Authorization`; compared
+// in constant time against every configured key.
+bool authorized(std::string_view authorization_header, std::string_view x_api_key,
+                const std::vector<std::string>& keys);
 
 // The client's X-Request-Id when sane (1..128 of [A-Za-z0-9._:-]), else empty.
 std::string_view sane_request_id(std::string_view client_value);
 
-// CORS response headers for a request from `origin` (may be empty).
+// CORS response headers for a request from `origin` (may be empty); Anthropic routes also
+// expose `request-id`.
 void add_cors_headers(std::vector<Header>& out, const std::vector<std::string>& allowed,
-                      std::string_view origin);
-// Retry-After (whole seconds, at least 1) on a 429 or 503 answer when `seconds` >= 0.
+                      std::string_view origin, bool anthropic = false);
+// Retry-After (whole seconds, at least 1) on a 429, 503 or 529 answer when `seconds` >= 0.
 void add_retry_after(std::vector<Header>& out, int status, int64_t seconds);
 // Extra headers of a preflight answer.
 void add_preflight_headers(std::vector<Header>& out, std::string_view requested_headers);

@@ -8,6 +8,8 @@ namespace zproxy {
 std::string_view route_name(Route r) {
   switch (r) {
     case Route::kChatCompletions: return "chat_completions";
+    case Route::kMessages: return "messages";
+    case Route::kCountTokens: return "count_tokens";
     case Route::kModels: return "models";
     case Route::kHealthz: return "healthz";
     case Route::kReadyz: return "readyz";
@@ -124,6 +126,11 @@ std::string Metrics::render(UpstreamMode mode, const PoolCounts& pool) const {
   out.append("zproxy_token_fetches_total{outcome=\"ok\"} ").append(std::to_string(fetch_ok_));
   out.append("\nzproxy_token_fetches_total{outcome=\"failed\"} ");
   out.append(std::to_string(fetch_failed_)).append("\n");
+  header(out, "zproxy_count_tokens_total", "counter", "count_tokens answers by source.");
+  out.append("zproxy_count_tokens_total{source=\"tokenizer\"} ");
+  out.append(std::to_string(counted_tokenizer_));
+  out.append("\nzproxy_count_tokens_total{source=\"estimate\"} ");
+  out.append(std::to_string(counted_estimate_)).append("\n");
   header(out, "zproxy_credentials", "gauge", "Credentials of the active mode by state.");
   const std::string m = std::string(to_string(mode));
   const std::pair<std::string_view, size_t> states[] = {{"healthy", pool.healthy},

@@ -13,8 +13,17 @@
 
 namespace zproxy {
 
-enum class Route : uint8_t { kChatCompletions, kModels, kHealthz, kReadyz, kMetrics, kOther };
-inline constexpr size_t kRouteCount = 6;
+enum class Route : uint8_t {
+  kChatCompletions,
+  kMessages,
+  kCountTokens,
+  kModels,
+  kHealthz,
+  kReadyz,
+  kMetrics,
+  kOther
+};
+inline constexpr size_t kRouteCount = 8;
 std::string_view route_name(Route r);
 
 // Upstream attempt outcomes: "ok" plus one per Verdict, and "timeout".
@@ -51,6 +60,8 @@ class Metrics {
   void attempt(UpstreamMode mode, AttemptOutcome outcome);
   void retry(UpstreamMode mode);
   void token_fetch(bool ok);
+  // A count_tokens answer, from Z.AI's tokenizer or the estimate.
+  void count_tokens(bool tokenizer) { ++(tokenizer ? counted_tokenizer_ : counted_estimate_); }
   void inflight_delta(int delta) { inflight_ += delta; }
 
   std::string render(UpstreamMode mode, const PoolCounts& pool) const;
@@ -63,6 +74,8 @@ class Metrics {
   std::array<uint64_t, 2> retries_{};
   uint64_t fetch_ok_ = 0;
   uint64_t fetch_failed_ = 0;
+  uint64_t counted_tokenizer_ = 0;
+  uint64_t counted_estimate_ = 0;
   int64_t inflight_ = 0;
 };
 

@@ -11,6 +11,19 @@ ErrorAnswer error_answer(Dialect dialect, const Error& error, std::string_view r
   return {errc_info(error.code).status, error_json(error)};
 }
 
+std::string_view Translator::end_reason() const {
+  const bool messages = dialect_ == Dialect::kMessages;
+  switch (rules_.end_reason()) {
+    case FinishReason::kStop:
+      if (!messages) return "stop";
+      return rules_.ended_by_stop_string() ? "stop_sequence" : "end_turn";
+    case FinishReason::kLength: return messages ? "max_tokens" : "length";
+    case FinishReason::kToolCalls: return messages ? "tool_use" : "tool_calls";
+    case FinishReason::kContentFilter: return messages ? "refusal" : "content_filter";
+  }
+  return "";
+}
+
 Translator::Translator(UpstreamShape shape, Dialect dialect, std::unique_ptr<AnswerEmitter> emitter,
                        ThinkingMode thinking, const std::vector<std::string>& stop,
                        SseLimits limits, int64_t wall)

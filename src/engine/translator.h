@@ -50,6 +50,8 @@ class Translator {
   bool complete() const { return rules_.complete(); }
   bool failed() const { return rules_.failed(); }
   const UpstreamFailure& failure() const { return rules_.failure(); }
+  // Once complete: the finish in the dialect's words (chat finish_reason, Messages stop_reason).
+  std::string_view end_reason() const;
   // Streaming, once committed: the dialect's error event; later deltas are ignored.
   void write_error_event(const Error& error) { rules_.write_error_event(error); }
   // Streaming: the dialect's keep-alive.

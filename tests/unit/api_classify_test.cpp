@@ -95,10 +95,15 @@ TEST_CASE("api classify: 1308/1310 cool down until the time in the message", "[a
 
 TEST_CASE("api classify: codes about the request or upstream's health", "[api][classify]") {
   std::vector<Row> rows;
-  for (const char* code : {"1305", "1312", "500", "1230", "1234"}) {
+  for (const char* code : {"500", "1230", "1234"}) {
     rows.push_back(
         {429, body(std::string("\"") + code + "\""), Errc::kUpstreamError, Verdict::kTransient});
   }
+  for (const char* code : {"1305", "1312"}) {
+    rows.push_back({429, body(std::string("\"") + code + "\""), Errc::kUpstreamOverloaded,
+                    Verdict::kTransient});
+  }
+  rows.push_back({503, "", Errc::kUpstreamOverloaded, Verdict::kTransient});
   for (const char* code : {"1210", "1212", "1213", "1214", "1215"}) {
     rows.push_back(
         {400, body(std::string("\"") + code + "\""), Errc::kInvalidValue, Verdict::kClientFault});
@@ -123,7 +128,7 @@ TEST_CASE("api classify: unknown or missing codes go by HTTP status", "[api][cla
       {500, "<html><body>Internal Server Error</body></html>", Errc::kUpstreamError,
        Verdict::kTransient},
       {502, "", Errc::kUpstreamError, Verdict::kTransient},
-      {503, body("\"abc\""), Errc::kUpstreamError, Verdict::kTransient},
+      {503, body("\"abc\""), Errc::kUpstreamOverloaded, Verdict::kTransient},
       {400, body("\"9999\""), Errc::kInvalidValue, Verdict::kClientFault},
       {422, "not json", Errc::kInvalidValue, Verdict::kClientFault},
       {408, "", Errc::kUpstreamError, Verdict::kTransient},

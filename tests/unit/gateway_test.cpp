@@ -500,3 +500,240 @@ TEST_CASE("a host's open-exchange limit bounds chat requests; 0 bounds nothing",
     CHECK(h.gw.open_exchanges() == 0);
   }
 }
+
+// ---- the Messages dialect (docs/contract.md §12) --------------------------------------------
+
+namespace {
+
+const EnvMap kApiEnv = {{"API_KEY", "sk-test"},
+                        {"UPSTREAM_MODE", "api"},
+                        {"ZAI_API_KEYS", "zk-one,zk-two"},
+                        {"ZAI_API_BASE_URL", "http://upstream.test/api/paas/v4"}};
+
+constexpr std::string_view kApiAnswer =
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hi "
+    "there\"}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{"
+    "\"prompt_tokens\":15,\"completion_tokens\":9,\"total_tokens\":24,"
+    "\"prompt_tokens_details\":{\"cached_tokens\":3}}}\n\n"
+    "data: [DONE]\n\n";
+
+std::string messages_body(std::string_view extra = {}) {
+  return std::string(R"({"model":"claude-haiku-4-5-20251001","max_tokens":512,)") +
+         std::string(extra) + R"("messages":[{"role":"user","content":"Hi"}]})";
+}
+
+Reply api_stream(const UpstreamRequest&) {
+  return Reply{200, std::string(kApiAnswer)};
+}
+
+bool has(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("messages: x-api-key or Bearer; errors in the Anthropic shape", "[gateway][messages]") {
+  Harness h(kApiEnv);
+  auto by_x_api_key = h.run("POST", "/v1/messages?beta=true", messages_body(R"("stream":true,)"),
+                            api_stream, {{"x-api-key", "sk-test"}});
+  CHECK(by_x_api_key.status == 200);
+  CHECK(by_x_api_key.header("request-id") == by_x_api_key.header("X-Request-Id"));
+  CHECK(by_x_api_key.header("Access-Control-Expose-Headers") ==
+        "X-Request-Id, Retry-After, request-id");
+  auto by_bearer = h.run("POST", "/v1/messages", messages_body(R"("stream":true,)"), api_stream);
+  CHECK(by_bearer.status == 200);
+  // x-api-key is the identity when both come.
+  auto both = h.run("POST", "/v1/messages", messages_body(), api_stream,
+                    {{"x-api-key", "wrong"}, {"Authorization", "Bearer sk-test"}});
+  CHECK(both.status == 401);
+  CHECK(has(both.body, R"({"type":"error","error":{"type":"authentication_error",)"));
+  CHECK(has(both.body, R"("request_id":")" + both.header("request-id") + "\""));
+  auto none = h.run("POST", "/v1/messages", messages_body(), api_stream, {});
+  CHECK(none.status == 401);
+
+  auto get = h.run("GET", "/v1/messages", "", api_stream);
+  CHECK(get.status == 405);
+  CHECK(get.header("Allow") == "POST");
+  CHECK(has(get.body, R"("type":"invalid_request_error")"));
+  auto batches = h.run("POST", "/v1/messages/batches", "{}", api_stream);
+  CHECK(batches.status == 404);
+  CHECK(has(batches.body, R"("type":"not_found_error")"));
+  auto bad_json = h.run("POST", "/v1/messages", "{", api_stream);
+  CHECK(bad_json.status == 400);
+  CHECK(has(bad_json.body, R"({"type":"error","error":{"type":"invalid_request_error",)"));
+  // The chat route keeps its own shape.
+  auto chat = h.run("GET", "/v1/chat/completions", "", api_stream);
+  CHECK(has(chat.body, R"({"error":{)"));
+  CHECK(chat.header("request-id").empty());
+}
+
+TEST_CASE("messages: a stream in the exact event order; upstream gets the mapped request",
+          "[gateway][messages]") {
+  Harness h(kApiEnv);
+  auto a = h.run(
+      "POST", "/v1/messages",
+      messages_body(
+          R"("stream":true,"system":[{"type":"text","text":"x-anthropic-billing-header: cc_version=1"},{"type":"text","text":"Be brief."}],"metadata":{"user_id":")" +
+          std::string(140, 'u') + R"("},)"),
+      api_stream);
+  REQUIRE(a.status == 200);
+  CHECK(a.header("Content-Type") == "text/event-stream; charset=utf-8");
+  std::vector<std::string> events;
+  for (size_t at = 0; (at = a.body.find("event: ", at)) != std::string::npos;) {
+    const size_t end = a.body.find('\n', at);
+    events.push_back(a.body.substr(at + 7, end - at - 7));
+    at = end;
+  }
+  CHECK(events == std::vector<std::string>{"message_start", "ping", "content_block_start",
+                                           "content_block_delta", "content_block_stop",
+                                           "message_delta", "message_stop"});
+  CHECK(has(a.body, R"("model":"claude-haiku-4-5-20251001")"));
+  CHECK(has(a.body, R"("stop_reason":"end_turn")"));
+  CHECK(has(a.body, R"("input_tokens":12,"output_tokens":9,"cache_creation_input_tokens":0,)"
+                    R"("cache_read_input_tokens":3)"));
+  REQUIRE(a.upstream.size() == 1);
+  const std::string& up = a.upstream[0].body;
+  CHECK(has(up, R"("model":"glm-4.5-air")"));
+  CHECK(has(up, R"("thinking":{"type":"disabled"})"));
+  CHECK_FALSE(has(up, "billing-header"));
+  CHECK(has(up, R"("user_id":")" + std::string(64, '0').substr(0, 0)));
+  const size_t user = up.find(R"("user_id":")");
+  REQUIRE(user != std::string::npos);
+  CHECK(up.find('"', user + 11) - (user + 11) == 64);  // SHA-256 hex of the 140-char id
+  CHECK(has(h.logs, R"("upstream_model":"glm-4.5-air")"));
+  CHECK(has(h.logs, R"("stop_reason":"end_turn")"));
+}
+
+TEST_CASE("messages: tools, thinking and effort reach upstream; long tool names round-trip",
+          "[gateway][messages]") {
+  Harness h(kApiEnv);
+  const std::string long_name(80, 'T');
+  const std::string body =
+      R"({"model":"claude-sonnet-4-5-20250929","max_tokens":1024,"stream":true,)"
+      R"("thinking":{"type":"adaptive"},"output_config":{"effort":"high"},)"
+      R"("context_management":{"edits":[]},"tools":[{"name":")" +
+      long_name +
+      R"(","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"}}],)"
+      R"("messages":[{"role":"user","content":"go"}]})";
+  std::string sent_name;
+  auto a = h.run("POST", "/v1/messages", body, [&](const UpstreamRequest& r) {
+    const size_t at = r.body.find(R"("name":")");
+    sent_name = r.body.substr(at + 8, r.body.find('"', at + 8) - at - 8);
+    return Reply{200,
+                 "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+                 "\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"" +
+                     sent_name +
+                     "\",\"arguments\":\"{}\"}}]}}]}\n\n"
+                     "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":"
+                     "\"tool_calls\"}]}\n\ndata: [DONE]\n\n"};
+  });
+  REQUIRE(a.status == 200);
+  CHECK(sent_name.size() == 64);
+  CHECK(sent_name.substr(0, 55) == long_name.substr(0, 55));
+  CHECK(has(a.body, R"("name":")" + long_name + "\""));
+  CHECK(has(a.body, R"("stop_reason":"tool_use")"));
+  const std::string& up = a.upstream.at(0).body;
+  CHECK(has(up, R"("model":"glm-4.7")"));
+  CHECK(has(up, R"("thinking":{"type":"enabled"})"));
+  CHECK(has(up, R"("reasoning_effort":"high")"));
+  CHECK(has(up, R"("tool_stream":true)"));
+  CHECK(has(up, R"("parameters":{"type":"object"})"));
+}
+
+TEST_CASE("messages: max_tokens 0 is answered without upstream", "[gateway][messages]") {
+  Harness h(kApiEnv);
+  const std::string body =
+      R"({"model":"claude-opus-4-1","max_tokens":0,"messages":[{"role":"user","content":"Hi"}]})";
+  auto a = h.run("POST", "/v1/messages", body, api_stream);
+  CHECK(a.status == 200);
+  CHECK(a.upstream.empty());
+  CHECK(has(a.body, R"("content":[],"stop_reason":"max_tokens")"));
+  auto missing = h.run("POST", "/v1/messages",
+                       R"({"model":"claude-opus-4-1","messages":[{"role":"user","content":"Hi"}]})",
+                       api_stream);
+  CHECK(missing.status == 400);
+  CHECK(has(missing.body, R"("message":"max_tokens)"));
+  CHECK(missing.upstream.empty());
+}
+
+TEST_CASE("messages: overload on every attempt is 529 overloaded_error", "[gateway][messages]") {
+  Harness h(kApiEnv);
+  auto a = h.run("POST", "/v1/messages", messages_body(), [](const UpstreamRequest&) {
+    return Reply{429, R"({"error":{"code":"1305","message":"busy"}})"};
+  });
+  CHECK(a.status == 529);
+  CHECK(has(a.body, R"("type":"overloaded_error")"));
+  CHECK(a.header("Retry-After") == "1");
+  // The chat dialect says the same as 503 upstream_overloaded.
+  auto chat = h.run("POST", "/v1/chat/completions", kChat, [](const UpstreamRequest&) {
+    return Reply{503, "Service Unavailable"};
+  });
+  CHECK(chat.status == 503);
+  CHECK(has(chat.body, R"("code":"upstream_overloaded")"));
+  // Context length: Claude Code compacts on this wording.
+  auto long_prompt = h.run("POST", "/v1/messages", messages_body(), [](const UpstreamRequest&) {
+    return Reply{400, R"({"error":{"code":"1261","message":"too long"}})"};
+  });
+  CHECK(long_prompt.status == 400);
+  CHECK(has(long_prompt.body, R"("message":"prompt is too long)"));
+}
+
+TEST_CASE("messages: guest mode refuses tools and images by their path", "[gateway][messages]") {
+  Harness h(EnvMap{{"API_KEY", "sk-test"}});
+  auto tools = h.run(
+      "POST", "/v1/messages",
+      messages_body(R"("tools":[{"name":"Read","input_schema":{"type":"object"}}],)"), ok_stream);
+  CHECK(tools.status == 400);
+  INFO(tools.body);
+  CHECK(has(tools.body, R"("message":"tools: )"));
+  const std::string image =
+      R"({"model":"claude-haiku-4-5","max_tokens":5,"messages":[{"role":"user","content":[)"
+      R"({"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}}]}]})";
+  auto img = h.run("POST", "/v1/messages", image, ok_stream);
+  CHECK(img.status == 400);
+  CHECK(has(img.body, R"("message":"messages.0.content.0: )"));
+  auto unknown = h.run(
+      "POST", "/v1/messages",
+      R"({"model":"gpt-4o","max_tokens":5,"messages":[{"role":"user","content":"x"}]})", ok_stream);
+  CHECK(unknown.status == 404);
+  CHECK(has(unknown.body, R"("type":"not_found_error")"));
+}
+
+TEST_CASE("count_tokens: the tokenizer's number, else the estimate", "[gateway][messages]") {
+  const std::string body =
+      R"({"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"Hello there"}]})";
+  Harness h(kApiEnv);
+  auto tok = h.run("POST", "/v1/messages/count_tokens", body, [](const UpstreamRequest& r) {
+    CHECK(r.url == "http://upstream.test/api/paas/v4/tokenizer");
+    CHECK(
+        has(r.body, R"({"model":"glm-4.6","messages":[{"role":"user","content":"Hello there"}]})"));
+    return Reply{200, R"({"usage":{"prompt_tokens":123}})"};
+  });
+  CHECK(tok.status == 200);
+  CHECK(tok.body == R"({"input_tokens":123})");
+  // E = ceil(11/3) + 4*1 = 8
+  auto failed = h.run("POST", "/v1/messages/count_tokens", body, [](const UpstreamRequest&) {
+    return Reply{500, "oops"};
+  });
+  CHECK(failed.body == R"({"input_tokens":8})");
+  auto cut = h.run("POST", "/v1/messages/count_tokens", body, [](const UpstreamRequest&) {
+    return Reply{200, R"({"usage":{"prompt_tok)", true};
+  });
+  CHECK(cut.body == R"({"input_tokens":8})");
+  CHECK(has(h.gw.poll(h.now).logs + h.logs, R"("source":"tokenizer")"));
+  CHECK(has(h.logs, R"("source":"estimate")"));
+
+  Harness guest(EnvMap{{"API_KEY", "sk-test"}});
+  guest.serve_jobs();
+  auto est = guest.run("POST", "/v1/messages/count_tokens", body, ok_stream);
+  CHECK(est.body == R"({"input_tokens":8})");
+  CHECK(est.upstream.empty());
+
+  EnvMap off = kApiEnv;
+  off["COUNT_TOKENS"] = "off";
+  Harness h_off(off);
+  auto gone = h_off.run("POST", "/v1/messages/count_tokens", body, api_stream);
+  CHECK(gone.status == 404);
+  CHECK(has(gone.body, R"("type":"not_found_error")"));
+}

@@ -187,6 +187,7 @@ TEST_CASE("metrics: a fresh page lists every series at zero", "[metrics]") {
       {"zproxy_upstream_attempts_total", "counter"},
       {"zproxy_retries_total", "counter"},
       {"zproxy_token_fetches_total", "counter"},
+      {"zproxy_count_tokens_total", "counter"},
       {"zproxy_credentials", "gauge"},
       {"zproxy_inflight_requests", "gauge"},
   };
@@ -197,8 +198,8 @@ TEST_CASE("metrics: a fresh page lists every series at zero", "[metrics]") {
     CHECK_FALSE(page.help.at(name).empty());
   }
   // Requests appear once counted; every other series is there from the start.
-  const size_t histogram_series = 8 * (kLe.size() + 3);  // 6 routes + 2 modes
-  CHECK(page.samples.size() == histogram_series + 16 + 2 + 2 + 4 + 1);
+  const size_t histogram_series = 10 * (kLe.size() + 3);  // 8 routes + 2 modes
+  CHECK(page.samples.size() == histogram_series + 16 + 2 + 2 + 2 + 4 + 1);
   for (const auto& [key, value] : page.samples) {
     INFO(key);
     CHECK(value == 0);

@@ -38,6 +38,7 @@ struct ErrorKind {
 };
 
 ErrorKind error_kind(Errc code) {
+  if (code == Errc::kUpstreamOverloaded) return {529, "overloaded_error"};
   const int status = errc_info(code).status;
   switch (status) {
     case 401: return {401, "authentication_error"};
@@ -99,12 +100,19 @@ void MessagesEmitter::on_text(std::string_view text) {
   write_delta("text_delta", "text", text);
 }
 
+std::string MessagesEmitter::client_tool_name(std::string_view upstream_name) const {
+  for (const auto& [sent, original] : opt_.tool_names) {
+    if (sent == upstream_name) return original;
+  }
+  return std::string(upstream_name);
+}
+
 void MessagesEmitter::on_tool_call(const ToolCallDelta& call) {
   if (open_ != Kind::kToolUse || call.index != tool_index_) open_block(Kind::kToolUse, &call);
   output_chars_ += static_cast<int64_t>(call.arguments.size());
   if (!opt_.stream) {
     blocks_.back().text += call.arguments;
-    if (blocks_.back().name.empty()) blocks_.back().name = call.name;
+    if (blocks_.back().name.empty()) blocks_.back().name = client_tool_name(call.name);
     return;
   }
   if (call.arguments.empty()) return;
@@ -184,7 +192,7 @@ void MessagesEmitter::open_block(Kind kind, const ToolCallDelta* call) {
     tool_index_ = call->index;
     tool_args_sent_ = false;
     b.id = tool_id(call->id);
-    b.name = std::string(call->name);
+    b.name = client_tool_name(call->name);
   }
   if (!opt_.stream) {
     blocks_.push_back(std::move(b));

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/answer.h"
@@ -48,10 +49,12 @@ struct MessagesEmitterOptions {
   bool thinking_text = true;   // false: display "omitted", thinking blocks carry no text
   int64_t input_estimate = 0;  // the contract's count_tokens estimate of the request (§7.7)
   uint64_t id_seed = 0;        // for tool ids upstream did not give
+  // Tool names shortened for upstream (core/tool_names.h) and the client's originals.
+  std::vector<std::pair<std::string, std::string>> tool_names;
 };
 
 // {"type":"error","error":{"type":T,"message":M},"request_id":ID}, and its HTTP status
-// (the contract's section 7.6). Not yet: 529 overloaded_error, which needs an overload code.
+// (the contract's section 7.6; upstream overload is 529 overloaded_error).
 std::string messages_error_json(const Error& error, std::string_view request_id);
 int messages_error_status(const Error& error);
 
@@ -83,6 +86,7 @@ class MessagesEmitter final : public AnswerEmitter {
   void event(std::string_view type, std::string_view json);
   void write_delta(std::string_view delta_type, std::string_view key, std::string_view text);
   std::string tool_id(std::string_view upstream_id);
+  std::string client_tool_name(std::string_view upstream_name) const;
   std::string usage_json(const Usage& u) const;
   Status write_body(const AnswerEnd& end);
 

@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "core/sha256.h"
 #include "json/json.h"
 
 namespace zproxy {
@@ -129,7 +130,7 @@ Status image_part(JsonValue block, const std::string& path, Parse& p, std::vecto
   } else {
     return unsupported(dot(src_path, "type"), "image sources are 'base64' or 'url'");
   }
-  ++p.images;
+  if (p.images++ == 0) p.out.first_image_path = path;
   return ok_status();
 }
 
@@ -391,7 +392,7 @@ Status check_stop(JsonValue body, Parse& p) {
   return ok_status();
 }
 
-// ^[a-zA-Z0-9_-]{1,128}$ (names over 64 go upstream shortened, by the upstream builder)
+// ^[a-zA-Z0-9_-]{1,128}$ (names over 64 go upstream shortened: core/tool_names.h)
 bool valid_tool_name(std::string_view name) {
   return !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -488,6 +489,7 @@ Status check_thinking(JsonValue body, Parse& p) {
   std::string_view effort;
   if (Status s = optional_string(config, "output_config", "effort", &effort); !s.ok()) return s;
   req.reasoning_effort = std::string(effort);
+  req.send_effort = !effort.empty();
   return ok_status();
 }
 
@@ -498,7 +500,13 @@ Status check_metadata(JsonValue body, Parse& p) {
   if (!metadata.is_object()) return bad_type("metadata", "a valid dictionary", metadata);
   std::string_view user;
   if (Status s = optional_string(metadata, "metadata", "user_id", &user); !s.ok()) return s;
-  p.out.canonical.user = std::string(user);
+  // Upstream takes 6 to 128 characters; Claude Code's ids are longer: their SHA-256 instead.
+  constexpr size_t kUserIdMin = 6, kUserIdMax = 128;
+  if (!user.empty() && (user.size() < kUserIdMin || user.size() > kUserIdMax)) {
+    p.out.canonical.user = sha256_hex(user);
+  } else {
+    p.out.canonical.user = std::string(user);
+  }
   return ok_status();
 }
 

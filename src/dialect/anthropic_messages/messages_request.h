@@ -5,6 +5,7 @@
 // that upstream's adapter, as for chat.
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "core/canonical.h"
@@ -19,8 +20,9 @@ enum class MessagesRoute : uint8_t {
 
 struct MessagesRequest {
   CanonicalRequest canonical;
-  bool thinking_text = true;   // false for thinking.display "omitted": blocks without text
-  int64_t input_estimate = 0;  // the contract's estimate E = ⌈C/3⌉ + 4·M + 1600·I (§7.7)
+  bool thinking_text = true;     // false for thinking.display "omitted": blocks without text
+  int64_t input_estimate = 0;    // the contract's estimate E = ⌈C/3⌉ + 4·M + 1600·I (§7.7)
+  std::string first_image_path;  // "messages.i.content.j" of the first image; empty if none
 };
 
 // Every error is a 400 (kInvalidJson, kMissingRequiredParameter, kInvalidValue or

@@ -2,6 +2,7 @@
 // API mode: Z.AI's official OpenAI-shaped API (docs/upstream.md §2).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,15 @@ Status check_request(const CanonicalRequest& request);
 UpstreamRequest build_chat_request(const CanonicalRequest& request, const Config& config,
                                    std::string_view upstream_model, std::string_view api_key,
                                    std::string_view request_id);
+
+// POST {api_base}/tokenizer for count_tokens (docs/upstream.md §2.6): the model (the resolved
+// id when the tokenizer documents it: glm-4.5, glm-4.6, glm-4.6v; else glm-4.6), the messages
+// and the tools as the chat request writes them.
+UpstreamRequest build_tokenizer_request(const CanonicalRequest& request, const Config& config,
+                                        std::string_view upstream_model, std::string_view api_key);
+std::string_view tokenizer_model(std::string_view upstream_model);
+// usage.prompt_tokens of a tokenizer answer; nullopt when there is no such number.
+std::optional<int64_t> tokenizer_count(std::string_view body);
 
 // A non-200 answer, or an error object inside a 200 stream: business code first
 // (docs/upstream.md §2.4), then HTTP status. now_wall_ms turns the UTC+8 reset times of

@@ -180,9 +180,12 @@ std::optional<UpstreamFailure> by_request_code(int64_t code, const Body& body) {
     case 500:
     case 1230:
     case 1234:
+      return make(Errc::kUpstreamError, say("upstream is overloaded or failed", code, msg),
+                  Verdict::kTransient);
     case 1305:
     case 1312:
-      return make(Errc::kUpstreamError, say("upstream is overloaded or failed", code, msg),
+      return make(Errc::kUpstreamOverloaded,
+                  say("upstream is overloaded or the model is briefly unavailable", code, msg),
                   Verdict::kTransient);
     case 1210:
     case 1212:
@@ -229,6 +232,10 @@ UpstreamFailure by_status(int status, const Body& body) {
   if (status >= 400 && status < 500 && status != 408) {
     return make(Errc::kInvalidValue, said("upstream refused the request", true),
                 Verdict::kClientFault);
+  }
+  if (status == 503) {
+    return make(Errc::kUpstreamOverloaded, said("upstream is overloaded", true),
+                Verdict::kTransient);
   }
   return make(Errc::kUpstreamError, said("upstream error", true), Verdict::kTransient);
 }

@@ -1,8 +1,12 @@
 // The official API's chat request (docs/upstream.md §2.2). Body, in this key order, each key
 // only when it applies:
-//   {"model","messages","stream","thinking":{"type"},"max_tokens","temperature","top_p",
-//    "stop":[first],"tools","tool_choice":"auto","response_format":{"type":"json_object"},
-//    "request_id","user_id"}
+//   {"model","messages","stream","thinking":{"type"},"reasoning_effort","max_tokens",
+//    "temperature","top_p","stop":[first],"tools","tool_choice":"auto","tool_stream":true,
+//    "response_format":{"type":"json_object"},"request_id","user_id"}
+// reasoning_effort only when the dialect passes it on (Messages' output_config.effort);
+// tool_stream when streaming with tools to a model that streams tool arguments (glm-4.6,
+// glm-4.7, glm-5 and their variants, not glm-4.6v). Tool names over 64 characters are
+// shortened (core/tool_names.h).
 // No stream_options: upstream puts usage in the final chunk anyway (docs/upstream.md §2.3).
 //
 // Messages carry role, content, name, reasoning_content, tool_calls and tool_call_id, written
@@ -21,8 +25,10 @@
 #include <cmath>
 
 #include "core/ascii.h"
+#include "core/tool_names.h"
 #include "json/json.h"
 #include "upstream/zai_api/api.h"
+#include "upstream/zai_api/request_writer.h"
 
 namespace zproxy::api {
 namespace {
@@ -107,7 +113,7 @@ void write_tool_calls(JsonWriter& w, const std::vector<ToolCall>& calls) {
     w.Key("function");
     w.StartObject();
     w.Key("name");
-    w.String(call.name);
+    w.String(upstream_tool_name(call.name));
     w.Key("arguments");
     w.String(call.arguments);
     w.EndObject();
@@ -138,12 +144,16 @@ void write_message(JsonWriter& w, const Message& msg) {
   w.EndObject();
 }
 
+}  // namespace
+
 void write_messages(JsonWriter& w, const CanonicalRequest& r) {
   w.Key("messages");
   w.StartArray();
   for (const Message& msg : r.messages) write_message(w, msg);
   w.EndArray();
 }
+
+namespace {
 
 void write_number(JsonWriter& w, std::string_view key, const std::optional<double>& v) {
   if (!v || !std::isfinite(*v)) return;
@@ -159,6 +169,10 @@ void write_sampling(JsonWriter& w, const CanonicalRequest& r) {
     w.String(r.thinking == ThinkingSwitch::kEnabled ? "enabled" : "disabled");
     w.EndObject();
   }
+  if (r.send_effort && !r.reasoning_effort.empty()) {
+    w.Key("reasoning_effort");
+    w.String(r.reasoning_effort);
+  }
   if (r.max_tokens) {
     w.Key("max_tokens");
     w.Int64(*r.max_tokens);
@@ -173,6 +187,8 @@ void write_sampling(JsonWriter& w, const CanonicalRequest& r) {
   }
 }
 
+}  // namespace
+
 void write_tool(JsonWriter& w, const Tool& tool) {
   w.StartObject();
   w.Key("type");
@@ -180,7 +196,7 @@ void write_tool(JsonWriter& w, const Tool& tool) {
   w.Key("function");
   w.StartObject();
   w.Key("name");
-  w.String(tool.name);
+  w.String(upstream_tool_name(tool.name));
   if (tool.description) {
     w.Key("description");
     w.String(*tool.description);
@@ -197,7 +213,15 @@ void write_tool(JsonWriter& w, const Tool& tool) {
   w.EndObject();
 }
 
-void write_tools(JsonWriter& w, const CanonicalRequest& r) {
+namespace {
+
+// Models that stream tool-call arguments as they are generated when asked (tool_stream).
+bool streams_tool_calls(std::string_view model) {
+  if (model.starts_with("glm-4.6v")) return false;
+  return model.starts_with("glm-4.6") || model.starts_with("glm-4.7") || model.starts_with("glm-5");
+}
+
+void write_tools(JsonWriter& w, const CanonicalRequest& r, std::string_view model) {
   if (r.has_tools() && r.tool_choice != ToolChoice::kNone) {
     w.Key("tools");
     w.StartArray();
@@ -206,6 +230,10 @@ void write_tools(JsonWriter& w, const CanonicalRequest& r) {
     if (r.tool_choice == ToolChoice::kAuto) {
       w.Key("tool_choice");
       w.String("auto");
+    }
+    if (r.stream && streams_tool_calls(model)) {
+      w.Key("tool_stream");
+      w.Bool(true);
     }
   }
   // json_schema never gets here (check_request); were it to, json_object is its nearest kin.
@@ -231,7 +259,7 @@ std::string build_body(const CanonicalRequest& r, std::string_view model,
   w.Key("stream");
   w.Bool(r.stream);
   write_sampling(w, r);
-  write_tools(w, r);
+  write_tools(w, r, model);
   if (request_id.size() >= kRequestIdMin && request_id.size() <= kRequestIdMax) {
     w.Key("request_id");
     w.String(request_id);
@@ -262,6 +290,16 @@ void add_extra_headers(std::vector<Header>& headers, const std::vector<Header>& 
 
 }  // namespace
 
+void add_common_headers(std::vector<Header>& headers, const Config& config,
+                        std::string_view api_key, std::string_view accept) {
+  headers.push_back({"Authorization", "Bearer " + std::string(api_key)});
+  headers.push_back({"Content-Type", "application/json"});
+  headers.push_back({"Accept", std::string(accept)});
+  if (!config.zai_user_agent.empty()) headers.push_back({"User-Agent", config.zai_user_agent});
+  headers.push_back({"Accept-Encoding", "identity"});
+  add_extra_headers(headers, config.zai_extra_headers);
+}
+
 Status check_request(const CanonicalRequest& request) {
   if (request.tool_choice == ToolChoice::kRequired ||
       request.tool_choice == ToolChoice::kFunction) {
@@ -282,12 +320,8 @@ UpstreamRequest build_chat_request(const CanonicalRequest& request, const Config
   UpstreamRequest out;
   out.method = "POST";
   out.url = config.zai_api_base_url + "/chat/completions";
-  out.headers.push_back({"Authorization", "Bearer " + std::string(api_key)});
-  out.headers.push_back({"Content-Type", "application/json"});
-  out.headers.push_back({"Accept", request.stream ? "text/event-stream" : "application/json"});
-  if (!config.zai_user_agent.empty()) out.headers.push_back({"User-Agent", config.zai_user_agent});
-  out.headers.push_back({"Accept-Encoding", "identity"});
-  add_extra_headers(out.headers, config.zai_extra_headers);
+  add_common_headers(out.headers, config, api_key,
+                     request.stream ? "text/event-stream" : "application/json");
   out.body = build_body(request, upstream_model, request_id);
   return out;
 }
