@@ -71,6 +71,10 @@ describe('fake upstream', () => {
     assert.deepEqual(directiveFor(body), { name: 'thinking', arg: 'the rest' });
     assert.equal(caseFor({ messages: [{ role: 'user', content: 'intro\n#fixture:reasoning x' }] }), 'reasoning');
     assert.equal(caseFor({ messages: [{ role: 'user', content: 'not #fixture:reasoning here' }] }), 'answer_only');
+    assert.deepEqual(directiveFor({ messages: [{ role: 'user', content: `${reminder.text}#fixture:call_tool Read {"a":1}` }] }), {
+      name: 'call_tool',
+      arg: 'Read {"a":1}',
+    });
     assert.equal(caseFor({ messages: [{ role: 'user', content: '#fixture:a' }, { role: 'user', content: [reminder] }] }), 'answer_only');
   });
 

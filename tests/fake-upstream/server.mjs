@@ -61,7 +61,7 @@ export const ROUTES = {
   'POST /api/paas/v4/tokenizer': 'api_tokenizer',
 };
 const CHAT_ROUTES = ['guest_chat', 'api_chat'];
-export const API_MODELS = ['glm-4.5', 'glm-4.5-air', 'glm-4.5v', 'glm-4.6', 'glm-4.7', 'glm-5'];
+export const API_MODELS = ['glm-4.5', 'glm-4.5-air', 'glm-4.5v', 'glm-4.6', 'glm-4.7', 'glm-5', 'glm-5.3'];
 // The models Z.AI documents for its tokenizer.
 export const TOKENIZER_MODELS = ['glm-4.5', 'glm-4.6', 'glm-4.6v'];
 const GUEST_MODELS = ['0727-360B-API', '0727-106B-API', 'glm-4.5v', 'GLM-4-6-API-V1', 'glm-4.7', 'glm-5'];

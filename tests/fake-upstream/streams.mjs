@@ -4,8 +4,8 @@
 // Selection: the proxy forwards no client header, so a request picks its stream through the
 // text of its last user message: a message starting with `#fixture:<name>` plays case <name>;
 // any other message plays DEFAULT_CASE. The directive may also start any line of any text part
-// of that message (Claude Code puts a `<system-reminder>` block before the prompt); the first
-// one counts. The rest of its line is the case's argument (generated cases read it).
+// of that message, or follow a `</system-reminder>` (Claude Code puts such a block before the
+// prompt); the first one counts. The rest of its line is the case's argument (generated cases read it).
 //
 // Generated cases (API mode, no recording; see generatedCase):
 //   call_tool <Name> <JSON arguments>   the answer is one call of tool <Name> with these
@@ -66,13 +66,13 @@ function lastUserParts(body) {
 }
 
 // {name, arg} of the request's directive, or null: the first `#fixture:` at the start of the
-// last user message, or at the start of a line of one of its text parts.
+// last user message, at the start of a line of one of its text parts, or right after a closing
+// `</system-reminder>` (a proxy may join Claude Code's blocks without a separator).
+const DIRECTIVE_ANYWHERE = /(?:^|\n|<\/system-reminder>)[ \t]*#fixture:([A-Za-z0-9_.-]+)([^\n]*)/;
 export function directiveFor(body) {
   for (const part of lastUserParts(body)) {
-    for (const line of part.split('\n')) {
-      const m = /^\s*#fixture:([A-Za-z0-9_.-]+)(.*)$/.exec(line);
-      if (m) return { name: m[1], arg: m[2].trim() };
-    }
+    const m = DIRECTIVE_ANYWHERE.exec(part);
+    if (m) return { name: m[1], arg: m[2].trim() };
   }
   return null;
 }
