@@ -315,6 +315,19 @@ describe('fake upstream', () => {
     assert.ok(arrivals.at(-1)[0] - arrivals[0][0] >= 3 * 80 * 0.8, 'drip spaced the events');
   });
 
+  test('one pause after N events', async () => {
+    fake.clear();
+    fake.script({ times: 1, pauseAfterEvents: 1, pauseMs: 300 });
+    const res = await guestChat('hi');
+    const arrivals = [];
+    for await (const chunk of res.body) arrivals.push([Date.now(), chunk.toString()]);
+    const firstAt = arrivals[0][0];
+    const lateIdx = arrivals.findIndex(([t]) => t - firstAt >= 250);
+    assert.ok(lateIdx > 0, 'a gap of the pause');
+    const before = arrivals.slice(0, lateIdx).map(([, t]) => t).join('');
+    assert.equal(before.split('\n\n').filter(Boolean).length, 1, 'one event before the pause');
+  });
+
   test('fragmented writes deliver the same bytes in many small reads', async () => {
     fake.clear();
     fake.script({ times: 1, fragmentBytes: 3 });

@@ -30,6 +30,7 @@
 //     fixture           play this case instead of the selected one
 //     headerDelayMs     wait before the status line
 //     dripMs            wait between events
+//     pauseAfterEvents  with pauseMs: after N events, wait pauseMs once (silence mid-answer)
 //     fragmentBytes     split every write into pieces of this many bytes
 //     cutAfterEvents    after N events cut the connection (cutMode "destroy", default) or end
 //                       the body cleanly without an end marker (cutMode "end"); "inside": the
@@ -254,6 +255,7 @@ async function play(res, entry, mode, events, rule, contentType) {
       return res.end();
     }
     if (i > 0 && rule.dripMs) await sleep(rule.dripMs);
+    if (rule.pauseAfterEvents === i && rule.pauseMs) await sleep(rule.pauseMs);
     if (res.destroyed) return;
     await writePiece(res, entry, ev, rule);
     i++;
