@@ -24,7 +24,9 @@
 // --with-fixture-run also times fixtureRun as a whole (output concatenated to about 4 MB in the
 // module, then copied out to JavaScript): reported as fixture_run_mb_per_s.
 //
-// Prints one JSON object: {"guest":{mb_per_s, wall_mb_per_s, runs, ...}, "api":{...}}.
+// Prints one JSON object: {"guest":{mb_per_s, wall_mb_per_s, runs, ...}, "api":{...},
+// "guestmessages":{...}, "apimessages":{...}} (the last two: the same streams written in the
+// Messages dialect).
 // Throughput counts upstream bytes consumed per second of process CPU time (as Google
 // Benchmark's bytes_per_second does by default), in MB of 10^6 bytes.
 
@@ -103,5 +105,5 @@ function measure(m, name, dir, minTime, withFixtureRun) {
 const opt = args();
 const m = new TestModule(opt.wasm);
 const result = {};
-for (const name of ['guest', 'api']) result[name] = measure(m, name, opt.streams, opt.minTime, opt.withFixtureRun);
+for (const name of ['guest', 'api', 'guestmessages', 'apimessages']) result[name] = measure(m, name, opt.streams, opt.minTime, opt.withFixtureRun);
 console.log(JSON.stringify(result));

@@ -1,4 +1,4 @@
-// Model names of the Messages dialect (the external contract's §7.3): Claude Code sends
+// Model names of the Messages dialect (docs/contract.md §12.3): Claude Code sends
 // Anthropic names ("claude-sonnet-4-5-20250929", "…[1m]" for its long-context variant).
 
 #include <string>

@@ -90,7 +90,7 @@ struct Config {
   // The table entry for a public model name, or nullptr.
   const ModelEntry* find_model(std::string_view public_name) const;
 
-  // The model name a Messages request's `model` stands for (the external contract's §7.3):
+  // The model name a Messages request's `model` stands for (docs/contract.md §12.3):
   // a table name as is; else the same without a trailing "[1m]"; else the first
   // CLAUDE_MODEL_MAP key it contains; else, in API mode, the name without "[1m]" (upstream
   // decides), in guest mode empty (not found).

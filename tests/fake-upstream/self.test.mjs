@@ -9,8 +9,8 @@ import https from 'node:https';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { presets, startFake } from './server.mjs';
-import { caseFor, loadStream, promptFor, splitEvents } from './streams.mjs';
+import { presets, startFake, tokenizerCount } from './server.mjs';
+import { caseFor, directiveFor, generatedToolCallId, loadStream, promptFor, splitEvents } from './streams.mjs';
 import { makeTestPki } from './tls.mjs';
 
 async function poll(what, fn, timeoutMs = 5000, intervalMs = 20) {
@@ -62,6 +62,20 @@ describe('fake upstream', () => {
     assert.deepEqual(Buffer.concat(pieces), bytes);
     const crlf = Buffer.from('data: a\r\n\r\ndata: b\n\ntail');
     assert.deepEqual(splitEvents(crlf).map(String), ['data: a\r\n\r\n', 'data: b\n\n', 'tail']);
+  });
+
+  test('a directive may start any line of any text part of the last user message', () => {
+    const reminder = { type: 'text', text: '<system-reminder>\nsomething\n</system-reminder>' };
+    const body = { messages: [{ role: 'user', content: [reminder, { type: 'text', text: '#fixture:thinking  the rest ' }] }] };
+    assert.equal(caseFor(body), 'thinking');
+    assert.deepEqual(directiveFor(body), { name: 'thinking', arg: 'the rest' });
+    assert.equal(caseFor({ messages: [{ role: 'user', content: 'intro\n#fixture:reasoning x' }] }), 'reasoning');
+    assert.equal(caseFor({ messages: [{ role: 'user', content: 'not #fixture:reasoning here' }] }), 'answer_only');
+    assert.deepEqual(directiveFor({ messages: [{ role: 'user', content: `${reminder.text}#fixture:call_tool Read {"a":1}` }] }), {
+      name: 'call_tool',
+      arg: 'Read {"a":1}',
+    });
+    assert.equal(caseFor({ messages: [{ role: 'user', content: '#fixture:a' }, { role: 'user', content: [reminder] }] }), 'answer_only');
   });
 
   test('guest auth issues unique tokens with the documented fields', async () => {
@@ -120,6 +134,107 @@ describe('fake upstream', () => {
     assert.ok(g.data.some((x) => x.id === '0727-360B-API'));
     const nokey = await fetch(`${fake.url}/api/paas/v4/chat/completions`, { method: 'POST', body: chatBody('x') });
     assert.equal(nokey.status, 401);
+  });
+
+  test('API tokenizer: logged, default count, scripted count and failures', async () => {
+    fake.clear();
+    const tokenize = (body, key = 'key-a') =>
+      fetch(`${fake.url}/api/paas/v4/tokenizer`, {
+        method: 'POST',
+        headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const body = { model: 'glm-4.6', messages: [{ role: 'user', content: 'count me' }], tools: [{ type: 'function', function: { name: 'f', parameters: {} } }] };
+    const res = await tokenize(body);
+    assert.equal(res.status, 200);
+    const json = await res.json();
+    assert.equal(json.usage.prompt_tokens, tokenizerCount(body));
+    assert.equal(json.usage.prompt_tokens, Math.ceil(JSON.stringify({ messages: body.messages, tools: body.tools }).length / 4));
+    const entry = fake.entries('api_tokenizer').at(-1);
+    assert.equal(entry.path, '/api/paas/v4/tokenizer');
+    assert.equal(entry.credential, 'key-a');
+    assert.deepEqual(entry.body, body);
+    assert.equal(entry.status, 200);
+
+    fake.script({ route: 'api_tokenizer', times: 1, promptTokens: 123 });
+    assert.deepEqual((await (await tokenize(body)).json()).usage, { prompt_tokens: 123 });
+    fake.script({ route: 'api_tokenizer', times: 1, ...presets.serverError() });
+    assert.equal((await tokenize(body)).status, 500);
+    fake.script({ route: 'api_tokenizer', times: 1, status: 200, body: { usage: {} } });
+    assert.deepEqual(await (await tokenize(body)).json(), { usage: {} });
+    // a rule without a route leaves the tokenizer alone
+    fake.script({ times: 1, ...presets.busy() });
+    assert.equal((await tokenize(body)).status, 200);
+    fake.clear();
+
+    const glm5 = await tokenize({ ...body, model: 'glm-5' });
+    assert.equal(glm5.status, 400);
+    assert.equal((await glm5.json()).error.code, '1211');
+    assert.equal((await tokenize({ model: 'glm-4.5' })).status, 400);
+    assert.equal((await tokenize(body, null)).status, 401);
+    assert.equal(fake.entries('api_tokenizer').length, 8);
+  });
+
+  test('generated call_tool case: a tool call, then the tool result echoed (stream and JSON)', async () => {
+    fake.clear();
+    const prompt = '#fixture:call_tool Read {"file_path":"/tmp/some dir/token.txt"}';
+    const user = { role: 'user', content: [{ type: 'text', text: '<system-reminder>\nx\n</system-reminder>' }, { type: 'text', text: prompt }] };
+    const post = (messages, extra = {}) =>
+      fetch(`${fake.url}/api/paas/v4/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer key-a', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'glm-5', messages, ...extra }),
+      });
+    const chunks = (text) =>
+      text
+        .split('\n\n')
+        .filter(Boolean)
+        .map((e) => e.replace(/^data: /, ''))
+        .filter((d) => d !== '[DONE]')
+        .map((d) => JSON.parse(d));
+
+    const first = await post([{ role: 'system', content: 's' }, user], { stream: true });
+    assert.equal(first.status, 200);
+    const text1 = await first.text();
+    assert.ok(text1.endsWith('data: [DONE]\n\n'));
+    const c1 = chunks(text1);
+    const calls = c1.flatMap((c) => c.choices[0].delta.tool_calls ?? []);
+    assert.equal(calls.length, 2, 'arguments in two fragments');
+    assert.equal(calls[0].id, generatedToolCallId('Read'));
+    assert.match(calls[0].id, /^[A-Za-z0-9_-]{1,64}$/);
+    assert.equal(calls[0].function.name, 'Read');
+    assert.deepEqual(JSON.parse(calls.map((c) => c.function.arguments).join('')), { file_path: '/tmp/some dir/token.txt' });
+    assert.equal(c1.at(-1).choices[0].finish_reason, 'tool_calls');
+    assert.equal(c1.at(-1).model, 'glm-5');
+    assert.ok(c1.at(-1).usage);
+    let entry = fake.log.at(-1);
+    assert.equal(entry.case, 'call_tool');
+    assert.equal(entry.file, null);
+    assert.equal(entry.plan.type, 'tool_call');
+
+    const history = [
+      { role: 'system', content: 's' },
+      user,
+      { role: 'assistant', content: '', tool_calls: [{ id: calls[0].id, type: 'function', function: { name: 'Read', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: calls[0].id, content: '1\tsecret tok-123\n' },
+    ];
+    const second = await post(history, { stream: true });
+    const c2 = chunks(await second.text());
+    assert.equal(c2.map((c) => c.choices[0].delta.content ?? '').join(''), 'Tool result: 1\tsecret tok-123\n');
+    assert.equal(c2.at(-1).choices[0].finish_reason, 'stop');
+    entry = fake.log.at(-1);
+    assert.deepEqual(entry.plan, { type: 'text', text: 'Tool result: 1\tsecret tok-123\n' });
+
+    // a user message after the tool message does not hide the result; JSON answers alike
+    const j = await (await post([...history, { role: 'user', content: prompt }])).json();
+    assert.equal(j.choices[0].message.content, 'Tool result: 1\tsecret tok-123\n');
+    const j1 = await (await post([user])).json();
+    assert.equal(j1.choices[0].finish_reason, 'tool_calls');
+    assert.equal(j1.choices[0].message.tool_calls[0].function.arguments, '{"file_path":"/tmp/some dir/token.txt"}');
+
+    const bad = await post([{ role: 'user', content: '#fixture:call_tool Read not-json' }], { stream: true });
+    assert.equal(bad.status, 500);
+    assert.match(await bad.text(), /unknown api case/);
   });
 
   test('rules: per credential (persistent) and for the next N requests', async () => {
@@ -198,6 +313,19 @@ describe('fake upstream', () => {
     for await (const chunk of res.body) arrivals.push([Date.now(), chunk.length]);
     assert.ok(arrivals.length >= 4, `events arrived separately (${arrivals.length})`);
     assert.ok(arrivals.at(-1)[0] - arrivals[0][0] >= 3 * 80 * 0.8, 'drip spaced the events');
+  });
+
+  test('one pause after N events', async () => {
+    fake.clear();
+    fake.script({ times: 1, pauseAfterEvents: 1, pauseMs: 300 });
+    const res = await guestChat('hi');
+    const arrivals = [];
+    for await (const chunk of res.body) arrivals.push([Date.now(), chunk.toString()]);
+    const firstAt = arrivals[0][0];
+    const lateIdx = arrivals.findIndex(([t]) => t - firstAt >= 250);
+    assert.ok(lateIdx > 0, 'a gap of the pause');
+    const before = arrivals.slice(0, lateIdx).map(([, t]) => t).join('');
+    assert.equal(before.split('\n\n').filter(Boolean).length, 1, 'one event before the pause');
   });
 
   test('fragmented writes deliver the same bytes in many small reads', async () => {

@@ -12,6 +12,9 @@
 //   guest_models  GET  /api/models                    Open-WebUI model list
 //   api_chat      POST /api/paas/v4/chat/completions  SSE or JSON (Bearer: any key, or opts.apiKeys)
 //   api_models    GET  /api/paas/v4/models            OpenAI-style list
+//   api_tokenizer POST /api/paas/v4/tokenizer         {"usage":{"prompt_tokens":N}} (Bearer as
+//                                                     api_chat; model one of TOKENIZER_MODELS,
+//                                                     else 1211; N = tokenizerCount(body))
 // Control (never logged):
 //   POST   /__control/script   a rule, an array of rules, or {"reset":true}
 //   DELETE /__control/script   drop all rules
@@ -27,6 +30,7 @@
 //     fixture           play this case instead of the selected one
 //     headerDelayMs     wait before the status line
 //     dripMs            wait between events
+//     pauseAfterEvents  with pauseMs: after N events, wait pauseMs once (silence mid-answer)
 //     fragmentBytes     split every write into pieces of this many bytes
 //     cutAfterEvents    after N events cut the connection (cutMode "destroy", default) or end
 //                       the body cleanly without an end marker (cutMode "end"); "inside": the
@@ -36,12 +40,18 @@
 //                       text overrides the mode's default), then end the body
 //     hugeBytes         play a generated answer of this many bytes instead of a recording,
 //                       honouring socket backpressure (log: bytesOffered, bytesAccepted)
+//   or shape the normal tokenizer answer (route "api_tokenizer"; rules without `route` apply to
+//   the chat routes only):
+//     promptTokens      the N to answer
+//
+// Chat log entries carry `case` (the played case), `file` (its recording; null for a generated
+// case, streams.mjs) and, for a generated case, `plan` (what the answer is).
 
 import http from 'node:http';
 import https from 'node:https';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { caseFor, lastUserText, loadStream, splitEvents } from './streams.mjs';
+import { caseFor, generatedCase, lastUserText, loadStream, splitEvents } from './streams.mjs';
 
 export const ROUTES = {
   'GET /api/v1/auths/': 'auth',
@@ -49,15 +59,19 @@ export const ROUTES = {
   'GET /api/models': 'guest_models',
   'POST /api/paas/v4/chat/completions': 'api_chat',
   'GET /api/paas/v4/models': 'api_models',
+  'POST /api/paas/v4/tokenizer': 'api_tokenizer',
 };
 const CHAT_ROUTES = ['guest_chat', 'api_chat'];
-export const API_MODELS = ['glm-4.5', 'glm-4.5-air', 'glm-4.5v', 'glm-4.6', 'glm-4.7', 'glm-5'];
+export const API_MODELS = ['glm-4.5', 'glm-4.5-air', 'glm-4.5v', 'glm-4.6', 'glm-4.7', 'glm-5', 'glm-5.3'];
+// The models Z.AI documents for its tokenizer.
+export const TOKENIZER_MODELS = ['glm-4.5', 'glm-4.6', 'glm-4.6v'];
 const GUEST_MODELS = ['0727-360B-API', '0727-106B-API', 'glm-4.5v', 'GLM-4-6-API-V1', 'glm-4.7', 'glm-5'];
 
 const API_MESSAGES = {
   1000: 'Authentication failed.',
   1113: 'Your account is in arrears, please recharge and try again.',
   1211: 'Unknown Model, please check the model code.',
+  1214: 'Invalid parameter: messages.',
   1261: 'Prompt exceeds max length.',
   1301: 'System detected potentially unsafe or sensitive content in input or generation.',
   1302: 'High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits.',
@@ -86,6 +100,13 @@ export const presets = {
     body: { error: { code: String(code), message } },
   }),
 };
+
+// The tokenizer's default count: one token per 4 UTF-8 bytes of the compact JSON of the
+// request's messages and tools (deterministic, so a test can compute the expected N).
+export function tokenizerCount(body) {
+  const text = JSON.stringify({ messages: body?.messages ?? [], tools: body?.tools ?? [] });
+  return Math.ceil(Buffer.byteLength(text) / 4);
+}
 
 const GUEST_ERROR_FRAME =
   'data: {"type": "chat:completion", "data": {"error": {"detail": "Oops, something went wrong. ' +
@@ -234,6 +255,7 @@ async function play(res, entry, mode, events, rule, contentType) {
       return res.end();
     }
     if (i > 0 && rule.dripMs) await sleep(rule.dripMs);
+    if (rule.pauseAfterEvents === i && rule.pauseMs) await sleep(rule.pauseMs);
     if (res.destroyed) return;
     await writePiece(res, entry, ev, rule);
     i++;
@@ -282,24 +304,26 @@ export async function startFake(opts = {}) {
     const name = rule.fixture ?? entry.case;
     entry.case = name;
     if (rule.hugeBytes) return play(res, entry, mode, hugeEvents(mode, rule.hugeBytes), rule, 'text/event-stream; charset=utf-8');
-    const stream = await loadStream(mode, name, 'sse');
+    const stream = generatedCase(mode, name, entry.body, 'sse') ?? (await loadStream(mode, name, 'sse'));
     if (!stream) {
       entry.error = `unknown ${mode} case "${name}"`;
       return sendPlain(res, entry, 500, { detail: `fake upstream: ${entry.error}` });
     }
     entry.file = stream.file;
+    if (stream.plan) entry.plan = stream.plan;
     return play(res, entry, mode, splitEvents(stream.bytes), rule, 'text/event-stream; charset=utf-8');
   }
 
   async function serveJson(res, entry, rule) {
     const name = rule.fixture ?? entry.case;
     entry.case = name;
-    const stream = await loadStream('api', name, 'json');
+    const stream = generatedCase('api', name, entry.body, 'json') ?? (await loadStream('api', name, 'json'));
     if (!stream) {
       entry.error = `unknown api case "${name}" (json)`;
       return sendPlain(res, entry, 500, { detail: `fake upstream: ${entry.error}` });
     }
     entry.file = stream.file;
+    if (stream.plan) entry.plan = stream.plan;
     if (rule.cutAfterEvents !== undefined) {
       res.writeHead(200, { 'content-type': 'application/json' });
       await writePiece(res, entry, stream.bytes.subarray(0, stream.bytes.length >> 1), rule);
@@ -343,6 +367,24 @@ export async function startFake(opts = {}) {
         }
         if (entry.body.stream === true) return serveStream(res, entry, 'api', rule);
         return serveJson(res, entry, rule);
+      }
+      case 'api_tokenizer': {
+        if (!entry.credential || (apiKeys && !apiKeys.has(entry.credential))) {
+          const p = presets.apiError(1000, 401);
+          return sendPlain(res, entry, p.status, p.body);
+        }
+        if (!TOKENIZER_MODELS.includes(entry.body?.model)) {
+          const p = presets.apiError(1211, 400);
+          return sendPlain(res, entry, p.status, p.body);
+        }
+        if (!Array.isArray(entry.body.messages)) {
+          const p = presets.apiError(1214, 400);
+          return sendPlain(res, entry, p.status, p.body);
+        }
+        const n = rule.promptTokens ?? tokenizerCount(entry.body);
+        entry.promptTokens = n;
+        const id = `${Date.now()}${randomBytes(8).toString('hex')}`;
+        return sendPlain(res, entry, 200, { id, created: Math.floor(Date.now() / 1000), request_id: id, usage: { prompt_tokens: n } });
       }
       case 'guest_models':
       case 'api_models':

@@ -3,7 +3,16 @@
 //
 // Selection: the proxy forwards no client header, so a request picks its stream through the
 // text of its last user message: a message starting with `#fixture:<name>` plays case <name>;
-// any other message plays DEFAULT_CASE.
+// any other message plays DEFAULT_CASE. The directive may also start any line of any text part
+// of that message, or follow a `</system-reminder>` (Claude Code puts such a block before the
+// prompt); the first one counts. The rest of its line is the case's argument (generated cases read it).
+//
+// Generated cases (API mode, no recording; see generatedCase):
+//   call_tool <Name> <JSON arguments>   the answer is one call of tool <Name> with these
+//       arguments (streamed in two fragments), finish_reason "tool_calls"; once the conversation
+//       holds a `tool` message after its last assistant message, the answer is instead the text
+//       "Tool result: <tool contents joined by newlines>", finish_reason "stop". A whole tool
+//       round trip (e.g. Claude Code's Read) thus runs against one prompt.
 //
 // Sources, first existing wins (the golden fixtures are authoritative once they exist):
 //   tests/fixtures/<mode>/<name>/upstream.<kind>
@@ -41,9 +50,127 @@ export function lastUserText(body) {
   return '';
 }
 
+// Text parts of the last user message, each as given (a string content is one part).
+function lastUserParts(body) {
+  const messages = body && Array.isArray(body.messages) ? body.messages : [];
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (!m || m.role !== 'user') continue;
+    if (typeof m.content === 'string') return [m.content];
+    if (Array.isArray(m.content)) {
+      return m.content.filter((p) => p && p.type === 'text' && typeof p.text === 'string').map((p) => p.text);
+    }
+    return [];
+  }
+  return [];
+}
+
+// {name, arg} of the request's directive, or null: the first `#fixture:` at the start of the
+// last user message, at the start of a line of one of its text parts, or right after a closing
+// `</system-reminder>` (a proxy may join Claude Code's blocks without a separator).
+const DIRECTIVE_ANYWHERE = /(?:^|\n|<\/system-reminder>)[ \t]*#fixture:([A-Za-z0-9_.-]+)([^\n]*)/;
+export function directiveFor(body) {
+  for (const part of lastUserParts(body)) {
+    const m = DIRECTIVE_ANYWHERE.exec(part);
+    if (m) return { name: m[1], arg: m[2].trim() };
+  }
+  return null;
+}
+
 export function caseFor(body) {
-  const m = FIXTURE_DIRECTIVE.exec(lastUserText(body));
-  return m ? m[1] : DEFAULT_CASE;
+  return directiveFor(body)?.name ?? DEFAULT_CASE;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generated cases
+
+export const GENERATED_CASES = ['call_tool'];
+const GEN_ID = '20260313050900fa4e6b0c2d9e1f37';
+const GEN_CREATED = 1773349740;
+
+// Contents of the `tool` messages after the last assistant message (empty: none).
+export function pendingToolResults(body) {
+  const messages = body && Array.isArray(body.messages) ? body.messages : [];
+  let i = messages.length - 1;
+  while (i >= 0 && messages[i]?.role !== 'assistant') i--;
+  return messages
+    .slice(i + 1)
+    .filter((m) => m?.role === 'tool')
+    .map((m) =>
+      typeof m.content === 'string'
+        ? m.content
+        : Array.isArray(m.content)
+          ? m.content.map((p) => (typeof p?.text === 'string' ? p.text : '')).join('')
+          : JSON.stringify(m.content),
+    );
+}
+
+// Parses `call_tool`'s argument: `<Name> <JSON object>` -> {name, args (the JSON text)} or null.
+export function parseCallTool(arg) {
+  const m = /^([A-Za-z0-9_-]{1,64})\s+(\{.*\})\s*$/s.exec(arg ?? '');
+  if (!m) return null;
+  try {
+    JSON.parse(m[2]);
+  } catch {
+    return null;
+  }
+  return { name: m[1], args: m[2] };
+}
+
+// The fake's id for its call of tool `name` (valid as an Anthropic tool id, so kept as is).
+export function generatedToolCallId(name) {
+  return `call_zfake_${Buffer.from(name).toString('hex').slice(0, 16)}`;
+}
+
+const usageOf = (completion) => ({
+  prompt_tokens: 40,
+  completion_tokens: completion,
+  total_tokens: 40 + completion,
+  prompt_tokens_details: { cached_tokens: 0 },
+});
+// One chunk of the official API's stream; the final one (finish set) carries usage, as upstream's.
+function chunk(model, delta, finish, usage) {
+  const choice = finish ? { index: 0, finish_reason: finish, delta: { role: 'assistant', ...delta } } : { index: 0, delta: { role: 'assistant', ...delta } };
+  const obj = { id: GEN_ID, created: GEN_CREATED, model, choices: [choice], ...(usage ? { usage } : {}) };
+  return `data: ${JSON.stringify(obj)}\n\n`;
+}
+
+// {bytes: Buffer, file: null, plan} of a generated case for this request, or null (not a
+// generated case, or a malformed argument: the caller answers "unknown case"). kind: "sse" |
+// "json". plan: {type: "tool_call", name, args, id} | {type: "text", text}.
+export function generatedCase(mode, name, body, kind) {
+  if (mode !== 'api' || !GENERATED_CASES.includes(name)) return null;
+  const call = parseCallTool(directiveFor(body)?.arg);
+  if (!call) return null;
+  const model = typeof body?.model === 'string' ? body.model : 'glm-4.6';
+  const results = pendingToolResults(body);
+  const plan = results.length
+    ? { type: 'text', text: `Tool result: ${results.join('\n')}` }
+    : { type: 'tool_call', name: call.name, args: call.args, id: generatedToolCallId(call.name) };
+  if (kind === 'json') {
+    const message =
+      plan.type === 'text'
+        ? { role: 'assistant', content: plan.text }
+        : { role: 'assistant', content: '', tool_calls: [{ id: plan.id, index: 0, type: 'function', function: { name: plan.name, arguments: plan.args } }] };
+    const finish = plan.type === 'text' ? 'stop' : 'tool_calls';
+    const json = { id: GEN_ID, created: GEN_CREATED, model, request_id: GEN_ID, choices: [{ index: 0, finish_reason: finish, message }], usage: usageOf(9) };
+    return { bytes: Buffer.from(JSON.stringify(json)), file: null, plan };
+  }
+  let sse = '';
+  if (plan.type === 'text') {
+    const cut = Math.max(1, plan.text.length >> 1);
+    sse += chunk(model, { content: plan.text.slice(0, cut) });
+    sse += chunk(model, { content: plan.text.slice(cut) });
+    sse += chunk(model, { content: '' }, 'stop', usageOf(9));
+  } else {
+    const half = plan.args.length >> 1;
+    const first = { id: plan.id, index: 0, type: 'function', function: { name: plan.name, arguments: plan.args.slice(0, half) } };
+    sse += chunk(model, { tool_calls: [first] });
+    sse += chunk(model, { tool_calls: [{ index: 0, function: { arguments: plan.args.slice(half) } }] });
+    sse += chunk(model, { content: '' }, 'tool_calls', usageOf(12));
+  }
+  sse += 'data: [DONE]\n\n';
+  return { bytes: Buffer.from(sse), file: null, plan };
 }
 
 // The user message that selects case `name` (tests build their prompts with this).

@@ -1,8 +1,11 @@
 // The README's own commands, run as written: the fake upstream started the way "Trying it
 // without Z.AI" says, `scripts/run.sh` with that section's settings (guest and API), then the
-// curl and OpenAI SDK examples of "Run it". The only edits are the ones the README asks the
-// reader to make: the fake's port N, and a free port instead of 3000 (PORT) so the test never
-// collides with a server already running here.
+// curl and OpenAI SDK examples of "Run it", and in API mode the Claude Code command and the
+// Anthropic SDK example. The only edits are the ones the README asks the reader to make: the
+// fake's port N, and a free port instead of 3000 (PORT) so the test never collides with a server
+// already running here. Claude Code runs as the pinned npm package's binary (on PATH as
+// `claude`, as a global install puts it) with a throw-away HOME and its telemetry and update
+// checks off, since this machine is offline.
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,6 +14,10 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+
+import { claudeBinary, claudeEnv } from '../e2e/anthropic_claude.mjs';
 import { freePort, waitFor } from '../e2e/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -129,6 +136,40 @@ describe('README examples, run as written', () => {
         const sdk = await run(`node --input-type=module -e "$EXAMPLE"`, { EXAMPLE: at(js) });
         assert.equal(sdk.code, 0, sdk.err);
         assert.equal(sdk.out.trim(), streamed.trim(), 'the SDK printed the same answer the stream carried');
+
+        // The Anthropic SDK example: the same answer through /v1/messages.
+        const ajs = block((b) => b.lang === 'js' && b.text.includes("from '@anthropic-ai/sdk'"), 'the Anthropic SDK example');
+        const asdk = await run(`node --input-type=module -e "$EXAMPLE"`, { EXAMPLE: at(ajs) });
+        assert.equal(asdk.code, 0, asdk.err);
+        assert.equal(asdk.out.trim(), streamed.trim(), 'the Anthropic SDK printed the same answer');
+
+        if (mode === 'API') {
+          // Claude Code, as the README runs it.
+          const cc = block((b) => b.lang === 'sh' && b.text.includes('ANTHROPIC_BASE_URL'), 'the Claude Code example');
+          const tmp = mkdtempSync(path.join(os.tmpdir(), 'zproxy-readme-'));
+          try {
+            const binDir = path.join(tmp, 'bin');
+            const home = path.join(tmp, 'home');
+            mkdirSync(binDir);
+            mkdirSync(home);
+            symlinkSync(claudeBinary(), path.join(binDir, 'claude'));
+            const env = claudeEnv({ baseUrl: '', home });
+            delete env.ANTHROPIC_BASE_URL; // the README's export sets these two
+            env.PATH = `${binDir}:${env.PATH}`;
+            const proc = spawn('bash', ['-c', commands(at(cc)).join('\n')], { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] });
+            let out = '';
+            let err = '';
+            proc.stdout.on('data', (d) => (out += d));
+            proc.stderr.on('data', (d) => (err += d));
+            const killer = setTimeout(() => proc.kill('SIGKILL'), 120_000);
+            const code = await new Promise((resolve) => proc.once('close', resolve));
+            clearTimeout(killer);
+            assert.equal(code, 0, `claude: ${err.slice(-2000)}`);
+            assert.equal(out.trim(), streamed.trim(), 'Claude Code printed the same answer');
+          } finally {
+            rmSync(tmp, { recursive: true, force: true });
+          }
+        }
       } finally {
         const r = await stop(server);
         assert.deepEqual(r, { code: 0, signal: null }, `run.sh's server exits 0 on SIGTERM: ${server.err.slice(-1000)}`);

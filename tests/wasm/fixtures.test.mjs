@@ -86,6 +86,17 @@ function envFor(opts) {
   return { ...env, ZAI_API_KEYS: 'k1', ZAI_API_BASE_URL: 'http://127.0.0.1:9/api/paas/v4' };
 }
 
+// The Messages request the fixture's options describe. Its one user message is 114 characters
+// long, so the request's estimate (docs/contract.md §12.7: ⌈114/3⌉ + 4·1) is the fixtures' 42.
+// Thinking is on, as the fixtures' transcripts show it (THINKING=hidden hides it).
+function messagesBody(opts) {
+  const body = { model: opts.model, max_tokens: 1024, stream: opts.stream === true,
+                 messages: [{ role: 'user', content: 'x'.repeat(114) }],
+                 thinking: opts.thinking_omitted ? { type: 'enabled', display: 'omitted' } : { type: 'enabled' } };
+  if (opts.stop?.length) body.stop_sequences = opts.stop;
+  return enc.encode(JSON.stringify(body));
+}
+
 // The chat request the fixture's options describe.
 function chatBody(opts) {
   const body = { model: opts.model ?? 'glm-4.6', messages: [{ role: 'user', content: 'Hi' }],
@@ -113,8 +124,9 @@ function newCore(mod, opts) {
 // One chat request through the exchange, upstream 200 with `parts` as its body, stepped the
 // way worker/driver.js steps it. -> { head, body: Buffer of all output, request }
 function exchange(core, opts, parts) {
-  const body = chatBody(opts);
-  const reqHead = { method: 'POST', target: '/v1/chat/completions', content_length: body.length,
+  const messages = opts.dialect === 'messages';
+  const body = messages ? messagesBody(opts) : chatBody(opts);
+  const reqHead = { method: 'POST', target: messages ? '/v1/messages' : '/v1/chat/completions', content_length: body.length,
                     headers: [['authorization', `Bearer ${KEY}`], ['content-type', 'application/json']] };
   let { id, step } = core.start(reqHead, NOW, START_WALL, ENTROPY);
   let head = null;
@@ -155,12 +167,20 @@ function exchange(core, opts, parts) {
 // the request's start wall (START_WALL above), `model` the request's, and every other byte comes
 // from the upstream answer through the same Translator the transcript uses. Only that id is
 // replaced, and only after checking the answer used one id throughout.
+// Messages answers: the message id ("msg_" + 24) and the request id of error events, likewise.
 const COMPLETION_ID = /chatcmpl-[A-Za-z0-9]{29}(?![A-Za-z0-9])/g;
+const MESSAGE_ID = /msg_[A-Za-z0-9]{24}(?![A-Za-z0-9])/g;
+const REQUEST_ID = /"request_id":"req_[A-Za-z0-9]{24}"/g;
 function normalise(body) {
   const text = body.toString('utf8');
-  const ids = new Set(text.match(COMPLETION_ID) ?? []);
-  assert.ok(ids.size <= 1, `several completion ids: ${[...ids]}`);
-  return text.replace(COMPLETION_ID, 'chatcmpl-fixture');
+  for (const re of [COMPLETION_ID, MESSAGE_ID]) {
+    const ids = new Set(text.match(re) ?? []);
+    assert.ok(ids.size <= 1, `several answer ids: ${[...ids]}`);
+  }
+  return text
+    .replace(COMPLETION_ID, 'chatcmpl-fixture')
+    .replace(MESSAGE_ID, 'msg_fixture00000000000000000')
+    .replace(REQUEST_ID, '"request_id":"req_fixture"');
 }
 
 const header = (head, name) => head.headers.find(([n]) => n.toLowerCase() === name)?.[1];
@@ -187,7 +207,7 @@ function checkAnswer(f, got, how) {
   if (failure) {
     assert.equal(got.head.status, failure.status, where);
     assert.equal(got.head.streaming, false, where);
-    assert.deepEqual(JSON.parse(got.body), asAnswered(failure.error, f.opts), where);
+    assert.deepEqual(JSON.parse(normalise(got.body)), asAnswered(failure.error, f.opts), where);
     assert.equal(header(got.head, 'retry-after') !== undefined, failure.verdict === 'cooldown', `${where}: Retry-After`);
     return;
   }
@@ -201,9 +221,8 @@ function checkAnswer(f, got, how) {
 test('golden fixtures through the shipped module, driven as the Worker drives it', () => {
   assert.ok(existsSync(wasmPath), `${wasmPath} missing: run scripts/build-wasm.sh`);
   const mod = new WebAssembly.Module(readFileSync(wasmPath));
-  // The chat route serves the chat dialect's fixtures; the Messages answers are pinned through
-  // the test module until a route serves them.
-  for (const f of fixtures().filter((x) => (x.opts.dialect ?? 'chat') === 'chat')) {
+  // Each dialect's fixtures through its own route.
+  for (const f of fixtures()) {
     let core = null;
     for (const [how, cuts] of cutLists(f.bytes.length)) {
       // A gateway serves one request after another, as in an isolate; after a failure its

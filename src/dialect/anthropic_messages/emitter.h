@@ -1,7 +1,7 @@
 #pragma once
 // The Anthropic Messages dialect's emitter: canonical answer events (src/core/answer.h) to a
-// Message object, or to its SSE stream, in an owned buffer the engine drains (the external
-// contract's section 7.5; docs/contract.md §12 until the route is built).
+// Message object, or to its SSE stream, in an owned buffer the engine drains
+// (docs/contract.md §12.5).
 //
 // Streaming bytes, exactly: each event is "event: <type>\ndata: <compact JSON>\n\n".
 //   message_start {message: id, type, role, model, content [], stop_reason null,
@@ -47,14 +47,14 @@ struct MessagesEmitterOptions {
   std::string request_id;  // for error events
   bool stream = false;
   bool thinking_text = true;   // false: display "omitted", thinking blocks carry no text
-  int64_t input_estimate = 0;  // the contract's count_tokens estimate of the request (§7.7)
+  int64_t input_estimate = 0;  // the request's count_tokens estimate (contract.md §12.7)
   uint64_t id_seed = 0;        // for tool ids upstream did not give
   // Tool names shortened for upstream (core/tool_names.h) and the client's originals.
   std::vector<std::pair<std::string, std::string>> tool_names;
 };
 
 // {"type":"error","error":{"type":T,"message":M},"request_id":ID}, and its HTTP status
-// (the contract's section 7.6; upstream overload is 529 overloaded_error).
+// (docs/contract.md §12.6; upstream overload is 529 overloaded_error).
 std::string messages_error_json(const Error& error, std::string_view request_id);
 int messages_error_status(const Error& error);
 

@@ -1,6 +1,6 @@
 #pragma once
 // The Messages dialect's parser: an Anthropic Messages request body, validated and translated
-// to the canonical request (src/core/canonical.h), per the external contract's section 7.4.
+// to the canonical request (src/core/canonical.h), per docs/contract.md §12.4.
 // Mode-independent: what one upstream mode cannot serve (guest tools, images) is refused by
 // that upstream's adapter, as for chat.
 
@@ -21,7 +21,7 @@ enum class MessagesRoute : uint8_t {
 struct MessagesRequest {
   CanonicalRequest canonical;
   bool thinking_text = true;     // false for thinking.display "omitted": blocks without text
-  int64_t input_estimate = 0;    // the contract's estimate E = ⌈C/3⌉ + 4·M + 1600·I (§7.7)
+  int64_t input_estimate = 0;    // the estimate E = ⌈C/3⌉ + 4·M + 1600·I (contract.md §12.7)
   std::string first_image_path;  // "messages.i.content.j" of the first image; empty if none
 };
 
@@ -31,7 +31,7 @@ struct MessagesRequest {
 // context_management, service_tier, inference_geo and anthropic metadata other than user_id
 // are ignored.
 //
-// Translation (section 7.4): `system` (string or text blocks, the Claude Code billing line
+// Translation (§12.4): `system` (string or text blocks, the Claude Code billing line
 // dropped) becomes one leading system message joined with "\n\n"; a message's tool_result
 // blocks become tool messages in block order before the rest of that turn, their images one
 // user message right after each; tool_use inputs become compact JSON arguments; thinking

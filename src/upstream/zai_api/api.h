@@ -26,7 +26,7 @@ UpstreamRequest build_chat_request(const CanonicalRequest& request, const Config
                                    std::string_view upstream_model, std::string_view api_key,
                                    std::string_view request_id);
 
-// POST {api_base}/tokenizer for count_tokens (docs/upstream.md §2.6): the model (the resolved
+// POST {api_base}/tokenizer for count_tokens (docs/upstream.md §2.5): the model (the resolved
 // id when the tokenizer documents it: glm-4.5, glm-4.6, glm-4.6v; else glm-4.6), the messages
 // and the tools as the chat request writes them.
 UpstreamRequest build_tokenizer_request(const CanonicalRequest& request, const Config& config,

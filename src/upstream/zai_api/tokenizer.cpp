@@ -1,4 +1,4 @@
-// Z.AI's tokenizer (docs/upstream.md §2.6): POST {api_base}/tokenizer with the model, the
+// Z.AI's tokenizer (docs/upstream.md §2.5): POST {api_base}/tokenizer with the model, the
 // messages and the tools in the chat request's form; the count is usage.prompt_tokens.
 
 #include "json/json.h"
