@@ -10,7 +10,7 @@ import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { presets, startFake, tokenizerCount } from './server.mjs';
-import { caseFor, directiveFor, generatedToolCallId, loadStream, promptFor, splitEvents } from './streams.mjs';
+import { caseFor, directiveFor, generatedReasoning, generatedToolCallId, loadStream, promptFor, splitEvents } from './streams.mjs';
 import { makeTestPki } from './tls.mjs';
 
 async function poll(what, fn, timeoutMs = 5000, intervalMs = 20) {
@@ -235,6 +235,76 @@ describe('fake upstream', () => {
     const bad = await post([{ role: 'user', content: '#fixture:call_tool Read not-json' }], { stream: true });
     assert.equal(bad.status, 500);
     assert.match(await bad.text(), /unknown api case/);
+  });
+
+  test('generated call_tool_thinking case: reasoning, then the call (Codex exec_command shape); then the echo', async () => {
+    fake.clear();
+    const args = { cmd: 'cat token.txt' };
+    const prompt = promptFor('call_tool_thinking', `exec_command ${JSON.stringify(args)}`);
+    // What a proxy makes of Codex's first request: developer messages as system, the
+    // environment context and the prompt as two user messages.
+    const head = [
+      { role: 'system', content: 'You are a coding agent running in the Codex CLI.' },
+      { role: 'user', content: [{ type: 'text', text: '<environment_context>\n  <cwd>/w</cwd>\n</environment_context>' }] },
+      { role: 'user', content: [{ type: 'text', text: prompt }] },
+    ];
+    const post = (messages, extra = {}) =>
+      fetch(`${fake.url}/api/paas/v4/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer key-a', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'glm-4.6', messages, tools: [{ type: 'function', function: { name: 'exec_command', parameters: {} } }], tool_stream: true, ...extra }),
+      });
+    const chunks = (text) =>
+      text
+        .split('\n\n')
+        .filter(Boolean)
+        .map((e) => e.replace(/^data: /, ''))
+        .filter((d) => d !== '[DONE]')
+        .map((d) => JSON.parse(d));
+
+    const first = await post(head, { stream: true });
+    assert.equal(first.status, 200);
+    const c1 = chunks(await first.text());
+    const deltas = c1.map((c) => c.choices[0].delta);
+    const reasoningAt = deltas.map((d, i) => (d.reasoning_content ? i : -1)).filter((i) => i >= 0);
+    const callAt = deltas.map((d, i) => (d.tool_calls ? i : -1)).filter((i) => i >= 0);
+    assert.deepEqual(reasoningAt, [0, 1], 'two reasoning pieces first');
+    assert.deepEqual(callAt, [2, 3], 'then the call in two fragments');
+    assert.equal(deltas.map((d) => d.reasoning_content ?? '').join(''), generatedReasoning('exec_command'));
+    const calls = deltas.flatMap((d) => d.tool_calls ?? []);
+    assert.equal(calls[0].id, generatedToolCallId('exec_command'));
+    assert.equal(calls[0].function.name, 'exec_command');
+    assert.deepEqual(JSON.parse(calls.map((c) => c.function.arguments).join('')), args);
+    assert.equal(c1.at(-1).choices[0].finish_reason, 'tool_calls');
+    let entry = fake.log.at(-1);
+    assert.equal(entry.case, 'call_tool_thinking');
+    assert.deepEqual(entry.plan, { type: 'tool_call', name: 'exec_command', args: JSON.stringify(args), id: calls[0].id, reasoning: generatedReasoning('exec_command') });
+
+    const output = 'Chunk ID: 1a2b3c\nWall time: 0.0000 seconds\nProcess exited with code 0\nOriginal token count: 4\nOutput:\nsecret tok-xyz\n';
+    const history = [
+      ...head,
+      {
+        role: 'assistant',
+        content: '',
+        reasoning_content: generatedReasoning('exec_command'),
+        tool_calls: [{ id: calls[0].id, type: 'function', function: { name: 'exec_command', arguments: JSON.stringify(args) } }],
+      },
+      { role: 'tool', tool_call_id: calls[0].id, content: output },
+    ];
+    const c2 = chunks(await (await post(history, { stream: true })).text());
+    assert.equal(c2.map((c) => c.choices[0].delta.content ?? '').join(''), `Tool result: ${output}`);
+    assert.ok(c2.every((c) => !c.choices[0].delta.reasoning_content), 'no reasoning in the echo');
+    entry = fake.log.at(-1);
+    assert.deepEqual(entry.plan, { type: 'text', text: `Tool result: ${output}` });
+
+    // non-streaming: reasoning_content on the message
+    const j = await (await post(head)).json();
+    assert.equal(j.choices[0].message.reasoning_content, generatedReasoning('exec_command'));
+    assert.equal(j.choices[0].message.tool_calls[0].function.name, 'exec_command');
+    // plain call_tool has no reasoning
+    const plain = chunks(await (await post([{ role: 'user', content: promptFor('call_tool', 'exec_command {"cmd":"ls"}') }], { stream: true })).text());
+    assert.ok(plain.every((c) => !c.choices[0].delta.reasoning_content));
+    assert.equal(fake.log.at(-1).plan.reasoning, undefined);
   });
 
   test('rules: per credential (persistent) and for the next N requests', async () => {

@@ -13,6 +13,10 @@
 //       holds a `tool` message after its last assistant message, the answer is instead the text
 //       "Tool result: <tool contents joined by newlines>", finish_reason "stop". A whole tool
 //       round trip (e.g. Claude Code's Read) thus runs against one prompt.
+//   call_tool_thinking <Name> <JSON arguments>   the same, but the tool-call answer first
+//       streams reasoning_content (generatedReasoning(<Name>), in two pieces; in a JSON answer
+//       the message's reasoning_content): a reasoning item the client must replay (Codex sends
+//       it back as a `reasoning` input item) before the call.
 //
 // Sources, first existing wins (the golden fixtures are authoritative once they exist):
 //   tests/fixtures/<mode>/<name>/upstream.<kind>
@@ -84,7 +88,7 @@ export function caseFor(body) {
 // ---------------------------------------------------------------------------------------------
 // Generated cases
 
-export const GENERATED_CASES = ['call_tool'];
+export const GENERATED_CASES = ['call_tool', 'call_tool_thinking'];
 const GEN_ID = '20260313050900fa4e6b0c2d9e1f37';
 const GEN_CREATED = 1773349740;
 
@@ -122,6 +126,11 @@ export function generatedToolCallId(name) {
   return `call_zfake_${Buffer.from(name).toString('hex').slice(0, 16)}`;
 }
 
+// The reasoning call_tool_thinking streams before its call of tool `name`.
+export function generatedReasoning(name) {
+  return `The user wants ${name} called. I will call it now.`;
+}
+
 const usageOf = (completion) => ({
   prompt_tokens: 40,
   completion_tokens: completion,
@@ -137,7 +146,7 @@ function chunk(model, delta, finish, usage) {
 
 // {bytes: Buffer, file: null, plan} of a generated case for this request, or null (not a
 // generated case, or a malformed argument: the caller answers "unknown case"). kind: "sse" |
-// "json". plan: {type: "tool_call", name, args, id} | {type: "text", text}.
+// "json". plan: {type: "tool_call", name, args, id[, reasoning]} | {type: "text", text}.
 export function generatedCase(mode, name, body, kind) {
   if (mode !== 'api' || !GENERATED_CASES.includes(name)) return null;
   const call = parseCallTool(directiveFor(body)?.arg);
@@ -147,11 +156,17 @@ export function generatedCase(mode, name, body, kind) {
   const plan = results.length
     ? { type: 'text', text: `Tool result: ${results.join('\n')}` }
     : { type: 'tool_call', name: call.name, args: call.args, id: generatedToolCallId(call.name) };
+  if (plan.type === 'tool_call' && name === 'call_tool_thinking') plan.reasoning = generatedReasoning(call.name);
   if (kind === 'json') {
     const message =
       plan.type === 'text'
         ? { role: 'assistant', content: plan.text }
-        : { role: 'assistant', content: '', tool_calls: [{ id: plan.id, index: 0, type: 'function', function: { name: plan.name, arguments: plan.args } }] };
+        : {
+            role: 'assistant',
+            content: '',
+            ...(plan.reasoning ? { reasoning_content: plan.reasoning } : {}),
+            tool_calls: [{ id: plan.id, index: 0, type: 'function', function: { name: plan.name, arguments: plan.args } }],
+          };
     const finish = plan.type === 'text' ? 'stop' : 'tool_calls';
     const json = { id: GEN_ID, created: GEN_CREATED, model, request_id: GEN_ID, choices: [{ index: 0, finish_reason: finish, message }], usage: usageOf(9) };
     return { bytes: Buffer.from(JSON.stringify(json)), file: null, plan };
@@ -163,6 +178,11 @@ export function generatedCase(mode, name, body, kind) {
     sse += chunk(model, { content: plan.text.slice(cut) });
     sse += chunk(model, { content: '' }, 'stop', usageOf(9));
   } else {
+    if (plan.reasoning) {
+      const at = plan.reasoning.indexOf(' ', plan.reasoning.length >> 1);
+      sse += chunk(model, { reasoning_content: plan.reasoning.slice(0, at) });
+      sse += chunk(model, { reasoning_content: plan.reasoning.slice(at) });
+    }
     const half = plan.args.length >> 1;
     const first = { id: plan.id, index: 0, type: 'function', function: { name: plan.name, arguments: plan.args.slice(0, half) } };
     sse += chunk(model, { tool_calls: [first] });
