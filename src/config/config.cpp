@@ -45,6 +45,9 @@ constexpr Setting kSettings[] = {
     {"COUNT_TOKENS", "auto",
      "auto | estimate | off: /v1/messages/count_tokens through Z.AI's tokenizer (API mode), "
      "the estimate, or 404"},
+    {"JSON_SCHEMA", "emulate",
+     "emulate | refuse: json_schema structured output as json_object plus the schema as an "
+     "instruction (API mode; not enforced upstream), or 400"},
     {"SHOW_THINK_TAGS", "false", "true: reasoning goes into content as <think>...</think>"},
     {"THINKING", "", "reasoning_content | think_tags | hidden (overrides SHOW_THINK_TAGS)"},
     {"MAX_BODY_BYTES", "8388608", "request body limit in bytes (1024..1073741824)"},
@@ -496,6 +499,8 @@ void load_misc(Reader& r, Config& c) {
   c.log_bodies = r.boolean("LOG_BODIES");
   constexpr CountTokens kCounts[] = {CountTokens::kAuto, CountTokens::kEstimate, CountTokens::kOff};
   c.count_tokens = kCounts[r.choice("COUNT_TOKENS", {"auto", "estimate", "off"})];
+  c.json_schema = r.choice("JSON_SCHEMA", {"emulate", "refuse"}) == 0 ? JsonSchemaMode::kEmulate
+                                                                      : JsonSchemaMode::kRefuse;
   c.upstream_ca_file = std::string(r.text("UPSTREAM_CA_FILE"));
   c.https_proxy = std::string(r.given("HTTPS_PROXY").value_or(r.text("https_proxy")));
   c.no_proxy = std::string(r.given("NO_PROXY").value_or(r.text("no_proxy")));

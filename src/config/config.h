@@ -20,6 +20,9 @@ enum class ThinkingMode : uint8_t { kReasoningContent, kThinkTags, kHidden };
 enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
 // COUNT_TOKENS: Z.AI's tokenizer in API mode (else the estimate), always the estimate, or off.
 enum class CountTokens : uint8_t { kAuto, kEstimate, kOff };
+// JSON_SCHEMA: json_schema structured output emulated (json_object + the schema as an
+// instruction, the answer checked) or refused with 400.
+enum class JsonSchemaMode : uint8_t { kEmulate, kRefuse };
 
 std::string_view to_string(UpstreamMode m);  // "guest" | "api"
 
@@ -58,6 +61,7 @@ struct Config {
 
   ThinkingMode thinking = ThinkingMode::kReasoningContent;
   CountTokens count_tokens = CountTokens::kAuto;
+  JsonSchemaMode json_schema = JsonSchemaMode::kEmulate;
 
   // limits and timeouts
   size_t max_body_bytes = 8388608;

@@ -99,7 +99,8 @@ struct CanonicalRequest {
   int64_t n = 1;
   bool logprobs = false;
   ResponseFormat response_format = ResponseFormat::kAbsent;
-  size_t text_bytes = 0;  // the client body's size: a size hint for upstream bodies
+  std::string json_schema;  // kJsonSchema: the schema as compact JSON ("" when none was given)
+  size_t text_bytes = 0;    // the client body's size: a size hint for upstream bodies
 
   bool has_tools() const { return !tools.empty(); }
   // Any image part in any message.

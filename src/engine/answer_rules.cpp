@@ -1,5 +1,7 @@
 #include "engine/answer_rules.h"
 
+#include "json/json.h"
+
 namespace zproxy {
 namespace {
 
@@ -44,7 +46,7 @@ void AnswerRules::on_content(std::string_view text) {
   piece.clear();
   close_reasoning(piece);
   if (piece.empty() && text_stop_.pass_through(text)) {
-    emitter_.on_text(text);
+    emit_text(text);
     return;
   }
   const bool matched = text_stop_.feed(text, piece) == StopScan::kMatched;
@@ -82,6 +84,15 @@ void AnswerRules::on_end() {
   if (flush_text(piece)) return;
   deliver_text(piece);
   const FinishReason r = has_finish_ ? finish_ : FinishReason::kStop;
+  if (check_json_ && r == FinishReason::kStop && !tool_seen_ && !parse_json(json_text_).ok()) {
+    failed_ = true;
+    failure_ = UpstreamFailure{
+        make_error(Errc::kUpstreamBadResponse,
+                   "The answer is not valid JSON although the request asked for a JSON schema "
+                   "(JSON_SCHEMA=emulate: upstream is asked for JSON, the schema is not enforced)"),
+        Verdict::kClientFault, 0, 0};
+    return;
+  }
   finish(r == FinishReason::kStop && tool_seen_ ? FinishReason::kToolCalls : r);
 }
 

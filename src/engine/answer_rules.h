@@ -43,6 +43,11 @@ class AnswerRules final : public DeltaSink {
   // event; later deltas are ignored.
   void write_error_event(const Error& error);
 
+  // JSON_SCHEMA=emulate: an answer that ends normally must be one JSON value, else it fails with
+  // kUpstreamBadResponse (an answer cut by length or a filter, or ending in tool calls, is not
+  // checked).
+  void check_json() { check_json_ = true; }
+
   // The whole answer has gone to the emitter (upstream's end, or a stop string matched).
   bool complete() const { return complete_; }
   // on_failure was called; nothing more reaches the emitter from deltas.
@@ -57,7 +62,11 @@ class AnswerRules final : public DeltaSink {
   void close_reasoning(std::string& text_piece);
   bool flush_text(std::string& text_piece);
   void deliver_text(std::string_view text) {
-    if (!text.empty()) emitter_.on_text(text);
+    if (!text.empty()) emit_text(text);
+  }
+  void emit_text(std::string_view text) {
+    if (check_json_) json_text_ += text;
+    emitter_.on_text(text);
   }
   void finish(FinishReason reason);
 
@@ -75,6 +84,8 @@ class AnswerRules final : public DeltaSink {
   bool has_finish_ = false;
   FinishReason end_reason_ = FinishReason::kStop;
   bool ended_by_stop_ = false;
+  bool check_json_ = false;
+  std::string json_text_;  // the answer text, when it must be JSON
   Usage usage_;
   UpstreamFailure failure_;
 };

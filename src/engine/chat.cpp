@@ -11,6 +11,8 @@
 #include "dialect/anthropic_messages/emitter.h"
 #include "dialect/anthropic_messages/messages_request.h"
 #include "dialect/openai_chat/emitter.h"
+#include "dialect/openai_responses/emitter.h"
+#include "dialect/openai_responses/responses_request.h"
 #include "engine/gateway_impl.h"
 #include "engine/log.h"
 #include "upstream/guest/guest.h"
@@ -237,8 +239,8 @@ void after_translate(ExchangeState& s, int64_t now) {
     handle_failure(s, em.failure(), now);
     return;
   }
-  if (s.chat->stream && (em.committed() || em.complete()) && !s.head_ready) commit_stream(s, now);
-  if (s.chat->stream) {
+  if (s.client_stream && (em.committed() || em.complete()) && !s.head_ready) commit_stream(s, now);
+  if (s.client_stream) {
     std::string piece = em.take_output();
     if (!piece.empty()) {
       s.out += piece;
@@ -256,7 +258,7 @@ void after_translate(ExchangeState& s, int64_t now) {
   s.gw.metrics.attempt(s.gw.config.mode, AttemptOutcome::kOk);
   s.stop_reason = std::string(em.end_reason());
   release_lease(s, nullptr, now);
-  if (!s.chat->stream) {
+  if (!s.client_stream) {
     record_first_token(s, s.first_body_at);
     respond_json(s, 200, em.take_output());
   } else {
@@ -283,6 +285,20 @@ std::unique_ptr<AnswerEmitter> make_emitter(ExchangeState& s) {
     }
     return std::make_unique<MessagesEmitter>(std::move(opt));
   }
+  if (s.dialect == Dialect::kResponses) {
+    ResponsesEmitterOptions opt;
+    opt.id = s.completion_id;
+    opt.model = req.model;
+    opt.created_at = s.start_wall / 1000;
+    opt.wall_ms = &s.wall_now;
+    opt.stream = s.client_stream;
+    opt.reasoning_summary = s.responses->reasoning_summary;
+    opt.encrypted_reasoning = s.responses->encrypted_reasoning;
+    opt.echo = s.responses->echo;
+    opt.tools = s.responses->tools;
+    opt.id_seed = s.ids.next();
+    return std::make_unique<ResponsesEmitter>(std::move(opt));
+  }
   ChatEmitterOptions opt;
   opt.id = s.completion_id;
   opt.created = s.start_wall / 1000;
@@ -296,10 +312,21 @@ std::unique_ptr<AnswerEmitter> make_emitter(ExchangeState& s) {
 // THINKING=hidden is not set); the chat dialect follows THINKING.
 ThinkingMode thinking_mode(const ExchangeState& s) {
   const ThinkingMode configured = s.gw.config.thinking;
+  if (s.dialect == Dialect::kResponses) {
+    // Reasoning is always its own item; think_tags has no place in output_text.
+    return configured == ThinkingMode::kHidden ? ThinkingMode::kHidden
+                                               : ThinkingMode::kReasoningContent;
+  }
   if (s.dialect != Dialect::kMessages) return configured;
   const bool shown =
       s.chat->thinking == ThinkingSwitch::kEnabled && configured != ThinkingMode::kHidden;
   return shown ? ThinkingMode::kReasoningContent : ThinkingMode::kHidden;
+}
+
+// A field error of a mode's rules, in the Responses dialect's words: its fields' names.
+Error responses_field_error(Error e) {
+  if (e.param == "response_format") e.param = "text.format";
+  return e;
 }
 
 // A field error of a mode's rules, in the Messages dialect's words: the message starts with
@@ -316,11 +343,20 @@ bool admit(ExchangeState& s, CanonicalRequest& req, int64_t now) {
   GatewayCore& gw = s.gw;
   const Config& cfg = gw.config;
   // Fields before model (docs/contract.md §7.2): the mode's field rules come first.
-  const Status mode_ok =
+  Status mode_ok =
       cfg.mode == UpstreamMode::kGuest ? guest::check_request(req) : api::check_request(req);
+  if (mode_ok.ok() && req.response_format == ResponseFormat::kJsonSchema &&
+      cfg.json_schema == JsonSchemaMode::kRefuse) {
+    mode_ok =
+        make_error(Errc::kUnsupportedValue,
+                   "json_schema structured output is turned off (JSON_SCHEMA=refuse); use "
+                   "json_object",
+                   s.dialect == Dialect::kMessages ? "output_config.format" : "response_format");
+  }
   if (!mode_ok) {
-    respond_error(s, s.dialect == Dialect::kMessages ? messages_field_error(mode_ok.error())
-                                                     : mode_ok.error());
+    respond_error(s, s.dialect == Dialect::kMessages    ? messages_field_error(mode_ok.error())
+                     : s.dialect == Dialect::kResponses ? responses_field_error(mode_ok.error())
+                                                        : mode_ok.error());
     return false;
   }
   std::string name = req.model;
@@ -334,6 +370,7 @@ bool admit(ExchangeState& s, CanonicalRequest& req, int64_t now) {
                                 "The model '" + req.model + "' does not exist", "model"));
     return false;
   }
+  if (s.dialect != Dialect::kResponses) s.client_stream = req.stream;
   s.chat.emplace(std::move(req));
   s.deadline_total = now + cfg.request_deadline_ms;
   return true;
@@ -366,7 +403,7 @@ void messages_on_body(ExchangeState& s, std::string_view body, int64_t now) {
     auto emitter = make_emitter(s);
     (void)emitter->on_end(AnswerEnd{FinishReason::kLength, {}, {}});
     s.stop_reason = "max_tokens";
-    if (s.chat->stream) {
+    if (s.client_stream) {
       commit_stream(s, now);
       s.out += emitter->take_output();
       finish_action(s);
@@ -375,6 +412,28 @@ void messages_on_body(ExchangeState& s, std::string_view body, int64_t now) {
     }
     return;
   }
+  start_attempt(s, now);
+}
+
+void responses_on_body(ExchangeState& s, std::string_view body, int64_t now) {
+  auto parsed = parse_responses_request(body);
+  if (!parsed) {
+    respond_error(s, parsed.error());
+    return;
+  }
+  ResponsesRequest& req = *parsed;
+  // Upstream always streams; the client gets a stream or one object, as it asked.
+  s.client_stream = req.canonical.stream;
+  req.canonical.stream = true;
+  s.completion_id = "resp_";
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 2; ++i) {
+    const uint64_t v = s.ids.next();
+    for (int j = 0; j < 16; ++j) s.completion_id.push_back(kHex[(v >> (4 * j)) & 15]);
+  }
+  s.declined_tools = std::move(req.declined_tools);
+  s.responses.emplace(std::move(req));
+  if (!admit(s, s.responses->canonical, now)) return;
   start_attempt(s, now);
 }
 
@@ -403,6 +462,7 @@ void chat_on_head(ExchangeState& s, int status, int64_t now) {
                                                                : UpstreamShape::kApiBody;
   s.translator.emplace(shape, s.dialect, make_emitter(s), thinking_mode(s), s.chat->stop,
                        SseLimits::from_mib(cfg.sse_max_event_bytes >> 20), s.gw.wall_at(now));
+  if (s.chat->response_format == ResponseFormat::kJsonSchema) s.translator->check_json();
   s.phase = Phase::kUpstreamBody;
 }
 
@@ -463,7 +523,7 @@ int64_t chat_deadline(const ExchangeState& s) {
     case Phase::kErrorBody: return std::min(d, s.last_upstream + cfg.stream_idle_timeout_ms);
     case Phase::kUpstreamBody:
       d = std::min(d, s.last_upstream + cfg.stream_idle_timeout_ms);
-      if (s.chat->stream) d = std::min(d, s.last_output + cfg.keepalive_ms);
+      if (s.client_stream) d = std::min(d, s.last_output + cfg.keepalive_ms);
       return d;
     default: return kNever;
   }
@@ -493,7 +553,7 @@ void chat_on_timer(ExchangeState& s, int64_t now) {
   } else if ((s.phase == Phase::kUpstreamBody || s.phase == Phase::kErrorBody) &&
              now >= s.last_upstream + cfg.stream_idle_timeout_ms) {
     timeout("The upstream stream went silent for too long");
-  } else if (s.phase == Phase::kUpstreamBody && s.chat->stream &&
+  } else if (s.phase == Phase::kUpstreamBody && s.client_stream &&
              now >= s.last_output + cfg.keepalive_ms) {
     if (!s.head_ready) commit_stream(s, now);
     s.translator->write_keepalive();

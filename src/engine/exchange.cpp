@@ -129,6 +129,12 @@ void route_request(ExchangeState& s, const RequestHead& head, std::string_view p
     respond_error(s, make_error(Errc::kNotFound, "count_tokens is turned off (COUNT_TOKENS=off)"));
     return;
   }
+  if (!m.known_path && m.route == Route::kResponses) {
+    respond_error(s, make_error(Errc::kNotFound,
+                                "Responses are not stored by this proxy: send the whole "
+                                "conversation in 'input' of POST /v1/responses"));
+    return;
+  }
   if (!m.known_path) {
     respond_error(s, make_error(Errc::kNotFound, "Unknown route: " + std::string(head.method) +
                                                      " " + std::string(path)));
@@ -145,7 +151,8 @@ void route_request(ExchangeState& s, const RequestHead& head, std::string_view p
     case Route::kMetrics: answer_metrics(s, now); return;
     case Route::kChatCompletions:
     case Route::kMessages:
-    case Route::kCountTokens: break;
+    case Route::kCountTokens:
+    case Route::kResponses: break;
     default: respond_error(s, make_error(Errc::kNotFound, "Unknown route")); return;
   }
   if (head.content_length >= 0 &&
@@ -184,7 +191,9 @@ std::unique_ptr<Exchange> Gateway::start(const RequestHead& head, int64_t now, i
   s.origin = std::string(find_header(hs, "origin"));
   std::string_view path = head.target;
   if (const size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
-  if (match_route("POST", path).anthropic) s.dialect = Dialect::kMessages;
+  const RouteMatch posted = match_route("POST", path);
+  if (posted.anthropic) s.dialect = Dialect::kMessages;
+  if (posted.route == Route::kResponses) s.dialect = Dialect::kResponses;
   add_cors_headers(s.headers, impl_->config.cors_origins, s.origin,
                    s.dialect == Dialect::kMessages);
   s.headers.push_back({"X-Request-Id", s.request_id});
@@ -224,6 +233,10 @@ Step snapshot(const ExchangeState& s, int64_t now) {
 
 }  // namespace
 
+void Exchange::touch(int64_t now) {
+  s_->wall_now = s_->start_wall + (now - s_->start_mono);
+}
+
 Step Exchange::make_step(int64_t now) {
   s_->last_now = now;
   return snapshot(*s_, now);
@@ -241,6 +254,7 @@ Step Exchange::on_body(std::string_view body, int64_t now) {
     switch (s_->route) {
       case Route::kMessages: messages_on_body(*s_, body, now); break;
       case Route::kCountTokens: count_on_body(*s_, body, now); break;
+      case Route::kResponses: responses_on_body(*s_, body, now); break;
       default: chat_on_body(*s_, body, now); break;
     }
   }
@@ -282,6 +296,7 @@ Step Exchange::on_upstream_head(int status, int64_t now) {
 }
 
 Step Exchange::on_upstream_data(std::string_view bytes, int64_t now) {
+  touch(now);
   if (s_->counting) {
     count_on_data(*s_, bytes, now);
   } else {
@@ -290,6 +305,7 @@ Step Exchange::on_upstream_data(std::string_view bytes, int64_t now) {
   return make_step(now);
 }
 Step Exchange::on_upstream_end(int64_t now) {
+  touch(now);
   if (s_->counting) {
     count_on_end(*s_, now);
   } else {
@@ -298,6 +314,7 @@ Step Exchange::on_upstream_end(int64_t now) {
   return make_step(now);
 }
 Step Exchange::on_upstream_error(NetError error, int64_t now) {
+  touch(now);
   if (s_->counting) {
     count_on_end(*s_, now);  // any failure: the estimate
   } else {
@@ -307,6 +324,7 @@ Step Exchange::on_upstream_error(NetError error, int64_t now) {
 }
 
 Step Exchange::on_timer(int64_t now) {
+  touch(now);
   if (s_->counting) {
     count_on_timer(*s_, now);
   } else {

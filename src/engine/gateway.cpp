@@ -90,6 +90,19 @@ void Gateway::finish(std::unique_ptr<Exchange> exchange, int64_t now, int64_t wa
     }
     line.num("duration_ms", now - s.start_mono);
     if (s.ttft_ms >= 0) line.num("ttft_ms", s.ttft_ms);
+    if (s.dialect == Dialect::kResponses && s.chat) {
+      line.str("terminal", s.status == 200
+                               ? (s.stop_reason.empty() ? "failed"
+                                  : s.stop_reason == "length" || s.stop_reason == "content_filter"
+                                      ? "incomplete"
+                                      : "completed")
+                               : "error");
+      if (!s.declined_tools.empty()) {
+        std::string types;
+        for (const std::string& t : s.declined_tools) types += (types.empty() ? "" : ",") + t;
+        line.str("declined_tools", types);
+      }
+    }
     if (!s.count_source.empty()) {
       line.str("upstream_model", s.upstream_model).str("source", s.count_source);
     }

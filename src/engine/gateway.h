@@ -142,7 +142,9 @@ class Exchange {
  private:
   friend class Gateway;
   explicit Exchange(std::unique_ptr<ExchangeState> state);
-  Step make_step(int64_t now);  // records `now` for step(), then reads the step
+  Step make_step(int64_t now);
+  void touch(int64_t now);  // the wall clock the answer reads  // records `now` for step(), then
+                            // reads the step
   std::unique_ptr<ExchangeState> s_;
 };
 

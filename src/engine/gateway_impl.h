@@ -10,6 +10,7 @@
 
 #include "core/ids.h"
 #include "dialect/openai_chat/chat_request.h"
+#include "dialect/openai_responses/responses_request.h"
 #include "engine/gateway.h"
 #include "engine/http.h"
 #include "engine/metrics.h"
@@ -84,11 +85,15 @@ struct ExchangeState {
   std::vector<Header> headers;
   std::string out;
 
-  // chat and messages
+  // every dialect's answer
   std::optional<CanonicalRequest> chat;
-  bool thinking_text = true;   // Messages: thinking blocks carry their text
-  int64_t input_estimate = 0;  // Messages: the request's token estimate
-  std::string stop_reason;     // for the log line: the answer's finish, in the dialect's words
+  bool client_stream = false;  // the client asked for a stream (Responses: upstream always streams)
+  int64_t wall_now = 0;        // the wall clock at the latest event (Responses' completed_at)
+  std::optional<ResponsesRequest> responses;  // Responses: the request beside its canonical part
+  std::vector<std::string> declined_tools;    // Responses: tool types left out, for the log
+  bool thinking_text = true;                  // Messages: thinking blocks carry their text
+  int64_t input_estimate = 0;                 // Messages: the request's token estimate
+  std::string stop_reason;  // for the log line: the answer's finish, in the dialect's words
   // count_tokens
   bool counting = false;     // a tokenizer call is under way
   std::string count_source;  // "tokenizer" | "estimate", for the log line
@@ -122,6 +127,7 @@ void finish_action(ExchangeState& s);
 
 // chat.cpp (every dialect's answer flow)
 void messages_on_body(ExchangeState& s, std::string_view body, int64_t now);
+void responses_on_body(ExchangeState& s, std::string_view body, int64_t now);
 void chat_on_body(ExchangeState& s, std::string_view body, int64_t now);
 void chat_on_head(ExchangeState& s, int status, int64_t now);
 void chat_on_data(ExchangeState& s, std::string_view bytes, int64_t now);

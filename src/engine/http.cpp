@@ -32,6 +32,10 @@ RouteMatch match_route(std::string_view method, std::string_view path) {
     fixed(Route::kMessages, "POST", "POST");
   } else if (path == "/v1/messages/count_tokens") {
     fixed(Route::kCountTokens, "POST", "POST");
+  } else if (path == "/v1/responses") {
+    fixed(Route::kResponses, "POST", "POST");
+  } else if (path.starts_with("/v1/responses/")) {
+    m.route = Route::kResponses;  // stored responses: none here (404), counted as the route
   } else if (path == "/v1/models") {
     fixed(Route::kModels, "GET", "GET, HEAD, OPTIONS");
   } else if (path.size() > kModelsPrefix.size() && path.starts_with(kModelsPrefix)) {

@@ -10,6 +10,7 @@ std::string_view route_name(Route r) {
     case Route::kChatCompletions: return "chat_completions";
     case Route::kMessages: return "messages";
     case Route::kCountTokens: return "count_tokens";
+    case Route::kResponses: return "responses";
     case Route::kModels: return "models";
     case Route::kHealthz: return "healthz";
     case Route::kReadyz: return "readyz";

@@ -17,13 +17,14 @@ enum class Route : uint8_t {
   kChatCompletions,
   kMessages,
   kCountTokens,
+  kResponses,
   kModels,
   kHealthz,
   kReadyz,
   kMetrics,
   kOther
 };
-inline constexpr size_t kRouteCount = 8;
+inline constexpr size_t kRouteCount = 9;
 std::string_view route_name(Route r);
 
 // Upstream attempt outcomes: "ok" plus one per Verdict, and "timeout".

@@ -20,7 +20,7 @@
 namespace zproxy {
 
 // The client dialect an answer is written in; it also decides the shape of errors.
-enum class Dialect : uint8_t { kChat, kMessages };
+enum class Dialect : uint8_t { kChat, kMessages, kResponses };
 
 // An error answer before the commit point, in the dialect's shape: status and body.
 struct ErrorAnswer {
@@ -56,6 +56,8 @@ class Translator {
   void write_error_event(const Error& error) { rules_.write_error_event(error); }
   // Streaming: the dialect's keep-alive.
   void write_keepalive() { emitter_->write_keepalive(); }
+  // JSON_SCHEMA=emulate: the answer must be JSON (AnswerRules::check_json).
+  void check_json() { rules_.check_json(); }
   std::string take_output() { return emitter_->take_output(); }
   AnswerEmitter& emitter() { return *emitter_; }
   Dialect dialect() const { return dialect_; }

@@ -105,7 +105,6 @@ describe('API mode (three keys)', () => {
   test('fields API mode cannot serve: 400 unsupported_value naming the field', T, async () => {
     const cases = [
       [{ tools: [WEATHER_TOOL], tool_choice: 'required' }, 'tool_choice'],
-      [{ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' } } } }, 'response_format'],
       [{ n: 2 }, 'n'],
       [{ logprobs: true }, 'logprobs'],
     ];
@@ -118,6 +117,17 @@ describe('API mode (three keys)', () => {
       });
     }
     assert.equal(chatEntries(s, 'api-refused').length, 0);
+  });
+
+  test('json_schema is emulated (JSON_SCHEMA=emulate): json_object upstream, the schema an instruction, the answer checked', T, async () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' } } };
+    const good = await tagged('schema-ok', { response_format: { type: 'json_schema', json_schema: { name: 'x', schema } } });
+    // The fake's default answer is prose, not JSON: the proxy says so instead of passing it on.
+    assertError(good.r, { status: 502, code: 'upstream_bad_response' });
+    const up = good.ups[0].body;
+    assert.deepEqual(up.response_format, { type: 'json_object' });
+    const instruction = up.messages.find((m) => m.role === 'system' && m.content.includes('JSON Schema'));
+    assert.ok(instruction?.content.includes(JSON.stringify(schema)), JSON.stringify(up.messages));
   });
 
   test('/v1/models lists the API table', T, async () => {

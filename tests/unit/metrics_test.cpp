@@ -198,7 +198,7 @@ TEST_CASE("metrics: a fresh page lists every series at zero", "[metrics]") {
     CHECK_FALSE(page.help.at(name).empty());
   }
   // Requests appear once counted; every other series is there from the start.
-  const size_t histogram_series = 10 * (kLe.size() + 3);  // 8 routes + 2 modes
+  const size_t histogram_series = 11 * (kLe.size() + 3);  // 9 routes + 2 modes
   CHECK(page.samples.size() == histogram_series + 16 + 2 + 2 + 2 + 4 + 1);
   for (const auto& [key, value] : page.samples) {
     INFO(key);

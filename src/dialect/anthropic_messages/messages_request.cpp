@@ -490,6 +490,19 @@ Status check_thinking(JsonValue body, Parse& p) {
   if (Status s = optional_string(config, "output_config", "effort", &effort); !s.ok()) return s;
   req.reasoning_effort = std::string(effort);
   req.send_effort = !effort.empty();
+  // format {type:"json_schema", schema}: structured output, as JSON_SCHEMA says.
+  if (JsonValue format = opt(config, "format"); format) {
+    if (!format.is_object()) return bad_type("output_config.format", "a valid dictionary", format);
+    std::string_view type;
+    if (Status s = require_string(format, "output_config.format", "type", &type); !s.ok()) return s;
+    if (type != "json_schema") {
+      return bad_value("output_config.format.type", "Input should be 'json_schema'");
+    }
+    req.response_format = ResponseFormat::kJsonSchema;
+    if (JsonValue schema = opt(format, "schema"); schema.is_object()) {
+      req.json_schema = json_dump(schema);
+    }
+  }
   return ok_status();
 }
 

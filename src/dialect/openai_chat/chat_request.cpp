@@ -451,6 +451,9 @@ Status check_misc(JsonValue body, CanonicalRequest& req) {
     JsonValue schema = opt(format, "json_schema");
     if (!schema) return missing("response_format.json_schema");
     if (!schema.is_object()) return bad_type("response_format.json_schema", "an object", schema);
+    if (JsonValue inner = opt(schema, "schema"); inner.is_object()) {
+      req.json_schema = json_dump(inner);
+    }
   }
   req.response_format = type == "text"          ? ResponseFormat::kText
                         : type == "json_object" ? ResponseFormat::kJsonObject

@@ -144,12 +144,38 @@ void write_message(JsonWriter& w, const Message& msg) {
   w.EndObject();
 }
 
+void write_schema_instruction(JsonWriter& w, std::string_view schema) {
+  std::string text =
+      "Answer with one JSON value only: no prose before or after it and no code fences.";
+  if (!schema.empty()) {
+    text += " It must conform to this JSON Schema:\n";
+    text += schema;
+  }
+  w.StartObject();
+  w.Key("role");
+  w.String("system");
+  w.Key("content");
+  w.String(text);
+  w.EndObject();
+}
+
 }  // namespace
 
 void write_messages(JsonWriter& w, const CanonicalRequest& r) {
   w.Key("messages");
   w.StartArray();
-  for (const Message& msg : r.messages) write_message(w, msg);
+  // JSON_SCHEMA=emulate: upstream gets json_object and the schema as a system instruction,
+  // after the leading system messages.
+  const bool schema = r.response_format == ResponseFormat::kJsonSchema;
+  bool instructed = !schema;
+  for (const Message& msg : r.messages) {
+    if (!instructed && msg.role != Role::kSystem && msg.role != Role::kDeveloper) {
+      write_schema_instruction(w, r.json_schema);
+      instructed = true;
+    }
+    write_message(w, msg);
+  }
+  if (!instructed) write_schema_instruction(w, r.json_schema);
   w.EndArray();
 }
 
@@ -236,7 +262,7 @@ void write_tools(JsonWriter& w, const CanonicalRequest& r, std::string_view mode
       w.Bool(true);
     }
   }
-  // json_schema never gets here (check_request); were it to, json_object is its nearest kin.
+  // json_schema (JSON_SCHEMA=emulate): json_object, the schema an instruction (write_messages).
   if (r.response_format == ResponseFormat::kJsonObject ||
       r.response_format == ResponseFormat::kJsonSchema) {
     w.Key("response_format");
@@ -307,10 +333,6 @@ Status check_request(const CanonicalRequest& request) {
   }
   if (request.n > 1) return unsupported("n greater than 1 is not supported", "n");
   if (request.logprobs) return unsupported("logprobs are not supported", "logprobs");
-  if (request.response_format == ResponseFormat::kJsonSchema) {
-    return unsupported("API mode supports response_format \"text\" and \"json_object\" only",
-                       "response_format");
-  }
   return ok_status();
 }
 

@@ -1,0 +1,395 @@
+#include "dialect/openai_responses/emitter.h"
+
+#include <utility>
+
+#include "core/tool_names.h"
+#include "dialect/openai_responses/custom_input.h"
+
+namespace zproxy {
+namespace {
+
+std::span<const uint8_t> seed_bytes(const uint64_t& seed) {
+  return {reinterpret_cast<const uint8_t*>(&seed), sizeof seed};
+}
+
+std::string json_string(std::string_view s) {
+  std::string out;
+  append_json_string(out, s);
+  return out;
+}
+
+}  // namespace
+
+ResponsesEmitter::ResponsesEmitter(ResponsesEmitterOptions options)
+    : opt_(std::move(options)), ids_(seed_bytes(opt_.id_seed)) {}
+
+std::string ResponsesEmitter::hex_id(std::string_view prefix) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(prefix);
+  for (int i = 0; i < 2; ++i) {
+    const uint64_t v = ids_.next();
+    for (int j = 0; j < 16; ++j) out.push_back(kHex[(v >> (4 * j)) & 15]);
+  }
+  return out;
+}
+
+// ---- events --------------------------------------------------------------------------------
+
+void ResponsesEmitter::event(std::string_view type, const std::string& fields) {
+  out_ += "event: ";
+  out_ += type;
+  out_ += "\ndata: {\"type\":\"";
+  out_ += type;
+  out_ += "\",\"sequence_number\":";
+  out_ += std::to_string(sequence_++);
+  if (!fields.empty()) {
+    out_ += ',';
+    out_ += fields;
+  }
+  out_ += "}\n\n";
+}
+
+void ResponsesEmitter::start() {
+  if (started_) return;
+  started_ = true;
+  if (!opt_.stream) return;
+  committed_ = true;
+  std::string r = "\"response\":";
+  append_response(r, "in_progress", {});
+  event("response.created", r);
+  event("response.in_progress", r);
+}
+
+std::string ResponsesEmitter::item_ref(const Item& item) const {
+  return "\"output_index\":" + std::to_string(items_.size() - 1) +
+         ",\"item_id\":" + json_string(item.id);
+}
+
+void ResponsesEmitter::open_item(Kind kind, const ToolCallDelta* call) {
+  start();
+  if (open_) close_item(false);
+  Item item;
+  item.kind = kind;
+  switch (kind) {
+    case Kind::kReasoning: item.id = hex_id("rs_"); break;
+    case Kind::kMessage: item.id = hex_id("msg_"); break;
+    case Kind::kFunctionCall:
+    case Kind::kCustomToolCall: {
+      item.tool_index = call->index;
+      item.call_id = call->id.empty() ? "call_" + ids_.alnum(24) : std::string(call->id);
+      std::string upstream_name(call->name);
+      item.name = upstream_name;
+      for (const ResponsesTool& t : opt_.tools) {
+        if (upstream_tool_name(t.upstream_name) == upstream_name ||
+            t.upstream_name == upstream_name) {
+          item.name = t.name;
+          item.ns = t.ns;
+          if (t.kind == ResponsesTool::Kind::kCustom) kind = Kind::kCustomToolCall;
+          break;
+        }
+      }
+      item.kind = kind;
+      item.id = hex_id(kind == Kind::kCustomToolCall ? "ctc_" : "fc_");
+      break;
+    }
+  }
+  items_.push_back(std::move(item));
+  open_ = true;
+  if (!opt_.stream) return;
+  const Item& it = items_.back();
+  std::string added = "\"output_index\":" + std::to_string(items_.size() - 1) + ",\"item\":";
+  append_item(added, it, true);
+  event("response.output_item.added", added);
+  const std::string ref = item_ref(it);
+  if (it.kind == Kind::kReasoning) {
+    if (opt_.reasoning_summary) {
+      event("response.reasoning_summary_part.added",
+            ref + ",\"summary_index\":0,\"part\":{\"type\":\"summary_text\",\"text\":\"\"}");
+    } else {
+      event("response.content_part.added",
+            ref + ",\"content_index\":0,\"part\":{\"type\":\"reasoning_text\",\"text\":\"\"}");
+    }
+  } else if (it.kind == Kind::kMessage) {
+    event("response.content_part.added",
+          ref +
+              ",\"content_index\":0,\"part\":{\"type\":\"output_text\",\"annotations\":[],"
+              "\"logprobs\":[],\"text\":\"\"}");
+  }
+}
+
+void ResponsesEmitter::close_item(bool incomplete) {
+  if (!open_) return;
+  open_ = false;
+  Item& it = items_.back();
+  it.done = true;
+  it.incomplete = incomplete;
+  if (!opt_.stream) return;
+  const std::string ref = item_ref(it);
+  const std::string text = json_string(it.text);
+  switch (it.kind) {
+    case Kind::kReasoning:
+      if (opt_.reasoning_summary) {
+        event("response.reasoning_summary_text.done",
+              ref + ",\"summary_index\":0,\"text\":" + text);
+        event("response.reasoning_summary_part.done",
+              ref + ",\"summary_index\":0,\"part\":{\"type\":\"summary_text\",\"text\":" + text +
+                  "}");
+      } else {
+        event("response.reasoning_text.done", ref + ",\"content_index\":0,\"text\":" + text);
+        event("response.content_part.done",
+              ref + ",\"content_index\":0,\"part\":{\"type\":\"reasoning_text\",\"text\":" + text +
+                  "}");
+      }
+      break;
+    case Kind::kMessage:
+      event("response.output_text.done",
+            ref + ",\"content_index\":0,\"text\":" + text + ",\"logprobs\":[]");
+      event("response.content_part.done",
+            ref +
+                ",\"content_index\":0,\"part\":{\"type\":\"output_text\",\"annotations\":[],"
+                "\"logprobs\":[],\"text\":" +
+                text + "}");
+      break;
+    case Kind::kFunctionCall:
+      event("response.function_call_arguments.done",
+            ref + ",\"name\":" + json_string(it.name) + ",\"arguments\":" + text);
+      break;
+    case Kind::kCustomToolCall: {
+      const std::string input = json_string(custom_input(it));
+      if (input != "\"\"")
+        event("response.custom_tool_call_input.delta", ref + ",\"delta\":" + input);
+      event("response.custom_tool_call_input.done", ref + ",\"input\":" + input);
+      break;
+    }
+  }
+  std::string done = "\"output_index\":" + std::to_string(items_.size() - 1) + ",\"item\":";
+  append_item(done, it, false);
+  event("response.output_item.done", done);
+}
+
+void ResponsesEmitter::on_reasoning(std::string_view text) {
+  if (ended_) return;
+  if (!open_ || items_.back().kind != Kind::kReasoning) open_item(Kind::kReasoning, nullptr);
+  Item& it = items_.back();
+  it.text += text;
+  if (!opt_.stream) return;
+  std::string delta = item_ref(it);
+  delta += opt_.reasoning_summary ? ",\"summary_index\":0,\"delta\":"
+                                  : ",\"content_index\":0,\"delta\":";
+  append_json_string(delta, text);
+  event(opt_.reasoning_summary ? "response.reasoning_summary_text.delta"
+                               : "response.reasoning_text.delta",
+        delta);
+}
+
+void ResponsesEmitter::on_text(std::string_view text) {
+  if (ended_) return;
+  if (!open_ || items_.back().kind != Kind::kMessage) open_item(Kind::kMessage, nullptr);
+  Item& it = items_.back();
+  it.text += text;
+  if (!opt_.stream) return;
+  std::string delta = item_ref(it) + ",\"content_index\":0,\"delta\":";
+  append_json_string(delta, text);
+  delta += ",\"logprobs\":[]";
+  event("response.output_text.delta", delta);
+}
+
+void ResponsesEmitter::on_tool_call(const ToolCallDelta& call) {
+  if (ended_) return;
+  const bool same =
+      open_ &&
+      (items_.back().kind == Kind::kFunctionCall || items_.back().kind == Kind::kCustomToolCall) &&
+      items_.back().tool_index == call.index;
+  if (!same) open_item(Kind::kFunctionCall, &call);
+  Item& it = items_.back();
+  if (call.arguments.empty()) return;
+  it.text += call.arguments;
+  if (!opt_.stream || it.kind != Kind::kFunctionCall) return;
+  std::string delta = item_ref(it) + ",\"delta\":";
+  append_json_string(delta, call.arguments);
+  event("response.function_call_arguments.delta", delta);
+}
+
+Status ResponsesEmitter::on_end(const AnswerEnd& end) {
+  if (ended_) return ok_status();
+  start();
+  usage_ = end.usage;
+  const bool incomplete =
+      end.reason == FinishReason::kLength || end.reason == FinishReason::kContentFilter;
+  close_item(incomplete);
+  ended_ = true;
+  if (incomplete) {
+    status_ = "incomplete";
+    incomplete_reason_ =
+        end.reason == FinishReason::kLength ? "max_output_tokens" : "content_filter";
+  } else {
+    status_ = "completed";
+    completed_at_ = opt_.wall_ms != nullptr ? *opt_.wall_ms / 1000 : opt_.created_at;
+  }
+  if (!opt_.stream) {
+    std::string body;
+    append_response(body, status_, {});
+    out_ += body;
+    committed_ = true;
+    return ok_status();
+  }
+  std::string r = "\"response\":";
+  append_response(r, status_, {});
+  event(incomplete ? "response.incomplete" : "response.completed", r);
+  return ok_status();
+}
+
+void ResponsesEmitter::write_keepalive() {
+  if (!opt_.stream || ended_) return;
+  if (!started_) {
+    start();
+    return;
+  }
+  out_ += kSseKeepAlive;
+}
+
+void ResponsesEmitter::write_error_event(const Error& error) {
+  if (!opt_.stream || ended_) return;
+  start();
+  if (open_) {
+    open_ = false;
+    items_.back().incomplete = true;  // cut: no .done events
+  }
+  ended_ = true;
+  status_ = "failed";
+  error_json_ = "{\"code\":" + json_string(errc_info(error.code).code) +
+                ",\"message\":" + json_string(error.message) + "}";
+  std::string r = "\"response\":";
+  append_response(r, status_, {});
+  event("response.failed", r);
+}
+
+std::string ResponsesEmitter::take_output() {
+  return out_.take();
+}
+
+// ---- documents -----------------------------------------------------------------------------
+
+std::string ResponsesEmitter::custom_input(const Item& item) const {
+  return custom_tool_input(item.text);
+}
+
+void ResponsesEmitter::append_item(std::string& out, const Item& it, bool added) const {
+  const std::string_view status = added           ? "in_progress"
+                                  : it.incomplete ? "incomplete"
+                                                  : "completed";
+  out += "{\"id\":";
+  append_json_string(out, it.id);
+  switch (it.kind) {
+    case Kind::kReasoning: {
+      out += ",\"type\":\"reasoning\",\"status\":";
+      append_json_string(out, status);
+      const std::string text = added ? "" : it.text;
+      std::string part;
+      if (!added) {
+        part = std::string("[{\"type\":\"") +
+               (opt_.reasoning_summary ? "summary_text" : "reasoning_text") + "\",\"text\":";
+        append_json_string(part, text);
+        part += "}]";
+      } else {
+        part = "[]";
+      }
+      out += ",\"summary\":";
+      out += opt_.reasoning_summary ? part : "[]";
+      out += ",\"content\":";
+      out += opt_.reasoning_summary ? "[]" : part;
+      if (opt_.encrypted_reasoning) out += ",\"encrypted_content\":null";
+      break;
+    }
+    case Kind::kMessage:
+      out += ",\"type\":\"message\",\"status\":";
+      append_json_string(out, status);
+      out += ",\"role\":\"assistant\",\"content\":[";
+      if (!added) {
+        out += "{\"type\":\"output_text\",\"annotations\":[],\"logprobs\":[],\"text\":";
+        append_json_string(out, it.text);
+        out += '}';
+      }
+      out += ']';
+      break;
+    case Kind::kFunctionCall:
+    case Kind::kCustomToolCall: {
+      const bool custom = it.kind == Kind::kCustomToolCall;
+      out += custom ? ",\"type\":\"custom_tool_call\",\"status\":"
+                    : ",\"type\":\"function_call\",\"status\":";
+      append_json_string(out, status);
+      out += ",\"call_id\":";
+      append_json_string(out, it.call_id);
+      if (!it.ns.empty()) {
+        out += ",\"namespace\":";
+        append_json_string(out, it.ns);
+      }
+      out += ",\"name\":";
+      append_json_string(out, it.name);
+      out += custom ? ",\"input\":" : ",\"arguments\":";
+      append_json_string(out, added ? std::string() : custom ? custom_input(it) : it.text);
+      break;
+    }
+  }
+  out += '}';
+}
+
+void ResponsesEmitter::append_usage(std::string& out) const {
+  const Usage& u = usage_;
+  const int64_t input = u.prompt_tokens;
+  const int64_t output = u.completion_tokens;
+  const int64_t total = u.total_tokens > 0 ? u.total_tokens : input + output;
+  out += "{\"input_tokens\":" + std::to_string(input) +
+         ",\"input_tokens_details\":{\"cached_tokens\":" +
+         std::to_string(u.cached_tokens > 0 ? u.cached_tokens : 0) +
+         ",\"cache_write_tokens\":0},\"output_tokens\":" + std::to_string(output) +
+         ",\"output_tokens_details\":{\"reasoning_tokens\":" +
+         std::to_string(u.reasoning_tokens > 0 ? u.reasoning_tokens : 0) +
+         "},\"total_tokens\":" + std::to_string(total) + "}";
+}
+
+void ResponsesEmitter::append_response(std::string& out, std::string_view status,
+                                       std::string_view) const {
+  const bool in_progress = status == "in_progress";
+  out += "{\"id\":";
+  append_json_string(out, opt_.id);
+  out += ",\"object\":\"response\",\"created_at\":" + std::to_string(opt_.created_at);
+  out += ",\"status\":";
+  append_json_string(out, status);
+  out += ",\"background\":false,\"completed_at\":";
+  out += status == "completed" && completed_at_ >= 0 ? std::to_string(completed_at_) : "null";
+  out += ",\"error\":";
+  out += status == "failed" ? error_json_ : "null";
+  out += ",\"incomplete_details\":";
+  if (status == "incomplete") {
+    out += "{\"reason\":";
+    append_json_string(out, incomplete_reason_);
+    out += '}';
+  } else {
+    out += "null";
+  }
+  out += ",\"model\":";
+  append_json_string(out, opt_.model);
+  out += ",\"output\":[";
+  if (!in_progress) {
+    bool first = true;
+    for (const Item& it : items_) {
+      if (!first) out += ',';
+      first = false;
+      append_item(out, it, false);
+    }
+  }
+  out += "],\"previous_response_id\":null,\"store\":false,\"truncation\":\"disabled\",\"usage\":";
+  if (in_progress) {
+    out += "null";
+  } else {
+    append_usage(out);
+  }
+  if (!opt_.echo.empty()) {
+    out += ',';
+    out += opt_.echo;
+  }
+  out += '}';
+}
+
+}  // namespace zproxy
