@@ -14,10 +14,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 
 import { claudeBinary, claudeEnv } from '../e2e/anthropic_claude.mjs';
+import { codexBinary } from '../e2e/codex_cli.mjs';
 import { freePort, waitFor } from '../e2e/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -166,6 +167,33 @@ describe('README examples, run as written', () => {
             clearTimeout(killer);
             assert.equal(code, 0, `claude: ${err.slice(-2000)}`);
             assert.equal(out.trim(), streamed.trim(), 'Claude Code printed the same answer');
+
+            // Codex: the README's config.toml in CODEX_HOME (telemetry, analytics and the update
+            // check off, and its own retries off, since this machine is offline), then its command.
+            const codexToml = block((b) => b.lang === 'toml' && b.text.includes('wire_api'), 'the Codex config');
+            const codexRun = block((b) => b.lang === 'sh' && b.text.includes('codex exec'), 'the Codex command');
+            const codexHome = path.join(tmp, 'codex-home');
+            mkdirSync(codexHome);
+            const offline = 'check_for_update_on_startup = false\n[analytics]\nenabled = false\n[feedback]\nenabled = false\n';
+            writeFileSync(path.join(codexHome, 'config.toml'),
+              at(codexToml).replace('[model_providers.zproxy]', `${offline}\n[model_providers.zproxy]`) +
+              'request_max_retries = 0\nstream_max_retries = 0\n');
+            symlinkSync(codexBinary(), path.join(binDir, 'codex'));
+            const work = path.join(tmp, 'work');
+            mkdirSync(work);
+            // Codex works inside a git repository (a project), as a user's would be.
+            assert.equal((await run(`git init -q ${JSON.stringify(work)}`)).code, 0);
+            const cenv = { PATH: env.PATH, HOME: home, CODEX_HOME: codexHome, NO_COLOR: '1', RUST_LOG: 'error' };
+            const cproc = spawn('bash', ['-c', commands(at(codexRun)).join('\n')], { cwd: work, env: cenv, stdio: ['ignore', 'pipe', 'pipe'] });
+            let cout = '';
+            let cerr = '';
+            cproc.stdout.on('data', (d) => (cout += d));
+            cproc.stderr.on('data', (d) => (cerr += d));
+            const ckiller = setTimeout(() => cproc.kill('SIGKILL'), 120_000);
+            const ccode = await new Promise((resolve) => cproc.once('close', resolve));
+            clearTimeout(ckiller);
+            assert.equal(ccode, 0, `codex: ${cerr.slice(-2000)}`);
+            assert.equal(cout.trim(), streamed.trim(), 'Codex printed the same answer');
           } finally {
             rmSync(tmp, { recursive: true, force: true });
           }
