@@ -31,6 +31,14 @@ struct ModelEntry {
   std::string upstream_id;
 };
 
+// What an API-mode model takes (MODEL_CAPS): matched by the longest prefix of its upstream id.
+struct ModelCaps {
+  std::string prefix;
+  int64_t max_output = 0;            // 0: no known limit
+  bool thinking_always = false;      // the model always thinks (thinking cannot be turned off)
+  std::vector<std::string> efforts;  // the reasoning efforts it takes; empty: none
+};
+
 using EnvMap = std::map<std::string, std::string, std::less<>>;
 
 struct Config {
@@ -58,6 +66,16 @@ struct Config {
   // CLAUDE_MODEL_MAP in its order: public_name is a case-insensitive substring of an Anthropic
   // model name, upstream_id the model of the active table (or, in API mode, any id) it means.
   std::vector<ModelEntry> claude_models;
+
+  // API mode: per-model limits (MODEL_CAPS over the built-in table), fallbacks on overload
+  // (MODEL_FALLBACKS: upstream id -> the ids to try next, in order), vision routing
+  // (VISION_MODELS take images; VISION_MODEL serves image requests for other models) and
+  // web search (WEB_SEARCH).
+  std::vector<ModelCaps> model_caps;
+  std::vector<std::pair<std::string, std::vector<std::string>>> model_fallbacks;
+  std::vector<std::string> vision_models;
+  std::string vision_model;
+  bool web_search = false;
 
   ThinkingMode thinking = ThinkingMode::kReasoningContent;
   CountTokens count_tokens = CountTokens::kAuto;
@@ -93,6 +111,12 @@ struct Config {
 
   // The table entry for a public model name, or nullptr.
   const ModelEntry* find_model(std::string_view public_name) const;
+
+  // The caps of an upstream model id (the longest matching prefix), or nullptr.
+  const ModelCaps* caps_for(std::string_view upstream_id) const;
+  // The models to try after `upstream_id` is overloaded (empty when none is configured).
+  const std::vector<std::string>& fallbacks_for(std::string_view upstream_id) const;
+  bool is_vision_model(std::string_view upstream_id) const;
 
   // The model name a Messages request's `model` stands for (docs/contract.md §12.3):
   // a table name as is; else the same without a trailing "[1m]"; else the first

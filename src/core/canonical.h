@@ -99,6 +99,9 @@ struct CanonicalRequest {
   int64_t n = 1;
   bool logprobs = false;
   ResponseFormat response_format = ResponseFormat::kAbsent;
+  bool web_search = false;  // chat's web_search_options (served only with WEB_SEARCH=on)
+  std::string image_path;   // the first image part's place in the client's words ("" if none;
+                            // the chat dialect's is derived from the message and part index)
   std::string json_schema;  // kJsonSchema: the schema as compact JSON ("" when none was given)
   size_t text_bytes = 0;    // the client body's size: a size hint for upstream bodies
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "core/effort.h"
 #include "core/tool_names.h"
 #include "dialect/anthropic_messages/emitter.h"
 #include "dialect/anthropic_messages/messages_request.h"
@@ -153,8 +154,40 @@ void wait_for_credential(ExchangeState& s, const Acquire& a, int64_t now) {
   s.wait_until = a.status == AcquireStatus::kWaitCooldown ? a.until : kNever;
 }
 
+// The request as this attempt's model takes it (MODEL_CAPS, API mode): max_tokens within its
+// output limit, thinking on for a model that always thinks (its reasoning then hidden from a
+// client that turned thinking off), the nearest effort it offers. Never a refusal.
+void adapt_to_model(ExchangeState& s) {
+  CanonicalRequest& r = *s.chat;
+  r.max_tokens = s.asked_max_tokens;
+  r.thinking = s.asked_thinking;
+  r.reasoning_effort = s.asked_effort;
+  r.send_effort = s.asked_send_effort;
+  s.hide_reasoning = false;
+  const Config& cfg = s.gw.config;
+  if (cfg.mode != UpstreamMode::kApi) return;
+  const ModelCaps* caps = cfg.caps_for(s.upstream_model);
+  if (caps == nullptr) return;
+  if (caps->max_output > 0 && r.max_tokens && *r.max_tokens > caps->max_output) {
+    r.max_tokens = caps->max_output;
+  }
+  if (caps->thinking_always) {
+    s.hide_reasoning = r.thinking == ThinkingSwitch::kDisabled;
+    r.thinking = ThinkingSwitch::kEnabled;
+  }
+  const bool effort_on =
+      !s.asked_effort.empty() && s.asked_effort != "none" && s.asked_effort != "minimal";
+  if (!caps->efforts.empty() && effort_on) {
+    r.reasoning_effort = nearest_effort(s.asked_effort, caps->efforts);
+    r.send_effort = true;
+  } else if (!caps->efforts.empty()) {
+    r.send_effort = false;
+  }
+}
+
 void build_upstream(ExchangeState& s, int64_t now) {
   GatewayCore& gw = s.gw;
+  adapt_to_model(s);
   const std::string secret(gw.pool.secret(*s.lease));
   if (gw.config.mode == UpstreamMode::kGuest) {
     guest::ChatIds ids{s.ids.uuid4(), s.ids.uuid4()};
@@ -213,6 +246,14 @@ void handle_failure(ExchangeState& s, const UpstreamFailure& f, int64_t now,
   const bool retry = !committed(s) && retry_elsewhere(f.verdict) &&
                      s.attempts < s.gw.config.max_attempts && now < s.deadline_total;
   if (retry) {
+    // Overloaded, or the model briefly unavailable: the next attempt asks the next model of
+    // MODEL_FALLBACKS, if one is configured.
+    const std::vector<std::string>& next = s.gw.config.fallbacks_for(s.first_model);
+    if (f.error.code == Errc::kUpstreamOverloaded && s.fallback_next < next.size()) {
+      const std::string& to = next[s.fallback_next++];
+      s.gw.metrics.model_fallback(s.upstream_model, to);
+      s.upstream_model = to;
+    }
     start_attempt(s, now);
     return;
   }
@@ -312,6 +353,7 @@ std::unique_ptr<AnswerEmitter> make_emitter(ExchangeState& s) {
 // THINKING=hidden is not set); the chat dialect follows THINKING.
 ThinkingMode thinking_mode(const ExchangeState& s) {
   const ThinkingMode configured = s.gw.config.thinking;
+  if (s.hide_reasoning) return ThinkingMode::kHidden;
   if (s.dialect == Dialect::kResponses) {
     // Reasoning is always its own item; think_tags has no place in output_text.
     return configured == ThinkingMode::kHidden ? ThinkingMode::kHidden
@@ -336,6 +378,30 @@ Error messages_field_error(Error e) {
     e.message = e.param + ": " + e.message;
   }
   return e;
+}
+
+// Images for a model that takes none, and no VISION_MODEL: refused here rather than upstream's
+// 1210, naming the first image part in the client's words and the models that take images.
+Error image_refusal(const ExchangeState& s, const CanonicalRequest& req) {
+  std::string where = req.image_path;
+  if (where.empty()) {
+    for (size_t i = 0; i < req.messages.size() && where.empty(); ++i) {
+      const std::vector<Part>& parts = req.messages[i].parts;
+      for (size_t j = 0; j < parts.size(); ++j) {
+        if (parts[j].kind == PartKind::kImage) {
+          where = "messages[" + std::to_string(i) + "].content[" + std::to_string(j) + "]";
+          break;
+        }
+      }
+    }
+  }
+  std::string models;
+  for (const std::string& m : s.gw.config.vision_models) models += (models.empty() ? "" : ", ") + m;
+  std::string message = "The model '" + req.model + "' does not accept images; models that do: " +
+                        (models.empty() ? "none configured" : models) +
+                        " (or set VISION_MODEL to route image requests)";
+  if (s.dialect == Dialect::kMessages) message = where + ": " + message;
+  return make_error(Errc::kUnsupportedValue, std::move(message), where);
 }
 
 // After parsing, for every dialect: the mode's field rules, then the model.
@@ -370,6 +436,25 @@ bool admit(ExchangeState& s, CanonicalRequest& req, int64_t now) {
                                 "The model '" + req.model + "' does not exist", "model"));
     return false;
   }
+  if (req.web_search && !cfg.web_search) {
+    respond_error(
+        s, make_error(Errc::kUnsupportedValue, "web_search_options are not served (WEB_SEARCH=off)",
+                      "web_search_options"));
+    return false;
+  }
+  if (cfg.mode == UpstreamMode::kApi && req.has_image_parts() &&
+      !cfg.is_vision_model(s.upstream_model)) {
+    if (cfg.vision_model.empty()) {
+      respond_error(s, image_refusal(s, req));
+      return false;
+    }
+    s.upstream_model = cfg.vision_model;  // adapted to its caps like any target
+  }
+  s.first_model = s.upstream_model;
+  s.asked_max_tokens = req.max_tokens;
+  s.asked_thinking = req.thinking;
+  s.asked_effort = req.reasoning_effort;
+  s.asked_send_effort = req.send_effort;
   if (s.dialect != Dialect::kResponses) s.client_stream = req.stream;
   s.chat.emplace(std::move(req));
   s.deadline_total = now + cfg.request_deadline_ms;

@@ -91,9 +91,17 @@ struct ExchangeState {
   int64_t wall_now = 0;        // the wall clock at the latest event (Responses' completed_at)
   std::optional<ResponsesRequest> responses;  // Responses: the request beside its canonical part
   std::vector<std::string> declined_tools;    // Responses: tool types left out, for the log
-  bool thinking_text = true;                  // Messages: thinking blocks carry their text
-  int64_t input_estimate = 0;                 // Messages: the request's token estimate
-  std::string stop_reason;  // for the log line: the answer's finish, in the dialect's words
+  // What the client asked for, before each attempt adapts it to its model (MODEL_CAPS).
+  std::optional<int64_t> asked_max_tokens;
+  ThinkingSwitch asked_thinking = ThinkingSwitch::kDefault;
+  std::string asked_effort;
+  bool asked_send_effort = false;
+  bool hide_reasoning = false;  // an always-thinking model serves a client that asked for none
+  std::string first_model;      // the upstream model before any fallback
+  size_t fallback_next = 0;     // the next entry of MODEL_FALLBACKS[first_model] to try
+  bool thinking_text = true;    // Messages: thinking blocks carry their text
+  int64_t input_estimate = 0;   // Messages: the request's token estimate
+  std::string stop_reason;      // for the log line: the answer's finish, in the dialect's words
   // count_tokens
   bool counting = false;     // a tokenizer call is under way
   std::string count_source;  // "tokenizer" | "estimate", for the log line

@@ -127,6 +127,13 @@ std::string Metrics::render(UpstreamMode mode, const PoolCounts& pool) const {
   out.append("zproxy_token_fetches_total{outcome=\"ok\"} ").append(std::to_string(fetch_ok_));
   out.append("\nzproxy_token_fetches_total{outcome=\"failed\"} ");
   out.append(std::to_string(fetch_failed_)).append("\n");
+  header(out, "zproxy_model_fallbacks_total", "counter",
+         "Attempts that moved to the next model of MODEL_FALLBACKS.");
+  for (const auto& [key, n] : fallbacks_) {
+    out.append("zproxy_model_fallbacks_total{from=\"").append(key.first);
+    out.append("\",to=\"").append(key.second).append("\"} ").append(std::to_string(n));
+    out.append("\n");
+  }
   header(out, "zproxy_count_tokens_total", "counter", "count_tokens answers by source.");
   out.append("zproxy_count_tokens_total{source=\"tokenizer\"} ");
   out.append(std::to_string(counted_tokenizer_));

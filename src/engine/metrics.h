@@ -62,6 +62,8 @@ class Metrics {
   void retry(UpstreamMode mode);
   void token_fetch(bool ok);
   // A count_tokens answer, from Z.AI's tokenizer or the estimate.
+  // An attempt switched from one model to the next of MODEL_FALLBACKS (configured names).
+  void model_fallback(const std::string& from, const std::string& to) { ++fallbacks_[{from, to}]; }
   void count_tokens(bool tokenizer) { ++(tokenizer ? counted_tokenizer_ : counted_estimate_); }
   void inflight_delta(int delta) { inflight_ += delta; }
 
@@ -75,6 +77,7 @@ class Metrics {
   std::array<uint64_t, 2> retries_{};
   uint64_t fetch_ok_ = 0;
   uint64_t fetch_failed_ = 0;
+  std::map<std::pair<std::string, std::string>, uint64_t> fallbacks_;
   uint64_t counted_tokenizer_ = 0;
   uint64_t counted_estimate_ = 0;
   int64_t inflight_ = 0;

@@ -737,3 +737,117 @@ TEST_CASE("count_tokens: the tokenizer's number, else the estimate", "[gateway][
   CHECK(gone.status == 404);
   CHECK(has(gone.body, R"("type":"not_found_error")"));
 }
+
+// ---- API mode adapts to each model (docs/contract.md §3: MODEL_CAPS, MODEL_FALLBACKS, …) ---
+
+#include "core/effort.h"
+
+TEST_CASE("efforts: the nearest a model offers, ties rounding up", "[gateway][caps]") {
+  const std::vector<std::string> glm53 = {"low", "high", "max"};
+  CHECK(nearest_effort("medium", glm53) == "high");
+  CHECK(nearest_effort("xhigh", glm53) == "max");
+  CHECK(nearest_effort("low", glm53) == "low");
+  CHECK(nearest_effort("minimal", glm53) == "low");
+  CHECK(nearest_effort("high", {}) == "");
+}
+
+TEST_CASE("caps: max_tokens lowered, always-thinking models, efforts mapped", "[gateway][caps]") {
+  Harness h(kApiEnv);
+  auto fetch = [&](std::string model, std::string extra) {
+    std::string seen;
+    h.run("POST", "/v1/chat/completions",
+          R"({"model":")" + model + R"(",)" + extra +
+              R"("messages":[{"role":"user","content":"Hi"}],"stream":true})",
+          [&](const UpstreamRequest& r) {
+            seen = r.body;
+            return Reply{200, std::string(kApiAnswer)};
+          });
+    return seen;
+  };
+  CHECK(has(fetch("glm-4.5v", R"("max_tokens":50000,)"), R"("max_tokens":16384)"));
+  CHECK(has(fetch("glm-4.6", R"("max_tokens":500,)"), R"("max_tokens":500)"));
+  const std::string always = fetch("glm-5.3", R"("reasoning_effort":"none",)");
+  CHECK(has(always, R"("thinking":{"type":"enabled"})"));
+  CHECK_FALSE(has(always, "reasoning_effort"));
+  CHECK(has(fetch("glm-5.3", R"("reasoning_effort":"medium",)"), R"("reasoning_effort":"high")"));
+  CHECK_FALSE(has(fetch("glm-4.6", R"("reasoning_effort":"medium",)"), "reasoning_effort"));
+
+  // A Messages client that asked for no thinking sees none, though glm-5.3 reasons.
+  EnvMap env = kApiEnv;
+  env["MODEL_CAPS"] = R"({"glm-4.7":{"max_output":1000,"thinking":"always","efforts":["low"]}})";
+  Harness adapted(env);
+  std::string up;
+  auto a = adapted.run(
+      "POST", "/v1/messages",
+      R"({"model":"claude-sonnet-4-5","max_tokens":64000,"stream":true,"output_config":{"effort":"high"},"messages":[{"role":"user","content":"Hi"}]})",
+      [&](const UpstreamRequest& r) {
+        up = r.body;
+        return Reply{
+            200,
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"hm\"}}]}\n\n" +
+                std::string(kApiAnswer)};
+      });
+  CHECK(a.status == 200);
+  CHECK(has(up, R"("max_tokens":1000)"));
+  CHECK(has(up, R"("thinking":{"type":"enabled"})"));
+  CHECK(has(up, R"("reasoning_effort":"low")"));
+  CHECK_FALSE(has(a.body, "thinking"));
+  CHECK(has(a.body, "Hi there"));
+
+  EnvMap bad = kApiEnv;
+  bad["MODEL_CAPS"] = R"({"glm-4.7":{"max_output":"lots"}})";
+  Harness broken(bad);
+  auto refused = broken.run("POST", "/v1/chat/completions", kChat, api_stream);
+  CHECK(refused.status == 500);
+  CHECK(has(refused.body, "MODEL_CAPS"));
+}
+
+TEST_CASE("fallbacks: an overloaded model hands the next attempt to the next one",
+          "[gateway][caps]") {
+  EnvMap env = kApiEnv;
+  env["MODEL_FALLBACKS"] = R"({"glm-4.7":["glm-4.6","glm-4.5"]})";
+  Harness h(env);
+  std::vector<std::string> models;
+  auto a = h.run("POST", "/v1/chat/completions",
+                 R"({"model":"glm-4.7","messages":[{"role":"user","content":"Hi"}],"stream":true})",
+                 [&](const UpstreamRequest& r) {
+                   const size_t at = r.body.find(R"("model":")") + 9;
+                   models.push_back(r.body.substr(at, r.body.find('"', at) - at));
+                   if (models.size() == 1) return Reply{503, "busy"};
+                   return Reply{200, std::string(kApiAnswer)};
+                 });
+  CHECK(a.status == 200);
+  CHECK(models == std::vector<std::string>{"glm-4.7", "glm-4.6"});
+  CHECK(has(a.body, R"("model":"glm-4.7")"));  // the client's name
+  CHECK(has(h.logs, R"("upstream_model":"glm-4.6")"));
+  CHECK(has(h.gw.poll(h.now).logs + h.logs, "upstream_model"));
+}
+
+TEST_CASE("vision: images for a text model go to VISION_MODEL, or get a 400 naming the part",
+          "[gateway][caps]") {
+  const std::string body =
+      R"({"model":"glm-4.6","messages":[{"role":"user","content":[{"type":"text","text":"see"},)"
+      R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]})";
+  Harness refused(kApiEnv);
+  auto no = refused.run("POST", "/v1/chat/completions", body, api_stream);
+  CHECK(no.status == 400);
+  CHECK(no.upstream.empty());
+  CHECK(has(no.body, R"("param":"messages[0].content[1]")"));
+  CHECK(has(no.body, "glm-4.5v"));
+  EnvMap env = kApiEnv;
+  env["VISION_MODEL"] = "glm-4.5v";
+  Harness routed(env);
+  auto yes = routed.run("POST", "/v1/chat/completions",
+                        body.substr(0, body.size() - 1) + R"(,"max_tokens":99999,"stream":true})",
+                        api_stream);
+  CHECK(yes.status == 200);
+  REQUIRE(yes.upstream.size() == 1);
+  CHECK(has(yes.upstream[0].body, R"("model":"glm-4.5v")"));
+  CHECK(has(yes.upstream[0].body, R"("max_tokens":16384)"));
+  auto search = routed.run(
+      "POST", "/v1/chat/completions",
+      R"({"model":"glm-4.6","web_search_options":{},"messages":[{"role":"user","content":"x"}]})",
+      api_stream);
+  CHECK(search.status == 400);
+  CHECK(has(search.body, R"("param":"web_search_options")"));
+}

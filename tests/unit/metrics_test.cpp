@@ -188,6 +188,7 @@ TEST_CASE("metrics: a fresh page lists every series at zero", "[metrics]") {
       {"zproxy_retries_total", "counter"},
       {"zproxy_token_fetches_total", "counter"},
       {"zproxy_count_tokens_total", "counter"},
+      {"zproxy_model_fallbacks_total", "counter"},
       {"zproxy_credentials", "gauge"},
       {"zproxy_inflight_requests", "gauge"},
   };

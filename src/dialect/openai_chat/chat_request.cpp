@@ -436,6 +436,7 @@ Status check_reasoning(JsonValue body, CanonicalRequest& req) {
 }
 
 Status check_misc(JsonValue body, CanonicalRequest& req) {
+  req.web_search = static_cast<bool>(opt(body, "web_search_options"));
   if (Status s = optional_string(body, {}, "user"); !s.ok()) return s;
   req.user = std::string(body.member("user").string());
   JsonValue format = opt(body, "response_format");

@@ -85,7 +85,8 @@ CanonicalRequest& req(Parse& p) {
 // ---- input ---------------------------------------------------------------------------------
 
 // A message's content: a string, or parts input_text | output_text | refusal | input_image.
-Status message_parts(JsonValue content, const std::string& path, Role role, Message& msg) {
+Status message_parts(JsonValue content, const std::string& path, Role role, Message& msg,
+                     std::string& image_path) {
   if (content.is_string()) {
     msg.form = ContentForm::kString;
     msg.parts.push_back(Part{PartKind::kText, std::string(content.string()), {}});
@@ -117,6 +118,7 @@ Status message_parts(JsonValue content, const std::string& path, Role role, Mess
       }
       if (Status s = optional_string(part, ppath, "detail", &detail); !s.ok()) return s;
       msg.parts.push_back(Part{PartKind::kImage, std::string(url), std::string(detail)});
+      if (image_path.empty()) image_path = ppath;
     } else {
       return unsupported(dot(ppath, "type"),
                          "content parts of type '" + std::string(type) + "' are not supported");
@@ -154,7 +156,10 @@ Status message_item(JsonValue item, const std::string& path, Parse& p) {
   if (!content) return missing(dot(path, "content"));
   Message msg;
   msg.role = role;
-  if (Status s = message_parts(content, dot(path, "content"), role, msg); !s.ok()) return s;
+  if (Status s = message_parts(content, dot(path, "content"), role, msg, req(p).image_path);
+      !s.ok()) {
+    return s;
+  }
   if (role == Role::kAssistant) {
     msg.reasoning = std::move(p.reasoning);
     p.reasoning.reset();
