@@ -33,6 +33,8 @@ class AnswerEmitter {
   virtual void on_text(std::string_view text) = 0;       // answer text
   // A tool call fragment; text before it has been delivered and no stop string spans it.
   virtual void on_tool_call(const ToolCallDelta& call) = 0;
+  // Web search results (url_citation annotations); dialects without annotations ignore them.
+  virtual void on_citations(std::span<const Citation> citations) { (void)citations; }
   // The answer is complete; nothing follows. An error: the answer cannot be written in this
   // dialect (a non-streaming tool input that is not an object), and nothing was written.
   virtual Status on_end(const AnswerEnd& end) = 0;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -65,6 +66,12 @@ struct ToolCallDelta {
   std::string_view arguments;  // raw JSON text fragment
 };
 
+// A web page upstream's web search consulted (API mode, WEB_SEARCH=on).
+struct Citation {
+  std::string_view url;
+  std::string_view title;
+};
+
 // Receives a decoded upstream answer in order. Text views are valid during the call only.
 // A decoder calls exactly one of on_end() or on_failure() last.
 class DeltaSink {
@@ -74,6 +81,8 @@ class DeltaSink {
   virtual void on_content(std::string_view text) = 0;
   virtual void on_tool_call(const ToolCallDelta& call) = 0;
   virtual void on_usage(const Usage& usage) = 0;
+  // Web search results the answer rests on (API mode with WEB_SEARCH=on); most sinks ignore them.
+  virtual void on_citations(std::span<const Citation> citations) { (void)citations; }
   // How upstream said the choice ended; absent means kStop at on_end().
   virtual void on_finish_reason(FinishReason reason) = 0;
   // The upstream end marker was seen: the answer is complete.

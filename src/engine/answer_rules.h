@@ -36,6 +36,9 @@ class AnswerRules final : public DeltaSink {
   void on_tool_call(const ToolCallDelta& call) override;
   void on_usage(const Usage& usage) override;
   void on_finish_reason(FinishReason reason) override;
+  void on_citations(std::span<const Citation> citations) override {
+    if (!closed()) emitter_.on_citations(citations);
+  }
   void on_end() override;
   void on_failure(const UpstreamFailure& failure) override;
 

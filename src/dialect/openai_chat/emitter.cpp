@@ -73,7 +73,32 @@ void ChatEmitter::on_reasoning(std::string_view text) {
 }
 
 void ChatEmitter::on_text(std::string_view text) {
+  for (char c : text) content_chars_ += (c & 0xC0) != 0x80;
   write_content(text);
+}
+
+void ChatEmitter::on_citations(std::span<const Citation> citations) {
+  for (const Citation& c : citations) {
+    if (!annotations_.empty()) annotations_ += ',';
+    annotations_ += "{\"type\":\"url_citation\",\"url_citation\":{\"end_index\":@END@,";
+    annotations_ += "\"start_index\":0,\"title\":";
+    append_json_string(annotations_, c.title);
+    annotations_ += ",\"url\":";
+    append_json_string(annotations_, c.url);
+    annotations_ += "}}";
+  }
+}
+
+// The citations, each spanning the answer's text (upstream does not say which part rests on
+// which page).
+std::string ChatEmitter::annotations_json() const {
+  std::string out = "[" + annotations_ + "]";
+  const std::string end = std::to_string(content_chars_);
+  for (size_t at = 0; (at = out.find("@END@", at)) != std::string::npos;) {
+    out.replace(at, 5, end);
+    at += end.size();
+  }
+  return out;
 }
 
 void ChatEmitter::on_tool_call(const ToolCallDelta& call) {
@@ -210,6 +235,12 @@ void ChatEmitter::write_tool_call(const ToolCallDelta& call) {
 
 void ChatEmitter::write_final_chunks(const AnswerEnd& end) {
   if (!role_sent_) write_text_chunk(content_open_, "");  // an empty answer still opens with role
+  if (!annotations_.empty()) {
+    out_ += chunk_head_;
+    out_ += "\"annotations\":";
+    out_ += annotations_json();
+    end_chunk("null");
+  }
   out_ += chunk_head_;
   end_chunk(finish_reason_json(end.reason));
   if (opt_.include_usage) {
@@ -245,6 +276,7 @@ void ChatEmitter::append_message(std::string& out) const {
   }
   out += ",\"refusal\":null";
   if (!reasoning_.empty()) append_key_string(out += ',', "reasoning_content", reasoning_);
+  if (!annotations_.empty()) out += ",\"annotations\":" + annotations_json();
   if (!tool_calls_.empty()) {
     out += ",\"tool_calls\":[";
     for (size_t i = 0; i < tool_calls_.size(); ++i) {

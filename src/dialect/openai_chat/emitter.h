@@ -43,6 +43,8 @@ class ChatEmitter final : public AnswerEmitter {
   void on_reasoning(std::string_view text) override;
   void on_text(std::string_view text) override;
   void on_tool_call(const ToolCallDelta& call) override;
+  // Kept for the end: message.annotations, or one annotations delta before the finish chunk.
+  void on_citations(std::span<const Citation> citations) override;
   Status on_end(const AnswerEnd& end) override;
   // ": keep-alive" comment.
   void write_keepalive() override;
@@ -71,6 +73,7 @@ class ChatEmitter final : public AnswerEmitter {
   void write_final_chunks(const AnswerEnd& end);
   void write_body(const AnswerEnd& end);
   void append_message(std::string& out) const;
+  std::string annotations_json() const;
   static void append_usage(std::string& out, const Usage& u);
 
   ChatEmitterOptions opt_;
@@ -82,6 +85,8 @@ class ChatEmitter final : public AnswerEmitter {
   std::string content_;               // non-streaming: aggregated content (think tags included)
   std::string reasoning_;             // non-streaming: aggregated reasoning_content
   std::vector<ToolCall> tool_calls_;  // ordered by index
+  std::string annotations_;           // url_citation objects, comma-separated
+  int64_t content_chars_ = 0;         // code points of content so far (citations' end_index)
   bool role_sent_ = false;
   bool committed_ = false;
   bool ended_ = false;  // the answer or an error event is written

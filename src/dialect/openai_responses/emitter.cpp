@@ -72,7 +72,11 @@ void ResponsesEmitter::open_item(Kind kind, const ToolCallDelta* call) {
   item.kind = kind;
   switch (kind) {
     case Kind::kReasoning: item.id = hex_id("rs_"); break;
-    case Kind::kMessage: item.id = hex_id("msg_"); break;
+    case Kind::kMessage:
+      item.id = hex_id("msg_");
+      item.annotations = std::move(pending_annotations_);
+      pending_annotations_.clear();
+      break;
     case Kind::kFunctionCall:
     case Kind::kCustomToolCall: {
       item.tool_index = call->index;
@@ -142,13 +146,16 @@ void ResponsesEmitter::close_item(bool incomplete) {
       }
       break;
     case Kind::kMessage:
+      for (size_t i = 0; i < it.annotations.size(); ++i) {
+        event("response.output_text.annotation.added",
+              ref + ",\"content_index\":0,\"annotation_index\":" + std::to_string(i) +
+                  ",\"annotation\":" + annotation_json(it, i));
+      }
       event("response.output_text.done",
             ref + ",\"content_index\":0,\"text\":" + text + ",\"logprobs\":[]");
       event("response.content_part.done",
-            ref +
-                ",\"content_index\":0,\"part\":{\"type\":\"output_text\",\"annotations\":[],"
-                "\"logprobs\":[],\"text\":" +
-                text + "}");
+            ref + ",\"content_index\":0,\"part\":{\"type\":\"output_text\",\"annotations\":" +
+                annotations_json(it) + ",\"logprobs\":[],\"text\":" + text + "}");
       break;
     case Kind::kFunctionCall:
       event("response.function_call_arguments.done",
@@ -192,6 +199,38 @@ void ResponsesEmitter::on_text(std::string_view text) {
   append_json_string(delta, text);
   delta += ",\"logprobs\":[]";
   event("response.output_text.delta", delta);
+}
+
+void ResponsesEmitter::on_citations(std::span<const Citation> citations) {
+  if (ended_) return;
+  std::vector<std::string>& into = open_ && items_.back().kind == Kind::kMessage
+                                       ? items_.back().annotations
+                                       : pending_annotations_;
+  for (const Citation& c : citations) {
+    std::string a = ",\"title\":";
+    append_json_string(a, c.title);
+    a += ",\"url\":";
+    append_json_string(a, c.url);
+    into.push_back(std::move(a));
+  }
+}
+
+// {"type":"url_citation","start_index":0,"end_index":<the text's length>,"title","url"}: upstream
+// does not say which part of the answer rests on which page.
+std::string ResponsesEmitter::annotation_json(const Item& item, size_t i) const {
+  int64_t chars = 0;
+  for (char c : item.text) chars += (c & 0xC0) != 0x80;
+  return "{\"type\":\"url_citation\",\"start_index\":0,\"end_index\":" + std::to_string(chars) +
+         item.annotations[i] + "}";
+}
+
+std::string ResponsesEmitter::annotations_json(const Item& item) const {
+  std::string out = "[";
+  for (size_t i = 0; i < item.annotations.size(); ++i) {
+    if (i > 0) out += ',';
+    out += annotation_json(item, i);
+  }
+  return out + "]";
 }
 
 void ResponsesEmitter::on_tool_call(const ToolCallDelta& call) {
@@ -306,7 +345,8 @@ void ResponsesEmitter::append_item(std::string& out, const Item& it, bool added)
       append_json_string(out, status);
       out += ",\"role\":\"assistant\",\"content\":[";
       if (!added) {
-        out += "{\"type\":\"output_text\",\"annotations\":[],\"logprobs\":[],\"text\":";
+        out += "{\"type\":\"output_text\",\"annotations\":" + annotations_json(it) +
+               ",\"logprobs\":[],\"text\":";
         append_json_string(out, it.text);
         out += '}';
       }

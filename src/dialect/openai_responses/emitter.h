@@ -58,6 +58,8 @@ class ResponsesEmitter final : public AnswerEmitter {
   void on_reasoning(std::string_view text) override;
   void on_text(std::string_view text) override;
   void on_tool_call(const ToolCallDelta& call) override;
+  // url_citation annotations of the answer's message (the open one, else the next).
+  void on_citations(std::span<const Citation> citations) override;
   Status on_end(const AnswerEnd& end) override;
   void write_keepalive() override;
   void write_error_event(const Error& error) override;
@@ -76,6 +78,7 @@ class ResponsesEmitter final : public AnswerEmitter {
     std::string name;
     std::string ns;
     int tool_index = -1;  // upstream's tool-call index
+    std::vector<std::string> annotations;  // message: url_citation objects without end_index
   };
 
   void start();
@@ -88,11 +91,14 @@ class ResponsesEmitter final : public AnswerEmitter {
   void append_response(std::string& out, std::string_view status, std::string_view extra) const;
   void append_usage(std::string& out) const;
   std::string item_ref(const Item& item) const;
+  std::string annotation_json(const Item& item, size_t i) const;
+  std::string annotations_json(const Item& item) const;
 
   ResponsesEmitterOptions opt_;
   IdSource ids_;
   OutputBuffer out_;
   std::vector<Item> items_;
+  std::vector<std::string> pending_annotations_;  // citations before the message opened
   bool open_ = false;  // items_.back() is open
   int64_t sequence_ = 0;
   Usage usage_;

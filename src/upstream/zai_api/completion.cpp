@@ -31,6 +31,7 @@ void decode_completion(std::string_view body, int64_t now_wall_ms, DeltaSink& si
   if (finish.kind == detail::FinishKind::kNetworkError) {
     return sink.on_failure(detail::network_error());
   }
+  detail::emit_citations(root, sink);
   detail::emit_parts(message, sink);
   if (Usage usage; detail::read_usage(root, usage)) sink.on_usage(usage);
   if (finish.kind == detail::FinishKind::kReason) sink.on_finish_reason(finish.reason);

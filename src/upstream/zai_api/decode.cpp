@@ -3,6 +3,7 @@
 #include <climits>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "json/json.h"
 
@@ -75,6 +76,17 @@ void emit_parts(JsonValue part, DeltaSink& sink) {
   for (const JsonValue call : part.member("tool_calls").elements()) {
     emit_tool_call(call, position++, sink);
   }
+}
+
+void emit_citations(JsonValue root, DeltaSink& sink) {
+  const JsonValue results = root.member("web_search");
+  if (!results.is_array() || results.size() == 0) return;
+  std::vector<Citation> citations;
+  for (const JsonValue r : results.elements()) {
+    const std::string_view link = r.member("link").string();
+    if (!link.empty()) citations.push_back(Citation{link, r.member("title").string()});
+  }
+  if (!citations.empty()) sink.on_citations(citations);
 }
 
 bool read_usage(JsonValue root, Usage& out) {

@@ -46,6 +46,9 @@ void emit_parts(JsonValue part, DeltaSink& sink);
 // root.usage as Usage; false when absent or not an object. Counts that are missing or not
 // non-negative integers read as 0, total_tokens as prompt + completion, and cached/reasoning
 // as -1 ("not reported").
+// The top-level "web_search" results ({title, link, …}) as citations, when there are any.
+void emit_citations(JsonValue root, DeltaSink& sink);
+
 bool read_usage(JsonValue root, Usage& out);
 
 // kUpstreamBadResponse, kTransient: the answer could not be understood.

@@ -36,6 +36,7 @@ EventOutcome ApiEvents::on_event(JsonValue root, std::string_view text, DeltaSin
   if (const JsonValue error = root.member("error"); error && !error.is_null()) {
     return EventOutcome::fail(classify_failure(200, text, wall_));
   }
+  detail::emit_citations(root, sink);
   Usage usage;
   const bool has_usage = detail::read_usage(root, usage);
   if (const JsonValue choice = detail::first_choice(root)) {
