@@ -9,7 +9,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { presets, startFake, tokenizerCount } from './server.mjs';
+import { API_MODELS, MODEL_LIMITS, VISION_MODELS, limitRefusal, presets, startFake, tokenizerCount } from './server.mjs';
 import { caseFor, directiveFor, generatedReasoning, generatedToolCallId, loadStream, promptFor, splitEvents } from './streams.mjs';
 import { makeTestPki } from './tls.mjs';
 
@@ -134,6 +134,113 @@ describe('fake upstream', () => {
     assert.ok(g.data.some((x) => x.id === '0727-360B-API'));
     const nokey = await fetch(`${fake.url}/api/paas/v4/chat/completions`, { method: 'POST', body: chatBody('x') });
     assert.equal(nokey.status, 401);
+  });
+
+  test('API mode: each model\'s limits refused with 1210 (max_tokens, thinking, efforts, images)', async () => {
+    fake.clear();
+    const image = { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } };
+    const withImage = (model, extra = {}) =>
+      JSON.stringify({ model, messages: [{ role: 'user', content: [{ type: 'text', text: 'look' }, image] }], ...extra });
+    const post = (body) =>
+      fetch(`${fake.url}/api/paas/v4/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer key-a', 'content-type': 'application/json' },
+        body,
+      });
+    const refused = async (res, reason) => {
+      assert.equal(res.status, 400, reason);
+      const { error } = await res.json();
+      assert.equal(error.code, '1210', reason);
+      assert.match(error.message, /^Invalid API parameter/);
+      assert.equal(fake.log.at(-1).refused, reason);
+    };
+    const served = async (res, what) => {
+      assert.equal(res.status, 200, `${what}: ${res.status}`);
+      await res.arrayBuffer();
+      assert.equal(fake.log.at(-1).refused, null, what);
+    };
+
+    assert.deepEqual(API_MODELS, ['glm-4.5', 'glm-4.5-air', 'glm-4.5v', 'glm-4.6', 'glm-4.6v', 'glm-4.7', 'glm-5', 'glm-5.3', 'glm-5v-turbo']);
+    assert.deepEqual(VISION_MODELS, ['glm-4.5v', 'glm-4.6v', 'glm-5v-turbo']);
+    const maxOut = Object.fromEntries(API_MODELS.map((m) => [m, MODEL_LIMITS[m].maxTokens]));
+    assert.deepEqual(maxOut, {
+      'glm-4.5': 98304, 'glm-4.5-air': 98304, 'glm-4.5v': 16384, 'glm-4.6': 131072, 'glm-4.6v': 32768,
+      'glm-4.7': 131072, 'glm-5': 131072, 'glm-5.3': 131072, 'glm-5v-turbo': 32768,
+    });
+    // max_tokens: at the limit served, one above refused (stream and JSON alike)
+    for (const model of API_MODELS) {
+      await served(await apiChat('x', { model, max_tokens: maxOut[model] }), `${model} at its limit`);
+      await refused(await apiChat('x', { model, max_tokens: maxOut[model] + 1 }), 'max_tokens');
+    }
+    await refused(await apiChat('x', { model: 'glm-4.5v', max_tokens: 128000, stream: true }), 'max_tokens');
+    // thinking: only glm-5.3 must think
+    await refused(await apiChat('x', { model: 'glm-5.3', thinking: { type: 'disabled' } }), 'thinking');
+    await served(await apiChat('x', { model: 'glm-5.3', thinking: { type: 'enabled' } }), 'glm-5.3 thinking on');
+    await served(await apiChat('x', { model: 'glm-4.6', thinking: { type: 'disabled' } }), 'glm-4.6 thinking off');
+    // reasoning_effort: glm-5.3 takes low/high/max only; models without efforts ignore it
+    for (const effort of ['low', 'high', 'max']) await served(await apiChat('x', { model: 'glm-5.3', reasoning_effort: effort }), effort);
+    for (const effort of ['none', 'minimal', 'medium', 'xhigh']) await refused(await apiChat('x', { model: 'glm-5.3', reasoning_effort: effort }), 'reasoning_effort');
+    await served(await apiChat('x', { model: 'glm-4.7', reasoning_effort: 'medium' }), 'glm-4.7 ignores efforts');
+    await served(await apiChat('x', { model: 'glm-5.3', stream: true }), 'glm-5.3 without effort');
+    // images: vision models only
+    for (const model of VISION_MODELS) await served(await post(withImage(model)), `${model} reads images`);
+    for (const model of ['glm-4.6', 'glm-4.7', 'glm-5.3']) await refused(await post(withImage(model, { stream: true })), 'image');
+    assert.equal(limitRefusal({ model: 'glm-4.6', messages: [{ role: 'user', content: [{ type: 'image', source: {} }] }] })?.reason, 'image');
+    // a text-only content array is no image
+    await served(await post(JSON.stringify({ model: 'glm-4.6', messages: [{ role: 'user', content: [{ type: 'text', text: 'x' }] }] })), 'text parts');
+    // the order of checks: max_tokens first
+    assert.equal(limitRefusal({ model: 'glm-5.3', max_tokens: 1e6, thinking: { type: 'disabled' } }).reason, 'max_tokens');
+    assert.equal(limitRefusal({ model: 'glm-unknown', max_tokens: 1e9 }), null);
+    // a rule's answer comes before the limits
+    fake.script({ times: 1, model: 'glm-4.5v', status: 200, body: { ok: 1 } });
+    assert.deepEqual(await (await apiChat('x', { model: 'glm-4.5v', max_tokens: 1e6 })).json(), { ok: 1 });
+  });
+
+  test('API mode: modelLimits option replaces the table; false turns the checks off', async () => {
+    const open = await startFake({ modelLimits: false });
+    const tight = await startFake({ modelLimits: { 'glm-4.6': { maxTokens: 10, thinking: 'optional', efforts: ['low'], vision: false } } });
+    try {
+      const post = (f, extra) =>
+        fetch(`${f.url}/api/paas/v4/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer key-a', 'content-type': 'application/json' },
+          body: chatBody('x', extra),
+        });
+      assert.equal((await post(open, { model: 'glm-4.5v', max_tokens: 1e6 })).status, 200);
+      assert.equal((await post(open, { model: 'glm-5.3', thinking: { type: 'disabled' }, reasoning_effort: 'medium' })).status, 200);
+      assert.equal((await post(open, { model: 'glm-nope' })).status, 400, 'unknown models still 1211');
+      assert.equal((await post(tight, { max_tokens: 11 })).status, 400);
+      assert.equal((await post(tight, { max_tokens: 10, reasoning_effort: 'low' })).status, 200);
+      assert.equal((await post(tight, { reasoning_effort: 'high' })).status, 400);
+      assert.equal((await post(tight, { model: 'glm-4.5v', max_tokens: 1e6 })).status, 200, 'a model outside the table is not checked');
+    } finally {
+      await open.close();
+      await tight.close();
+    }
+  });
+
+  test('API mode: overload of one model (HTTP 503, 1305, 1312) by rule; model lists match any', async () => {
+    fake.clear();
+    fake.script([
+      { route: 'api_chat', model: 'glm-4.7', status: 503 },
+      { route: 'api_chat', model: ['glm-4.6', 'glm-4.5'], times: 2, ...presets.apiError(1305) },
+      { route: 'api_chat', model: 'glm-5', times: 1, ...presets.apiError(1312, 429) },
+    ]);
+    for (let i = 0; i < 2; i++) assert.equal((await apiChat('x', { model: 'glm-4.7' })).status, 503);
+    const a = await apiChat('x', { model: 'glm-4.6' });
+    assert.equal(a.status, 429);
+    assert.deepEqual(await a.json(), { error: { code: '1305', message: 'The service may be temporarily overloaded, please try again later.' } });
+    assert.equal((await apiChat('x', { model: 'glm-4.5', stream: true })).status, 429);
+    assert.equal((await apiChat('x', { model: 'glm-4.6' })).status, 200, 'the model list rule served its two');
+    const b = await apiChat('x', { model: 'glm-5' });
+    assert.equal(b.status, 429);
+    assert.equal((await b.json()).error.code, '1312');
+    assert.equal((await apiChat('x', { model: 'glm-5' })).status, 200);
+    assert.equal((await apiChat('x', { model: 'glm-4.5-air' })).status, 200, 'other models unaffected');
+    assert.deepEqual(fake.log.slice(-8).map((e) => [e.body.model, e.status]), [
+      ['glm-4.7', 503], ['glm-4.7', 503], ['glm-4.6', 429], ['glm-4.5', 429], ['glm-4.6', 200], ['glm-5', 429], ['glm-5', 200], ['glm-4.5-air', 200],
+    ]);
+    fake.clear();
   });
 
   test('API tokenizer: logged, default count, scripted count and failures', async () => {

@@ -2,7 +2,7 @@
 // HTTP(S) server bound to 127.0.0.1, replaying recorded byte streams (streams.mjs) and
 // misbehaving on request (rules, below). Node >= 20, no dependencies.
 //
-// Programmatic: `const fake = await startFake({tls})` -> {url, port, log, script, clear, reset,
+// Programmatic: `const fake = await startFake({tls, apiKeys, modelLimits})` -> {url, port, log, script, clear, reset,
 //   close, entries, tokens}. Standalone: `node server.mjs [--tls-key F --tls-cert F]` prints
 //   {"port":N} as its first stdout line and serves until SIGINT/SIGTERM.
 //
@@ -23,7 +23,8 @@
 //
 // A rule changes the answer to matching requests; the first live matching rule wins.
 //   match:  route (name or array; default both chat routes), credential (bearer value),
-//           text (substring of the last user message), model (request body model)
+//           text (substring of the last user message), model (request body model, or an
+//           array of models: any of them)
 //   times:  how many matching requests it serves (absent: all)
 //   answer instead of the normal one: status, body (string or JSON), headers
 //   or shape the normal 200 stream:
@@ -46,6 +47,18 @@
 //
 // Chat log entries carry `case` (the played case), `file` (its recording; null for a generated
 // case, streams.mjs) and, for a generated case, `plan` (what the answer is).
+//
+// Model limits (api_chat, the normal answer only: a rule's status/body comes first). A model of
+// MODEL_LIMITS answers as Z.AI does, HTTP 400 {"error":{"code":"1210",...}}, and the log entry's
+// `refused` says why, when the request's
+//   max_tokens        exceeds the model's maxTokens                          "max_tokens"
+//   thinking          is {"type":"disabled"} and the model thinks "always"   "thinking"
+//   reasoning_effort  is not one of the model's efforts (only models with
+//                     an efforts list check it; the others ignore it)        "reasoning_effort"
+//   messages          hold an image part and the model has no vision         "image"
+// startFake({modelLimits}) replaces the table (false: no checks; API_MODELS still answer).
+// Overload of one model is a rule: {model: "glm-4.7", status: 503} or
+// {model: "glm-4.7", ...presets.apiError(1305)} (model may be an array).
 
 import http from 'node:http';
 import https from 'node:https';
@@ -62,7 +75,22 @@ export const ROUTES = {
   'POST /api/paas/v4/tokenizer': 'api_tokenizer',
 };
 const CHAT_ROUTES = ['guest_chat', 'api_chat'];
-export const API_MODELS = ['glm-4.5', 'glm-4.5-air', 'glm-4.5v', 'glm-4.6', 'glm-4.7', 'glm-5', 'glm-5.3'];
+// What each official model accepts (Z.AI's model pages): the largest max_tokens, whether
+// thinking can be turned off, the reasoning_effort values it validates (null: it ignores the
+// field), and whether it reads images.
+export const MODEL_LIMITS = Object.freeze({
+  'glm-4.5': { maxTokens: 98304, thinking: 'optional', efforts: null, vision: false },
+  'glm-4.5-air': { maxTokens: 98304, thinking: 'optional', efforts: null, vision: false },
+  'glm-4.5v': { maxTokens: 16384, thinking: 'optional', efforts: null, vision: true },
+  'glm-4.6': { maxTokens: 131072, thinking: 'optional', efforts: null, vision: false },
+  'glm-4.6v': { maxTokens: 32768, thinking: 'optional', efforts: null, vision: true },
+  'glm-4.7': { maxTokens: 131072, thinking: 'optional', efforts: null, vision: false },
+  'glm-5': { maxTokens: 131072, thinking: 'optional', efforts: null, vision: false },
+  'glm-5.3': { maxTokens: 131072, thinking: 'always', efforts: ['low', 'high', 'max'], vision: false },
+  'glm-5v-turbo': { maxTokens: 32768, thinking: 'optional', efforts: null, vision: true },
+});
+export const API_MODELS = Object.keys(MODEL_LIMITS);
+export const VISION_MODELS = API_MODELS.filter((m) => MODEL_LIMITS[m].vision);
 // The models Z.AI documents for its tokenizer.
 export const TOKENIZER_MODELS = ['glm-4.5', 'glm-4.6', 'glm-4.6v'];
 const GUEST_MODELS = ['0727-360B-API', '0727-106B-API', 'glm-4.5v', 'GLM-4-6-API-V1', 'glm-4.7', 'glm-5'];
@@ -70,12 +98,14 @@ const GUEST_MODELS = ['0727-360B-API', '0727-106B-API', 'glm-4.5v', 'GLM-4-6-API
 const API_MESSAGES = {
   1000: 'Authentication failed.',
   1113: 'Your account is in arrears, please recharge and try again.',
+  1210: 'Invalid API parameter, please check the documentation.',
   1211: 'Unknown Model, please check the model code.',
   1214: 'Invalid parameter: messages.',
   1261: 'Prompt exceeds max length.',
   1301: 'System detected potentially unsafe or sensitive content in input or generation.',
   1302: 'High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits.',
   1305: 'The service may be temporarily overloaded, please try again later.',
+  1312: 'The model is temporarily unavailable due to high load, please try again later.',
 };
 
 // Answers for rules: {status, body, headers}.
@@ -100,6 +130,34 @@ export const presets = {
     body: { error: { code: String(code), message } },
   }),
 };
+
+// Whether a chat message list carries an image part (OpenAI's image_url, or a raw `image`).
+function hasImage(messages) {
+  if (!Array.isArray(messages)) return false;
+  return messages.some((m) => Array.isArray(m?.content) && m.content.some((p) => p?.type === 'image_url' || p?.type === 'image'));
+}
+
+// Why `model` would refuse this chat body, as {reason, message} (HTTP 400, code 1210), or null.
+// limits: a MODEL_LIMITS-shaped table; a model missing from it is never refused here.
+export function limitRefusal(body, limits = MODEL_LIMITS) {
+  const model = body?.model;
+  const lim = limits && typeof model === 'string' ? limits[model] : undefined;
+  if (!lim) return null;
+  const bad = (reason, what) => ({ reason, message: `${API_MESSAGES[1210]} ${what}` });
+  if (typeof body.max_tokens === 'number' && body.max_tokens > lim.maxTokens) {
+    return bad('max_tokens', `max_tokens must be at most ${lim.maxTokens} for ${model}.`);
+  }
+  if (lim.thinking === 'always' && body.thinking?.type === 'disabled') {
+    return bad('thinking', `thinking cannot be disabled for ${model}.`);
+  }
+  if (Array.isArray(lim.efforts) && body.reasoning_effort !== undefined && !lim.efforts.includes(body.reasoning_effort)) {
+    return bad('reasoning_effort', `reasoning_effort must be one of ${lim.efforts.join(', ')} for ${model}.`);
+  }
+  if (!lim.vision && hasImage(body.messages)) {
+    return bad('image', `${model} does not support image input.`);
+  }
+  return null;
+}
 
 // The tokenizer's default count: one token per 4 UTF-8 bytes of the compact JSON of the
 // request's messages and tools (deterministic, so a test can compute the expected N).
@@ -146,7 +204,7 @@ function ruleMatches(rule, entry) {
   const routes = rule.route === undefined ? CHAT_ROUTES : [].concat(rule.route);
   if (!routes.includes('*') && !routes.includes(entry.route)) return false;
   if (rule.credential !== undefined && rule.credential !== entry.credential) return false;
-  if (rule.model !== undefined && (!entry.body || entry.body.model !== rule.model)) return false;
+  if (rule.model !== undefined && !(entry.body && [].concat(rule.model).includes(entry.body.model))) return false;
   if (rule.text !== undefined && !lastUserText(entry.body).includes(rule.text)) return false;
   return rule.times === undefined || rule.matched < rule.times;
 }
@@ -285,6 +343,7 @@ export async function startFake(opts = {}) {
   const rules = [];
   const tokens = new Map(); // guest token -> {n, issuedAt}
   const apiKeys = opts.apiKeys ? new Set(opts.apiKeys) : null;
+  const modelLimits = opts.modelLimits === undefined ? MODEL_LIMITS : opts.modelLimits || {};
   let seq = 0;
   let accounts = 0;
 
@@ -363,6 +422,12 @@ export async function startFake(opts = {}) {
         const model = entry.body?.model;
         if (typeof model !== 'string' || !API_MODELS.includes(model)) {
           const p = presets.apiError(1211, 400);
+          return sendPlain(res, entry, p.status, p.body);
+        }
+        const refusal = limitRefusal(entry.body, modelLimits);
+        if (refusal) {
+          entry.refused = refusal.reason;
+          const p = presets.apiError(1210, 400, refusal.message);
           return sendPlain(res, entry, p.status, p.body);
         }
         if (entry.body.stream === true) return serveStream(res, entry, 'api', rule);
@@ -458,6 +523,7 @@ export async function startFake(opts = {}) {
       hungUpAt: null,
       cut: false,
       errorSent: false,
+      refused: null,
       bytesOffered: 0,
       bytesAccepted: 0,
     };
