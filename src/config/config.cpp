@@ -58,6 +58,8 @@ constexpr Setting kSettings[] = {
     {"VISION_MODEL", "",
      "API mode: model that serves image requests for other models (empty: such requests get 400)"},
     {"WEB_SEARCH", "off", "on | off: chat web_search_options and the Responses web_search tool"},
+    {"WEB_SEARCH_ENGINE", "search_pro_jina",
+     "API mode: the search_engine of Z.AI's web_search tool"},
     {"SHOW_THINK_TAGS", "false", "true: reasoning goes into content as <think>...</think>"},
     {"THINKING", "", "reasoning_content | think_tags | hidden (overrides SHOW_THINK_TAGS)"},
     {"MAX_BODY_BYTES", "8388608", "request body limit in bytes (1024..1073741824)"},
@@ -572,6 +574,7 @@ void load_api_features(Reader& r, Config& c) {
     r.fail_value("VISION_MODEL", "must be one model id without spaces");
   }
   c.web_search = r.choice("WEB_SEARCH", {"off", "on"}) == 1;
+  c.web_search_engine = r.header_value("WEB_SEARCH_ENGINE");
 }
 
 void load_limits(Reader& r, Config& c) {

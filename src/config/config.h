@@ -76,6 +76,7 @@ struct Config {
   std::vector<std::string> vision_models;
   std::string vision_model;
   bool web_search = false;
+  std::string web_search_engine;  // WEB_SEARCH_ENGINE
 
   ThinkingMode thinking = ThinkingMode::kReasoningContent;
   CountTokens count_tokens = CountTokens::kAuto;

@@ -4,8 +4,8 @@
 // produces (before OpenAI framing).
 
 #include <cstdint>
-#include <string>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 

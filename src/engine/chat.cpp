@@ -436,10 +436,12 @@ bool admit(ExchangeState& s, CanonicalRequest& req, int64_t now) {
                                 "The model '" + req.model + "' does not exist", "model"));
     return false;
   }
-  if (req.web_search && !cfg.web_search) {
-    respond_error(
-        s, make_error(Errc::kUnsupportedValue, "web_search_options are not served (WEB_SEARCH=off)",
-                      "web_search_options"));
+  if (req.web_search && (!cfg.web_search || cfg.mode != UpstreamMode::kApi)) {
+    respond_error(s,
+                  make_error(Errc::kUnsupportedValue,
+                             cfg.web_search ? "web search needs API mode (UPSTREAM_MODE=api)"
+                                            : "web_search_options are not served (WEB_SEARCH=off)",
+                             "web_search_options"));
     return false;
   }
   if (cfg.mode == UpstreamMode::kApi && req.has_image_parts() &&
@@ -515,6 +517,11 @@ void responses_on_body(ExchangeState& s, std::string_view body, int64_t now) {
   for (int i = 0; i < 2; ++i) {
     const uint64_t v = s.ids.next();
     for (int j = 0; j < 16; ++j) s.completion_id.push_back(kHex[(v >> (4 * j)) & 15]);
+  }
+  if (req.web_search && s.gw.config.web_search && s.gw.config.mode == UpstreamMode::kApi) {
+    req.canonical.web_search = true;  // served, not declined
+    std::erase_if(req.declined_tools,
+                  [](const std::string& t) { return t.starts_with("web_search"); });
   }
   s.declined_tools = std::move(req.declined_tools);
   s.responses.emplace(std::move(req));

@@ -851,3 +851,45 @@ TEST_CASE("vision: images for a text model go to VISION_MODEL, or get a 400 nami
   CHECK(search.status == 400);
   CHECK(has(search.body, R"("param":"web_search_options")"));
 }
+
+TEST_CASE("web search: Z.AI's tool upstream, its results as url_citation annotations",
+          "[gateway][caps]") {
+  EnvMap env = kApiEnv;
+  env["WEB_SEARCH"] = "on";
+  Harness h(env);
+  const std::string results =
+      R"("web_search":[{"title":"Paris - Wikipedia","link":"https://en.wikipedia.org/wiki/Paris","content":"…","refer":"ref_1"}])";
+  const std::string stream =
+      "data: {\"id\":\"1\"," + results +
+      ",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Paris\"}}]}\n\n"
+      "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+      "data: [DONE]\n\n";
+  std::string up;
+  auto chat = h.run(
+      "POST", "/v1/chat/completions",
+      R"({"model":"glm-4.6","web_search_options":{},"stream":true,"messages":[{"role":"user","content":"capital?"}]})",
+      [&](const UpstreamRequest& r) {
+        up = r.body;
+        return Reply{200, stream};
+      });
+  CHECK(chat.status == 200);
+  CHECK(has(
+      up,
+      R"("tools":[{"type":"web_search","web_search":{"enable":true,"search_engine":"search_pro_jina","search_result":true}}])"));
+  CHECK(has(
+      chat.body,
+      R"("delta":{"annotations":[{"type":"url_citation","url_citation":{"end_index":5,"start_index":0,"title":"Paris - Wikipedia","url":"https://en.wikipedia.org/wiki/Paris"}}]})"));
+  auto responses =
+      h.run("POST", "/v1/responses",
+            R"({"model":"glm-4.6","input":"capital?","tools":[{"type":"web_search"}]})",
+            [&](const UpstreamRequest& r) {
+              up = r.body;
+              return Reply{200, stream};
+            });
+  CHECK(responses.status == 200);
+  CHECK(has(up, R"("type":"web_search")"));
+  CHECK(has(
+      responses.body,
+      R"("annotations":[{"type":"url_citation","start_index":0,"end_index":5,"title":"Paris - Wikipedia","url":"https://en.wikipedia.org/wiki/Paris"}])"));
+  CHECK_FALSE(has(h.logs, "declined_tools"));
+}

@@ -415,9 +415,10 @@ Status check_reasoning(JsonValue body, CanonicalRequest& req) {
   if (JsonValue effort = opt(body, "reasoning_effort"); effort) {
     if (!effort.is_string()) return bad_type("reasoning_effort", "a string", effort);
     const std::string_view v = effort.string();
-    if (!one_of(v, {"none", "minimal", "low", "medium", "high"})) {
+    if (!one_of(v, {"none", "minimal", "low", "medium", "high", "xhigh", "max"})) {
       return bad_value("reasoning_effort",
-                       "supported values are 'none', 'minimal', 'low', 'medium' and 'high'.");
+                       "supported values are 'none', 'minimal', 'low', 'medium', 'high', 'xhigh' "
+                       "and 'max'.");
     }
     req.reasoning_effort = std::string(v);
     const bool off = v == "none" || v == "minimal";

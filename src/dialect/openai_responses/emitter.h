@@ -77,7 +77,7 @@ class ResponsesEmitter final : public AnswerEmitter {
     std::string call_id;
     std::string name;
     std::string ns;
-    int tool_index = -1;  // upstream's tool-call index
+    int tool_index = -1;                   // upstream's tool-call index
     std::vector<std::string> annotations;  // message: url_citation objects without end_index
   };
 
@@ -99,7 +99,7 @@ class ResponsesEmitter final : public AnswerEmitter {
   OutputBuffer out_;
   std::vector<Item> items_;
   std::vector<std::string> pending_annotations_;  // citations before the message opened
-  bool open_ = false;  // items_.back() is open
+  bool open_ = false;                             // items_.back() is open
   int64_t sequence_ = 0;
   Usage usage_;
   std::string status_ = "in_progress";

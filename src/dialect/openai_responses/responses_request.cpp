@@ -397,6 +397,10 @@ Status check_tools(JsonValue body, Parse& p, JsonWriter& echo) {
     if (Status s = require_string(tool, path, "type", &type); !s.ok()) return s;
     if (declined_type(type)) {
       p.out.declined_tools.emplace_back(type);
+      if (type.starts_with("web_search") &&
+          tool.member("external_web_access").boolean().value_or(true)) {
+        p.out.web_search = true;
+      }
       continue;
     }
     if (type == "function" || type == "custom") {

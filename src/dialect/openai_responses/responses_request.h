@@ -45,8 +45,11 @@ struct ResponsesRequest {
   //   left out), "top_p" [null], "user" [null], "safety_identifier" [null],
   //   "prompt_cache_key" [null], "metadata" [{}]
   std::string echo;
-  // Tool types declined without an error (web_search*, when WEB_SEARCH is off), for the log.
+  // Tool types declined without an error (web_search*, tool_search), for the log.
   std::vector<std::string> declined_tools;
+  // A web_search tool that allows external access: served as Z.AI's web search when
+  // WEB_SEARCH=on (the engine then takes it off declined_tools).
+  bool web_search = false;
 };
 
 // Every error is a 400 with `param` naming the Responses field ("input[2].type",

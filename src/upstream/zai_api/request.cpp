@@ -247,11 +247,36 @@ bool streams_tool_calls(std::string_view model) {
   return model.starts_with("glm-4.6") || model.starts_with("glm-4.7") || model.starts_with("glm-5");
 }
 
-void write_tools(JsonWriter& w, const CanonicalRequest& r, std::string_view model) {
-  if (r.has_tools() && r.tool_choice != ToolChoice::kNone) {
+void write_web_search(JsonWriter& w, std::string_view engine) {
+  w.StartObject();
+  w.Key("type");
+  w.String("web_search");
+  w.Key("web_search");
+  w.StartObject();
+  w.Key("enable");
+  w.Bool(true);
+  w.Key("search_engine");
+  w.String(engine);
+  w.Key("search_result");
+  w.Bool(true);
+  w.EndObject();
+  w.EndObject();
+}
+
+void write_tools(JsonWriter& w, const CanonicalRequest& r, std::string_view model,
+                 std::string_view search_engine) {
+  const bool functions = r.has_tools() && r.tool_choice != ToolChoice::kNone;
+  if (r.web_search && !functions) {
+    w.Key("tools");
+    w.StartArray();
+    write_web_search(w, search_engine);
+    w.EndArray();
+  }
+  if (functions) {
     w.Key("tools");
     w.StartArray();
     for (const Tool& tool : r.tools) write_tool(w, tool);
+    if (r.web_search) write_web_search(w, search_engine);
     w.EndArray();
     if (r.tool_choice == ToolChoice::kAuto) {
       w.Key("tool_choice");
@@ -274,7 +299,7 @@ void write_tools(JsonWriter& w, const CanonicalRequest& r, std::string_view mode
 }
 
 std::string build_body(const CanonicalRequest& r, std::string_view model,
-                       std::string_view request_id) {
+                       std::string_view search_engine, std::string_view request_id) {
   JsonBuffer buf;
   buf.reserve(r.text_bytes + 1024);  // the messages are most of it: one allocation
   JsonWriter w(buf);
@@ -285,7 +310,7 @@ std::string build_body(const CanonicalRequest& r, std::string_view model,
   w.Key("stream");
   w.Bool(r.stream);
   write_sampling(w, r);
-  write_tools(w, r, model);
+  write_tools(w, r, model, search_engine);
   if (request_id.size() >= kRequestIdMin && request_id.size() <= kRequestIdMax) {
     w.Key("request_id");
     w.String(request_id);
@@ -344,7 +369,7 @@ UpstreamRequest build_chat_request(const CanonicalRequest& request, const Config
   out.url = config.zai_api_base_url + "/chat/completions";
   add_common_headers(out.headers, config, api_key,
                      request.stream ? "text/event-stream" : "application/json");
-  out.body = build_body(request, upstream_model, request_id);
+  out.body = build_body(request, upstream_model, config.web_search_engine, request_id);
   return out;
 }
 
