@@ -143,8 +143,8 @@ Result<Translator> translator_from_fixture_options(std::string_view options_json
     r.id_seed = 7;
     // As the engine does (thinking_mode in src/engine/chat.cpp): reasoning is always an item
     // of its own, so think_tags acts as reasoning_content.
-    const ThinkingMode mode =
-        *thinking == ThinkingMode::kHidden ? ThinkingMode::kHidden : ThinkingMode::kReasoningContent;
+    const ThinkingMode mode = *thinking == ThinkingMode::kHidden ? ThinkingMode::kHidden
+                                                                 : ThinkingMode::kReasoningContent;
     return Translator(*shape, Dialect::kResponses, std::make_unique<ResponsesEmitter>(std::move(r)),
                       mode, req->canonical.stop, SseLimits{}, 1764151200000);
   }
