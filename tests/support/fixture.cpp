@@ -5,7 +5,10 @@
 
 #include "dialect/anthropic_messages/emitter.h"
 #include "dialect/openai_chat/emitter.h"
+#include "dialect/openai_responses/emitter.h"
+#include "dialect/openai_responses/responses_request.h"
 #include "json/json.h"
+#include "json/writer.h"
 
 namespace zproxy {
 
@@ -59,7 +62,44 @@ bool json_bool(JsonValue obj, std::string_view key) {
   return obj.member(key).boolean().value_or(false);
 }
 
+// The Responses fixtures' wall clock at the end of the answer: completed_at 1700000042.
+constexpr int64_t kResponsesWallMs = 1700000042000;
+
 }  // namespace
+
+std::string responses_fixture_request(std::string_view options_json) {
+  auto doc = parse_json(options_json);
+  JsonBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("model");
+  w.String(doc ? doc->member("model").string("glm-4.6") : "glm-4.6");
+  w.Key("input");
+  w.String("Hi");
+  if (doc && json_bool(*doc, "stream")) {
+    w.Key("stream");
+    w.Bool(true);
+  }
+  if (doc && json_bool(*doc, "reasoning_summary")) {
+    w.Key("reasoning");
+    w.StartObject();
+    w.Key("summary");
+    w.String("auto");
+    w.EndObject();
+  }
+  if (doc && json_bool(*doc, "encrypted_reasoning")) {
+    w.Key("include");
+    w.StartArray();
+    w.String("reasoning.encrypted_content");
+    w.EndArray();
+  }
+  if (doc && doc->member("tools").is_array()) {
+    w.Key("tools");
+    w.Value(doc->member("tools"));
+  }
+  w.EndObject();
+  return buf.take();
+}
 
 Result<Translator> translator_from_fixture_options(std::string_view options_json) {
   auto doc = parse_json(options_json);
@@ -85,6 +125,28 @@ Result<Translator> translator_from_fixture_options(std::string_view options_json
     m.id_seed = 7;
     return Translator(*shape, Dialect::kMessages, std::make_unique<MessagesEmitter>(std::move(m)),
                       *thinking, stop, SseLimits{}, 1764151200000);
+  }
+  if (dialect == "responses") {
+    auto req = parse_responses_request(responses_fixture_request(options_json));
+    if (!req) return std::move(req).error();
+    ResponsesEmitterOptions r;
+    r.id = "resp_fixture0000000000000000000000000";
+    r.model = req->canonical.model;
+    r.created_at = 1700000000;
+    static const int64_t wall_ms = kResponsesWallMs;
+    r.wall_ms = &wall_ms;
+    r.stream = req->canonical.stream;
+    r.reasoning_summary = req->reasoning_summary;
+    r.encrypted_reasoning = req->encrypted_reasoning;
+    r.echo = std::move(req->echo);
+    r.tools = std::move(req->tools);
+    r.id_seed = 7;
+    // As the engine does (thinking_mode in src/engine/chat.cpp): reasoning is always an item
+    // of its own, so think_tags acts as reasoning_content.
+    const ThinkingMode mode = *thinking == ThinkingMode::kHidden ? ThinkingMode::kHidden
+                                                                 : ThinkingMode::kReasoningContent;
+    return Translator(*shape, Dialect::kResponses, std::make_unique<ResponsesEmitter>(std::move(r)),
+                      mode, req->canonical.stop, SseLimits{}, 1764151200000);
   }
   if (dialect != "chat") return make_error(Errc::kInvalidValue, "unknown dialect", "dialect");
   ChatEmitterOptions opt;

@@ -11,6 +11,7 @@
 
 #include "dialect/anthropic_messages/emitter.h"
 #include "dialect/openai_chat/emitter.h"
+#include "dialect/openai_responses/emitter.h"
 #include "engine/answer_rules.h"
 
 using namespace zproxy;
@@ -36,7 +37,11 @@ struct Dialect {
   std::function<std::unique_ptr<AnswerEmitter>(bool stream)> make;
   std::string whole;                 // the non-streaming body, exactly
   std::vector<std::string> markers;  // in this order in the stream
+  std::string stream;                // when not empty: the streamed bytes, exactly
 };
+
+// The Responses emitter's wall clock (completed_at), held still.
+constexpr int64_t kResponsesWallMs = 1700000005000;
 
 std::string run(const Dialect& d, bool stream, const std::vector<std::string>& stop = {}) {
   auto emitter = d.make(stream);
@@ -61,7 +66,8 @@ const std::vector<Dialect>& dialects() {
        R"("finish_reason":"tool_calls"}],"usage":{"prompt_tokens":20,"completion_tokens":9,)"
        R"("total_tokens":29,"prompt_tokens_details":{"cached_tokens":5}}})",
        {R"("reasoning_content":"Think")", R"("content":"Hello, ")", R"("name":"lookup")",
-        R"("finish_reason":"tool_calls")", R"("usage":)", "data: [DONE]\n\n"}},
+        R"("finish_reason":"tool_calls")", R"("usage":)", "data: [DONE]\n\n"},
+       {}},
       {"messages",
        [](bool stream) {
          MessagesEmitterOptions o;
@@ -86,7 +92,162 @@ const std::vector<Dialect>& dialects() {
         R"("content_block":{"type":"tool_use","id":"call_1","name":"lookup","input":{}})",
         R"({"type":"input_json_delta","partial_json":"{\"q\":"})",
         R"({"type":"input_json_delta","partial_json":"\"x\"}"})",
-        R"("stop_reason":"tool_use","stop_sequence":null)", "event: message_stop\n"}},
+        R"("stop_reason":"tool_use","stop_sequence":null)", "event: message_stop\n"},
+       {}},
+      {"responses",
+       [](bool stream) {
+         ResponsesEmitterOptions o;
+         o.id = "resp_00000000000000000000000000000000";
+         o.model = "m";
+         o.created_at = 1700000000;
+         o.wall_ms = &kResponsesWallMs;
+         o.stream = stream;
+         o.echo = R"("metadata":{})";
+         o.id_seed = 1;
+         return std::make_unique<ResponsesEmitter>(o);
+       },
+       R"({"id":"resp_00000000000000000000000000000000","object":"response",)"
+       R"("created_at":1700000000,"status":"completed","background":false,)"
+       R"("completed_at":1700000005,"error":null,"incomplete_details":null,"model":"m",)"
+       R"("output":[{"id":"rs_353efb2c7263eb2ca7f53743a176f8f4","type":"reasoning",)"
+       R"("status":"completed","summary":[],"content":[{"type":"reasoning_text",)"
+       R"("text":"Thinking."}]},{"id":"msg_7cae2e54d18e81771d83cc74e4015eb4","type":"message",)"
+       R"("status":"completed","role":"assistant","content":[{"type":"output_text",)"
+       R"("annotations":[],"logprobs":[],"text":"Hello, world"}]},)"
+       R"({"id":"fc_be0924537e47edda6083eefcc1dbab70","type":"function_call",)"
+       R"("status":"completed","call_id":"call_1","name":"lookup","arguments":"{\"q\":\"x\"}"}],)"
+       R"("previous_response_id":null,"store":false,"truncation":"disabled",)"
+       R"("usage":{"input_tokens":20,"input_tokens_details":{"cached_tokens":5,)"
+       R"("cache_write_tokens":0},"output_tokens":9,"output_tokens_details":{"reasoning_tokens":)"
+       R"(0},"total_tokens":29},"metadata":{}})",
+       {"event: response.created\n", "event: response.in_progress\n",
+        "event: response.reasoning_text.delta\n", "event: response.output_text.delta\n",
+        "event: response.function_call_arguments.delta\n", "event: response.completed\n"},
+       "event: response.created\ndata: "
+       R"({"type":"response.created","sequence_number":0,)"
+       R"("response":{"id":"resp_00000000000000000000000000000000","object":"response",)"
+       R"("created_at":1700000000,"status":"in_progress","background":false,"completed_at":null,)"
+       R"("error":null,"incomplete_details":null,"model":"m","output":[],)"
+       R"("previous_response_id":null,"store":false,"truncation":"disabled","usage":null,)"
+       R"("metadata":{}}})"
+       "\n\n"
+       "event: response.in_progress\ndata: "
+       R"({"type":"response.in_progress","sequence_number":1,)"
+       R"("response":{"id":"resp_00000000000000000000000000000000","object":"response",)"
+       R"("created_at":1700000000,"status":"in_progress","background":false,"completed_at":null,)"
+       R"("error":null,"incomplete_details":null,"model":"m","output":[],)"
+       R"("previous_response_id":null,"store":false,"truncation":"disabled","usage":null,)"
+       R"("metadata":{}}})"
+       "\n\n"
+       "event: response.output_item.added\ndata: "
+       R"({"type":"response.output_item.added","sequence_number":2,"output_index":0,)"
+       R"("item":{"id":"rs_353efb2c7263eb2ca7f53743a176f8f4","type":"reasoning",)"
+       R"("status":"in_progress","summary":[],"content":[]}})"
+       "\n\n"
+       "event: response.content_part.added\ndata: "
+       R"({"type":"response.content_part.added","sequence_number":3,"output_index":0,)"
+       R"("item_id":"rs_353efb2c7263eb2ca7f53743a176f8f4","content_index":0,)"
+       R"("part":{"type":"reasoning_text","text":""}})"
+       "\n\n"
+       "event: response.reasoning_text.delta\ndata: "
+       R"({"type":"response.reasoning_text.delta","sequence_number":4,"output_index":0,)"
+       R"("item_id":"rs_353efb2c7263eb2ca7f53743a176f8f4","content_index":0,"delta":"Think"})"
+       "\n\n"
+       "event: response.reasoning_text.delta\ndata: "
+       R"({"type":"response.reasoning_text.delta","sequence_number":5,"output_index":0,)"
+       R"("item_id":"rs_353efb2c7263eb2ca7f53743a176f8f4","content_index":0,"delta":"ing."})"
+       "\n\n"
+       "event: response.reasoning_text.done\ndata: "
+       R"({"type":"response.reasoning_text.done","sequence_number":6,"output_index":0,)"
+       R"("item_id":"rs_353efb2c7263eb2ca7f53743a176f8f4","content_index":0,"text":"Thinking."})"
+       "\n\n"
+       "event: response.content_part.done\ndata: "
+       R"({"type":"response.content_part.done","sequence_number":7,"output_index":0,)"
+       R"("item_id":"rs_353efb2c7263eb2ca7f53743a176f8f4","content_index":0,)"
+       R"("part":{"type":"reasoning_text","text":"Thinking."}})"
+       "\n\n"
+       "event: response.output_item.done\ndata: "
+       R"({"type":"response.output_item.done","sequence_number":8,"output_index":0,)"
+       R"("item":{"id":"rs_353efb2c7263eb2ca7f53743a176f8f4","type":"reasoning",)"
+       R"("status":"completed","summary":[],"content":[{"type":"reasoning_text",)"
+       R"("text":"Thinking."}]}})"
+       "\n\n"
+       "event: response.output_item.added\ndata: "
+       R"({"type":"response.output_item.added","sequence_number":9,"output_index":1,)"
+       R"("item":{"id":"msg_7cae2e54d18e81771d83cc74e4015eb4","type":"message",)"
+       R"("status":"in_progress","role":"assistant","content":[]}})"
+       "\n\n"
+       "event: response.content_part.added\ndata: "
+       R"({"type":"response.content_part.added","sequence_number":10,"output_index":1,)"
+       R"("item_id":"msg_7cae2e54d18e81771d83cc74e4015eb4","content_index":0,)"
+       R"("part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}})"
+       "\n\n"
+       "event: response.output_text.delta\ndata: "
+       R"({"type":"response.output_text.delta","sequence_number":11,"output_index":1,)"
+       R"("item_id":"msg_7cae2e54d18e81771d83cc74e4015eb4","content_index":0,"delta":"Hello, ",)"
+       R"("logprobs":[]})"
+       "\n\n"
+       "event: response.output_text.delta\ndata: "
+       R"({"type":"response.output_text.delta","sequence_number":12,"output_index":1,)"
+       R"("item_id":"msg_7cae2e54d18e81771d83cc74e4015eb4","content_index":0,"delta":"world",)"
+       R"("logprobs":[]})"
+       "\n\n"
+       "event: response.output_text.done\ndata: "
+       R"({"type":"response.output_text.done","sequence_number":13,"output_index":1,)"
+       R"("item_id":"msg_7cae2e54d18e81771d83cc74e4015eb4","content_index":0,"text":"Hello,)"
+       R"( world","logprobs":[]})"
+       "\n\n"
+       "event: response.content_part.done\ndata: "
+       R"({"type":"response.content_part.done","sequence_number":14,"output_index":1,)"
+       R"("item_id":"msg_7cae2e54d18e81771d83cc74e4015eb4","content_index":0,)"
+       R"("part":{"type":"output_text","annotations":[],"logprobs":[],"text":"Hello, world"}})"
+       "\n\n"
+       "event: response.output_item.done\ndata: "
+       R"({"type":"response.output_item.done","sequence_number":15,"output_index":1,)"
+       R"("item":{"id":"msg_7cae2e54d18e81771d83cc74e4015eb4","type":"message",)"
+       R"("status":"completed","role":"assistant","content":[{"type":"output_text",)"
+       R"("annotations":[],"logprobs":[],"text":"Hello, world"}]}})"
+       "\n\n"
+       "event: response.output_item.added\ndata: "
+       R"({"type":"response.output_item.added","sequence_number":16,"output_index":2,)"
+       R"("item":{"id":"fc_be0924537e47edda6083eefcc1dbab70","type":"function_call",)"
+       R"("status":"in_progress","call_id":"call_1","name":"lookup","arguments":""}})"
+       "\n\n"
+       "event: response.function_call_arguments.delta\ndata: "
+       R"({"type":"response.function_call_arguments.delta","sequence_number":17,)"
+       R"("output_index":2,"item_id":"fc_be0924537e47edda6083eefcc1dbab70","delta":"{\"q\":"})"
+       "\n\n"
+       "event: response.function_call_arguments.delta\ndata: "
+       R"({"type":"response.function_call_arguments.delta","sequence_number":18,)"
+       R"("output_index":2,"item_id":"fc_be0924537e47edda6083eefcc1dbab70","delta":"\"x\"}"})"
+       "\n\n"
+       "event: response.function_call_arguments.done\ndata: "
+       R"({"type":"response.function_call_arguments.done","sequence_number":19,"output_index":2,)"
+       R"("item_id":"fc_be0924537e47edda6083eefcc1dbab70","name":"lookup",)"
+       R"("arguments":"{\"q\":\"x\"}"})"
+       "\n\n"
+       "event: response.output_item.done\ndata: "
+       R"({"type":"response.output_item.done","sequence_number":20,"output_index":2,)"
+       R"("item":{"id":"fc_be0924537e47edda6083eefcc1dbab70","type":"function_call",)"
+       R"("status":"completed","call_id":"call_1","name":"lookup","arguments":"{\"q\":\"x\"}"}})"
+       "\n\n"
+       "event: response.completed\ndata: "
+       R"({"type":"response.completed","sequence_number":21,)"
+       R"("response":{"id":"resp_00000000000000000000000000000000","object":"response",)"
+       R"("created_at":1700000000,"status":"completed","background":false,)"
+       R"("completed_at":1700000005,"error":null,"incomplete_details":null,"model":"m",)"
+       R"("output":[{"id":"rs_353efb2c7263eb2ca7f53743a176f8f4","type":"reasoning",)"
+       R"("status":"completed","summary":[],"content":[{"type":"reasoning_text",)"
+       R"("text":"Thinking."}]},{"id":"msg_7cae2e54d18e81771d83cc74e4015eb4","type":"message",)"
+       R"("status":"completed","role":"assistant","content":[{"type":"output_text",)"
+       R"("annotations":[],"logprobs":[],"text":"Hello, world"}]},)"
+       R"({"id":"fc_be0924537e47edda6083eefcc1dbab70","type":"function_call",)"
+       R"("status":"completed","call_id":"call_1","name":"lookup","arguments":"{\"q\":\"x\"}"}],)"
+       R"("previous_response_id":null,"store":false,"truncation":"disabled",)"
+       R"("usage":{"input_tokens":20,"input_tokens_details":{"cached_tokens":5,)"
+       R"("cache_write_tokens":0},"output_tokens":9,"output_tokens_details":{"reasoning_tokens":)"
+       R"(0},"total_tokens":29},"metadata":{}}})"
+       "\n\n"},
   };
   return table;
 }
@@ -98,6 +259,7 @@ TEST_CASE("every dialect's emitter writes the same canonical answer", "[emitters
     INFO(d.name);
     CHECK(run(d, false) == d.whole);
     const std::string stream = run(d, true);
+    if (!d.stream.empty()) CHECK(stream == d.stream);
     size_t at = 0;
     for (const std::string& marker : d.markers) {
       INFO(marker);

@@ -1,8 +1,8 @@
-// Golden fixtures: tests/fixtures/{guest,api,messages_guest,messages_api}/<case>/ hold the
-// upstream bytes
-// (upstream.sse or upstream.json), options.json and expected.out (the exact bytes a client
-// sees, see transcript() in src/engine/translator.h). Every fixture is replayed whole, split
-// into two slices at every byte position, and one byte at a time; all must match.
+// Golden fixtures: tests/fixtures/{guest,api,messages_guest,messages_api,responses_guest,
+// responses_api}/<case>/ hold the upstream bytes (upstream.sse or upstream.json, or another
+// fixture's, named by options.json "upstream"), options.json and expected.out (the exact bytes
+// a client sees, see transcript() in src/engine/translator.h). Every fixture is replayed whole,
+// split into two slices at every byte position, and one byte at a time; all must match.
 //
 // ZPROXY_GOLDEN_REGENERATE=1 rewrites expected.out from the whole-stream run (review the diff!).
 
@@ -59,7 +59,8 @@ std::string run(const std::string& options, const std::string& bytes,
 
 std::vector<fs::path> fixture_dirs() {
   std::vector<fs::path> dirs;
-  for (const char* mode : {"guest", "api", "messages_guest", "messages_api"}) {
+  for (const char* mode :
+       {"guest", "api", "messages_guest", "messages_api", "responses_guest", "responses_api"}) {
     fs::path root = fs::path(ZPROXY_FIXTURE_DIR) / mode;
     if (!fs::exists(root)) continue;
     for (const auto& e : fs::directory_iterator(root)) {

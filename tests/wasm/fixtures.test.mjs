@@ -1,9 +1,9 @@
-// Golden fixtures (tests/fixtures/{guest,api}/<name>/) under Wasm, whole, at every split point
-// and one byte at a time, twice:
+// Golden fixtures (tests/fixtures/<mode>/<name>/, every dialect) under Wasm, whole, at every
+// split point and one byte at a time, twice:
 //   - through the test module (build-wasm/zproxy_test.wasm): the translator alone, the exact
 //     transcript tests/unit/golden_test.cpp checks natively;
 //   - through the shipped module (build-wasm/zproxy.wasm) by way of worker/core.js, as the
-//     Worker drives it: a chat request in, the exchange's answer out.
+//     Worker drives it: a request on the fixture dialect's route in, the exchange's answer out.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,10 +18,11 @@ const wasmPath = join(root, 'build-wasm', 'zproxy.wasm');
 const enc = new TextEncoder();
 
 // Every golden fixture; `dialect` (absent: chat) says which client dialect's answer it pins.
-// Messages fixtures replay the chat fixtures' upstream recordings (options.json "upstream").
+// Messages and Responses fixtures replay the chat fixtures' upstream recordings (options.json
+// "upstream").
 function fixtures() {
   const out = [];
-  for (const mode of ['guest', 'api', 'messages_guest', 'messages_api']) {
+  for (const mode of ['guest', 'api', 'messages_guest', 'messages_api', 'responses_guest', 'responses_api']) {
     const dir = join(root, 'tests', 'fixtures', mode);
     if (!existsSync(dir)) continue;
     for (const name of readdirSync(dir).sort()) {
@@ -106,6 +107,23 @@ function chatBody(opts) {
   return enc.encode(JSON.stringify(body));
 }
 
+// The Responses request the fixture's options describe: byte for byte the body
+// responses_fixture_request (tests/support/fixture.cpp) parses for the transcript's echo.
+function responsesBody(opts) {
+  const body = { model: opts.model ?? 'glm-4.6', input: 'Hi' };
+  if (opts.stream) body.stream = true;
+  if (opts.reasoning_summary) body.reasoning = { summary: 'auto' };
+  if (opts.encrypted_reasoning) body.include = ['reasoning.encrypted_content'];
+  if (Array.isArray(opts.tools)) body.tools = opts.tools;
+  return enc.encode(JSON.stringify(body));
+}
+
+const ROUTES = {
+  chat: ['/v1/chat/completions', chatBody],
+  messages: ['/v1/messages', messagesBody],
+  responses: ['/v1/responses', responsesBody],
+};
+
 // Answers every job the gateway hands out (guest token fetches) with a token.
 function servePoll(core) {
   for (;;) {
@@ -121,12 +139,13 @@ function newCore(mod, opts) {
   return core;
 }
 
-// One chat request through the exchange, upstream 200 with `parts` as its body, stepped the
-// way worker/driver.js steps it. -> { head, body: Buffer of all output, request }
+// One request on the fixture dialect's route through the exchange, upstream 200 with `parts` as
+// its body, stepped the way worker/driver.js steps it. -> { head, body: Buffer of all output,
+// request }
 function exchange(core, opts, parts) {
-  const messages = opts.dialect === 'messages';
-  const body = messages ? messagesBody(opts) : chatBody(opts);
-  const reqHead = { method: 'POST', target: messages ? '/v1/messages' : '/v1/chat/completions', content_length: body.length,
+  const [target, makeBody] = ROUTES[opts.dialect ?? 'chat'];
+  const body = makeBody(opts);
+  const reqHead = { method: 'POST', target, content_length: body.length,
                     headers: [['authorization', `Bearer ${KEY}`], ['content-type', 'application/json']] };
   let { id, step } = core.start(reqHead, NOW, START_WALL, ENTROPY);
   let head = null;
@@ -171,16 +190,35 @@ function exchange(core, opts, parts) {
 const COMPLETION_ID = /chatcmpl-[A-Za-z0-9]{29}(?![A-Za-z0-9])/g;
 const MESSAGE_ID = /msg_[A-Za-z0-9]{24}(?![A-Za-z0-9])/g;
 const REQUEST_ID = /"request_id":"req_[A-Za-z0-9]{24}"/g;
-function normalise(body) {
+// Responses answers: the response id ("resp_" + 32 hex), the item ids ("rs_", "msg_", "fc_",
+// "ctc_" + 32 hex, drawn from the exchange's entropy too) and completed_at (the exchange's wall
+// clock at the end: START_WALL here, as NOW is held still; the transcript's clock reads
+// 1700000042, tests/support/fixture.cpp).
+const RESPONSE_ID = /resp_[0-9a-f]{32}(?![0-9a-f])/g;
+const ITEM_ID = /\b(?:rs|msg|fc|ctc)_[0-9a-f]{32}(?![0-9a-f])/g;
+const COMPLETED_AT = /"completed_at":(\d+)/g;
+function normalise(body, expected) {
   const text = body.toString('utf8');
-  for (const re of [COMPLETION_ID, MESSAGE_ID]) {
+  for (const re of [COMPLETION_ID, MESSAGE_ID, RESPONSE_ID]) {
     const ids = new Set(text.match(re) ?? []);
     assert.ok(ids.size <= 1, `several answer ids: ${[...ids]}`);
+  }
+  // Item ids: the n-th distinct id the answer shows becomes the n-th the transcript shows, so
+  // each item keeps one id throughout and the prefixes (the item kinds) must agree.
+  const gotItems = [...new Set(text.match(ITEM_ID) ?? [])];
+  const wantItems = [...new Set(expected?.match(ITEM_ID) ?? [])];
+  assert.deepEqual(gotItems.map((id) => id.split('_')[0]), wantItems.map((id) => id.split('_')[0]), 'item ids');
+  const itemMap = new Map(gotItems.map((id, i) => [id, wantItems[i]]));
+  for (const [, at] of text.matchAll(COMPLETED_AT)) {
+    assert.equal(Number(at), START_WALL / 1000, 'completed_at is the wall clock at the end');
   }
   return text
     .replace(COMPLETION_ID, 'chatcmpl-fixture')
     .replace(MESSAGE_ID, 'msg_fixture00000000000000000')
-    .replace(REQUEST_ID, '"request_id":"req_fixture"');
+    .replace(REQUEST_ID, '"request_id":"req_fixture"')
+    .replace(RESPONSE_ID, 'resp_fixture0000000000000000000000000')
+    .replace(ITEM_ID, (id) => itemMap.get(id))
+    .replace(COMPLETED_AT, '"completed_at":1700000042');
 }
 
 const header = (head, name) => head.headers.find(([n]) => n.toLowerCase() === name)?.[1];
@@ -214,15 +252,17 @@ function checkAnswer(f, got, how) {
   assert.equal(got.head.status, 200, `${where}: ${got.body}`);
   assert.equal(got.head.streaming, f.opts.stream === true, where);
   assert.match(header(got.head, 'content-type') ?? '', f.opts.stream ? /^text\/event-stream/ : /^application\/json/, where);
-  const text = normalise(got.body);
+  const text = normalise(got.body, f.expected.toString('utf8'));
   if (text !== f.expected.toString('utf8')) assert.fail(`${where}\n${text}\n---\n${f.expected}`);
 }
 
 test('golden fixtures through the shipped module, driven as the Worker drives it', () => {
   assert.ok(existsSync(wasmPath), `${wasmPath} missing: run scripts/build-wasm.sh`);
   const mod = new WebAssembly.Module(readFileSync(wasmPath));
-  // Each dialect's fixtures through its own route.
+  // Each dialect's fixtures through its own route. Responses always streams upstream, so its
+  // fixtures of a non-streaming upstream body (shape api_body) have no exchange to run in.
   for (const f of fixtures()) {
+    if (f.opts.dialect === 'responses' && f.opts.shape === 'api_body') continue;
     let core = null;
     for (const [how, cuts] of cutLists(f.bytes.length)) {
       // A gateway serves one request after another, as in an isolate; after a failure its

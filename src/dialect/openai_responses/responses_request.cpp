@@ -48,11 +48,16 @@ bool one_of(std::string_view v, std::initializer_list<std::string_view> options)
   return std::find(options.begin(), options.end(), v) != options.end();
 }
 
+// `path` empty: a top-level field, named by its key alone.
+std::string field(std::string_view path, std::string_view key) {
+  return path.empty() ? std::string(key) : dot(path, key);
+}
+
 Status optional_string(JsonValue obj, std::string_view path, std::string_view key,
                        std::string_view* out) {
   const JsonValue v = opt(obj, key);
   if (!v) return ok_status();
-  if (!v.is_string()) return invalid(dot(path, key), "expected a string.");
+  if (!v.is_string()) return invalid(field(path, key), "expected a string.");
   *out = v.string();
   return ok_status();
 }
@@ -60,11 +65,17 @@ Status optional_string(JsonValue obj, std::string_view path, std::string_view ke
 Status require_string(JsonValue obj, std::string_view path, std::string_view key,
                       std::string_view* out) {
   const JsonValue v = opt(obj, key);
-  if (!v) return missing(path.empty() ? std::string(key) : dot(path, key));
-  if (!v.is_string()) {
-    return invalid(path.empty() ? std::string(key) : dot(path, key), "expected a string.");
-  }
+  if (!v) return missing(field(path, key));
+  if (!v.is_string()) return invalid(field(path, key), "expected a string.");
   *out = v.string();
+  return ok_status();
+}
+
+// A required string that must not be empty (a call id, a tool name).
+Status require_nonempty(JsonValue obj, std::string_view path, std::string_view key,
+                        std::string_view* out) {
+  if (Status s = require_string(obj, path, key, out); !s.ok()) return s;
+  if (out->empty()) return invalid(field(path, key), "expected a non-empty string.");
   return ok_status();
 }
 
@@ -148,7 +159,7 @@ Status message_item(JsonValue item, const std::string& path, Parse& p) {
   } else if (role_text == "system") {
     role = Role::kSystem;
   } else if (role_text == "developer") {
-    role = Role::kDeveloper;
+    role = Role::kSystem;  // 8.2: developer -> system, for both upstream modes
   } else {
     return invalid(dot(path, "role"), "expected 'user', 'assistant', 'system' or 'developer'.");
   }
@@ -195,8 +206,8 @@ std::string compact_input_arguments(std::string_view input) {
 
 Status call_item(JsonValue item, const std::string& path, bool custom, Parse& p) {
   std::string_view call_id, name, ns, arguments;
-  if (Status s = require_string(item, path, "call_id", &call_id); !s.ok()) return s;
-  if (Status s = require_string(item, path, "name", &name); !s.ok()) return s;
+  if (Status s = require_nonempty(item, path, "call_id", &call_id); !s.ok()) return s;
+  if (Status s = require_nonempty(item, path, "name", &name); !s.ok()) return s;
   if (Status s = optional_string(item, path, "namespace", &ns); !s.ok()) return s;
   std::string args;
   if (custom) {
@@ -216,7 +227,7 @@ Status call_item(JsonValue item, const std::string& path, bool custom, Parse& p)
 // joined (an image part stands as "[image omitted]").
 Status output_item(JsonValue item, const std::string& path, Parse& p) {
   std::string_view call_id;
-  if (Status s = require_string(item, path, "call_id", &call_id); !s.ok()) return s;
+  if (Status s = require_nonempty(item, path, "call_id", &call_id); !s.ok()) return s;
   const JsonValue output = opt(item, "output");
   if (!output) return missing(dot(path, "output"));
   std::string text;
@@ -317,6 +328,10 @@ Status check_input(JsonValue body, Parse& p) {
                          "input items of type '" + std::string(type) + "' are not supported");
     }
     if (!s.ok()) return s;
+  }
+  // Reasoning items alone (and no instructions, already in) leave nothing to answer.
+  if (req(p).messages.empty()) {
+    return invalid("input", "expected at least one message, function call or tool output.");
   }
   return ok_status();
 }
