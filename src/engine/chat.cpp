@@ -366,8 +366,10 @@ ThinkingMode thinking_mode(const ExchangeState& s) {
 }
 
 // A field error of a mode's rules, in the Responses dialect's words: its fields' names.
-Error responses_field_error(Error e) {
+Error responses_field_error(Error e, const CanonicalRequest& req) {
   if (e.param == "response_format") e.param = "text.format";
+  // An image part the mode refuses: where it was in `input`, not in the canonical messages.
+  if (e.param.starts_with("messages[") && !req.image_path.empty()) e.param = req.image_path;
   return e;
 }
 
@@ -420,9 +422,10 @@ bool admit(ExchangeState& s, CanonicalRequest& req, int64_t now) {
                    s.dialect == Dialect::kMessages ? "output_config.format" : "response_format");
   }
   if (!mode_ok) {
-    respond_error(s, s.dialect == Dialect::kMessages    ? messages_field_error(mode_ok.error())
-                     : s.dialect == Dialect::kResponses ? responses_field_error(mode_ok.error())
-                                                        : mode_ok.error());
+    respond_error(s, s.dialect == Dialect::kMessages ? messages_field_error(mode_ok.error())
+                     : s.dialect == Dialect::kResponses
+                         ? responses_field_error(mode_ok.error(), req)
+                         : mode_ok.error());
     return false;
   }
   std::string name = req.model;

@@ -8,6 +8,12 @@ ErrorAnswer error_answer(Dialect dialect, const Error& error, std::string_view r
   if (dialect == Dialect::kMessages) {
     return {messages_error_status(error), messages_error_json(error, request_id)};
   }
+  if (dialect == Dialect::kResponses && error.param == "messages") {
+    // Upstream names the conversation "messages"; a Responses client knows it as "input".
+    Error renamed = error;
+    renamed.param = "input";
+    return {errc_info(error.code).status, error_json(renamed)};
+  }
   return {errc_info(error.code).status, error_json(error)};
 }
 
