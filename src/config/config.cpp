@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/effort.h"
+#include "core/sha256.h"
 #include "core/version.h"
 #include "json/json.h"
 
@@ -29,6 +30,11 @@ constexpr Setting kSettings[] = {
     {"HOST", "0.0.0.0", "native listen address"},
     {"API_KEY", kDefaultApiKey, "client key(s) for Authorization: Bearer, comma-separated"},
     {"ALLOW_OPEN_ACCESS", "false", "true disables client authentication entirely"},
+    {"CLIENT_KEYS", "",
+     "JSON array of client keys with names, models and limits (native: or @/path/file.json); "
+     "CLIENT_KEYS_2..CLIENT_KEYS_9 hold further arrays"},
+    {"ADMIN_KEY", "",
+     "at least 32 characters: enables /admin/* (and guards /metrics with CLIENT_KEYS)"},
     {"UPSTREAM_MODE", "auto", "auto | guest | api (auto: api when ZAI_API_KEYS is set)"},
     {"TOKEN_POOL_SIZE", "5", "guest mode: anonymous tokens to keep (0..256)"},
     {"ZAI_API_KEYS", "", "comma-separated keys for Z.AI's official API (api mode)"},
@@ -378,9 +384,50 @@ void load_mode(Reader& r, Config& c) {
 }
 
 // Runs after load_mode: the default key's verdict depends on the mode.
+// CLIENT_KEYS and CLIENT_KEYS_2 … CLIENT_KEYS_9: arrays concatenated in order (a Worker
+// variable holds about 20 keys).
+void load_client_keys(Reader& r, Config& c) {
+  std::vector<std::string> names = {"CLIENT_KEYS"};
+  for (int i = 2; i <= 9; ++i) names.push_back("CLIENT_KEYS_" + std::to_string(i));
+  for (const std::string& name : names) {
+    const std::optional<std::string_view> v = r.given(name);
+    if (!v) continue;
+    c.client_keys_set = true;
+    auto parsed = parse_client_keys(*v, c.warnings);
+    if (!parsed.ok()) {
+      std::string message = parsed.error().message;
+      if (name != "CLIENT_KEYS") message = name + message.substr(11);  // "CLIENT_KEYS" prefix
+      r.fail(message);
+      return;
+    }
+    for (ClientKey& k : *parsed) {
+      for (const ClientKey& other : c.client_keys) {
+        if (other.name == k.name) {
+          r.fail(name + ": the name '" + k.name + "' is used twice");
+          return;
+        }
+      }
+      c.client_keys.push_back(std::move(k));
+    }
+  }
+}
+
 void load_auth(Reader& r, Config& c) {
   c.allow_open_access = r.boolean("ALLOW_OPEN_ACCESS");
-  std::vector<std::string> keys = read_keys(r, "API_KEY");
+  if (const std::optional<std::string_view> admin = r.given("ADMIN_KEY")) {
+    if (admin->size() < 32 || has_space_or_ctl(*admin)) {
+      r.fail("ADMIN_KEY must be at least 32 characters without spaces");
+    }
+    c.admin_key = std::string(*admin);
+  }
+  load_client_keys(r, c);
+  if (c.client_keys_set && c.allow_open_access) {
+    r.fail("ALLOW_OPEN_ACCESS=true cannot be combined with CLIENT_KEYS");
+    return;
+  }
+  // With CLIENT_KEYS, API_KEY adds keys only when set explicitly (no public default).
+  std::vector<std::string> keys;
+  if (!c.client_keys_set || r.given("API_KEY")) keys = read_keys(r, "API_KEY");
   if (c.allow_open_access) {
     c.warnings.push_back(
         "ALLOW_OPEN_ACCESS=true: client authentication is disabled, anyone who can reach the "
@@ -391,7 +438,9 @@ void load_auth(Reader& r, Config& c) {
   }
   bool uses_default = false;
   for (const std::string& k : keys) uses_default = uses_default || k == kDefaultApiKey;
-  if (uses_default && c.mode == UpstreamMode::kApi) {
+  if (uses_default && c.client_keys_set) {
+    r.fail("API_KEY must not be the public default key when CLIENT_KEYS is set");
+  } else if (uses_default && c.mode == UpstreamMode::kApi) {
     r.fail(
         "API_KEY must be set to a private key in api mode: the default key is public and would "
         "expose ZAI_API_KEYS to anyone (or set ALLOW_OPEN_ACCESS=true deliberately)");
@@ -400,7 +449,21 @@ void load_auth(Reader& r, Config& c) {
         "public default API_KEY in use: anyone who knows it can use this proxy; set API_KEY to a "
         "private value");
   }
-  c.client_keys = std::move(keys);
+  // API_KEY's keys: unlimited client keys named api-key-<n>, before CLIENT_KEYS' own.
+  std::vector<ClientKey> unlimited;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    ClientKey k;
+    k.name = "api-key-" + std::to_string(i + 1);
+    k.digest = sha256(keys[i]);
+    unlimited.push_back(std::move(k));
+  }
+  for (const ClientKey& k : c.client_keys) {
+    for (const ClientKey& u : unlimited) {
+      if (u.name == k.name)
+        r.fail("CLIENT_KEYS: the name '" + k.name + "' is reserved for API_KEY");
+    }
+  }
+  c.client_keys.insert(c.client_keys.begin(), unlimited.begin(), unlimited.end());
 }
 
 void load_extra_headers(Reader& r, Config& c) {

@@ -12,6 +12,7 @@
 
 #include "core/result.h"
 #include "core/upstream.h"
+#include "keys/client_keys.h"
 
 namespace zproxy {
 
@@ -47,7 +48,11 @@ struct Config {
   int port = 3000;
 
   // client auth
-  std::vector<std::string> client_keys;  // API_KEY split on commas; empty when open access
+  // Every client key: API_KEY's entries (unlimited, named api-key-1, api-key-2, …) and
+  // CLIENT_KEYS' (with their names, models and limits). Empty with open access.
+  std::vector<ClientKey> client_keys;
+  bool client_keys_set = false;  // CLIENT_KEYS was given
+  std::string admin_key;         // ADMIN_KEY: /admin/* (and /metrics once CLIENT_KEYS is set)
   bool allow_open_access = false;
 
   // upstream

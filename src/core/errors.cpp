@@ -15,12 +15,14 @@ ErrcInfo errc_info(Errc e) {
     case Errc::kContentFilter: return {400, kInvalid, "content_filter"};
     case Errc::kInvalidApiKey: return {401, kInvalid, "invalid_api_key"};
     case Errc::kModelNotAvailable: return {403, kInvalid, "model_not_available"};
+    case Errc::kModelNotAllowed: return {403, kInvalid, "model_not_allowed"};
     case Errc::kNotFound: return {404, kInvalid, "not_found"};
     case Errc::kModelNotFound: return {404, kInvalid, "model_not_found"};
     case Errc::kMethodNotAllowed: return {405, kInvalid, "method_not_allowed"};
     case Errc::kRequestTimeout: return {408, kInvalid, "request_timeout"};
     case Errc::kRequestTooLarge: return {413, kInvalid, "request_too_large"};
     case Errc::kRateLimitExceeded: return {429, "rate_limit_error", "rate_limit_exceeded"};
+    case Errc::kInsufficientQuota: return {429, "insufficient_quota", "insufficient_quota"};
     case Errc::kInvalidConfig: return {500, "server_error", "invalid_config"};
     case Errc::kInternalError: return {500, "server_error", "internal_error"};
     case Errc::kUpstreamRejected: return {502, "upstream_error", "upstream_rejected"};

@@ -20,6 +20,7 @@ enum class Errc : uint8_t {
   // 401, 403, 404, 405, 408, 413
   kInvalidApiKey,
   kModelNotAvailable,
+  kModelNotAllowed,  // the client key may not use that model
   kNotFound,
   kModelNotFound,
   kMethodNotAllowed,
@@ -27,6 +28,7 @@ enum class Errc : uint8_t {
   kRequestTooLarge,
   // 429
   kRateLimitExceeded,
+  kInsufficientQuota,  // a client key over its token quota
   // 500
   kInvalidConfig,
   kInternalError,

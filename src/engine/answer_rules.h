@@ -58,6 +58,7 @@ class AnswerRules final : public DeltaSink {
   const UpstreamFailure& failure() const { return failure_; }
   // Once complete: how the answer ended, and whether a stop string ended it.
   FinishReason end_reason() const { return end_reason_; }
+  const Usage& usage() const { return usage_; }  // what upstream reported (zeros: nothing)
   bool ended_by_stop_string() const { return ended_by_stop_; }
 
  private:

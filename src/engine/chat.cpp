@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "core/civil_time.h"
 #include "core/effort.h"
 #include "core/tool_names.h"
 #include "dialect/anthropic_messages/emitter.h"
@@ -298,6 +299,9 @@ void after_translate(ExchangeState& s, int64_t now) {
   }
   s.gw.metrics.attempt(s.gw.config.mode, AttemptOutcome::kOk);
   s.stop_reason = std::string(em.end_reason());
+  const Usage& used = em.usage();
+  s.charged_tokens =
+      used.total_tokens > 0 ? used.total_tokens : used.prompt_tokens + used.completion_tokens;
   release_lease(s, nullptr, now);
   if (!s.client_stream) {
     record_first_token(s, s.first_body_at);
@@ -406,6 +410,79 @@ Error image_refusal(const ExchangeState& s, const CanonicalRequest& req) {
   return make_error(Errc::kUnsupportedValue, std::move(message), where);
 }
 
+// OpenAI's duration form for x-ratelimit-reset-requests: "1m2s", "59s", "250ms".
+std::string duration_text(int64_t ms) {
+  if (ms < 1000) return std::to_string(std::max<int64_t>(ms, 0)) + "ms";
+  const int64_t secs = (ms + 999) / 1000;
+  if (secs < 60) return std::to_string(secs) + "s";
+  return std::to_string(secs / 60) + "m" + (secs % 60 ? std::to_string(secs % 60) + "s" : "");
+}
+
+// The client key's model list, then its limits (docs/contract.md §7.2: after the model,
+// before credentials). Admitted: a concurrency slot is held until the exchange ends.
+bool admit_key(ExchangeState& s, const std::string& model, int64_t now) {
+  if (!s.key) return true;
+  const ClientKey& key = *s.key;
+  if (!key.allows(model)) {
+    respond_error(
+        s, make_error(Errc::kModelNotAllowed,
+                      "The key '" + key.name + "' may not use the model '" + model + "'", "model"));
+    return false;
+  }
+  if (!key.limited()) return true;
+  const int64_t wall = s.gw.wall_at(now);
+  const Admission a = s.gw.key_limits.admit(key, wall);
+  if (key.rpm) {
+    const std::string limit = std::to_string(*key.rpm);
+    const std::string remaining = std::to_string(a.rpm_remaining);
+    s.headers.push_back({"x-ratelimit-limit-requests", limit});
+    s.headers.push_back({"x-ratelimit-remaining-requests", remaining});
+    s.headers.push_back({"x-ratelimit-reset-requests", duration_text(a.rpm_reset_ms)});
+    if (s.dialect == Dialect::kMessages) {
+      s.headers.push_back({"anthropic-ratelimit-requests-limit", limit});
+      s.headers.push_back({"anthropic-ratelimit-requests-remaining", remaining});
+      s.headers.push_back({"anthropic-ratelimit-requests-reset",
+                           format_datetime(wall + a.rpm_reset_ms, 'T') + "Z"});
+    }
+  }
+  const int64_t retry_s = (a.retry_after_ms + 999) / 1000;
+  switch (a.refused) {
+    case Limit::kNone: s.admitted = true; return true;
+    case Limit::kRpm:
+      s.gw.metrics.client_limited(key.name, "rpm");
+      respond_error(s,
+                    make_error(Errc::kRateLimitExceeded,
+                               "The key '" + key.name + "' is over its limit of " +
+                                   std::to_string(*key.rpm) + " requests per minute"),
+                    retry_s);
+      return false;
+    case Limit::kConcurrency:
+      s.gw.metrics.client_limited(key.name, "concurrency");
+      respond_error(s,
+                    make_error(Errc::kRateLimitExceeded, "The key '" + key.name + "' already has " +
+                                                             std::to_string(*key.max_concurrent) +
+                                                             " requests open"),
+                    1);
+      return false;
+    case Limit::kTokensPerDay:
+    case Limit::kTokensPerMonth: {
+      const bool day = a.refused == Limit::kTokensPerDay;
+      s.gw.metrics.client_limited(key.name, day ? "tokens_per_day" : "tokens_per_month");
+      s.headers.push_back({"x-should-retry", "false"});
+      respond_error(
+          s,
+          make_error(Errc::kInsufficientQuota,
+                     "The key '" + key.name + "' has used its " +
+                         std::to_string(day ? *key.tokens_per_day : *key.tokens_per_month) +
+                         " tokens per " + (day ? "day" : "month") + "; it resets at " +
+                         format_datetime(wall + a.retry_after_ms, 'T') + "Z"),
+          retry_s);
+      return false;
+    }
+  }
+  return true;
+}
+
 // After parsing, for every dialect: the mode's field rules, then the model.
 bool admit(ExchangeState& s, CanonicalRequest& req, int64_t now) {
   GatewayCore& gw = s.gw;
@@ -455,6 +532,7 @@ bool admit(ExchangeState& s, CanonicalRequest& req, int64_t now) {
     }
     s.upstream_model = cfg.vision_model;  // adapted to its caps like any target
   }
+  if (!admit_key(s, name, now)) return false;
   s.first_model = s.upstream_model;
   s.asked_max_tokens = req.max_tokens;
   s.asked_thinking = req.thinking;

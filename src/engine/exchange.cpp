@@ -1,6 +1,7 @@
 // Exchange: the public face of one client request, plus routing and the simple answers
 // (health, readiness, models, metrics, errors). The chat flow is in chat.cpp.
 
+#include "core/civil_time.h"
 #include "dialect/openai_chat/writer.h"
 #include "engine/gateway_impl.h"
 #include "engine/log.h"
@@ -73,20 +74,90 @@ void answer_readyz(ExchangeState& s, int64_t now) {
   }
 }
 
+// The models the caller's key may use (all of them without a key list).
+std::vector<ModelEntry> allowed_models(const ExchangeState& s) {
+  std::vector<ModelEntry> out;
+  for (const ModelEntry& m : s.gw.config.models) {
+    if (!s.key || s.key->allows(m.public_name)) out.push_back(m);
+  }
+  return out;
+}
+
 void answer_models(ExchangeState& s, std::string_view model_id) {
   const Config& cfg = s.gw.config;
   const int64_t created = s.gw.started_wall / 1000;
   if (model_id.empty()) {
-    respond_json(s, 200, models_list_json(cfg.models, created));
+    respond_json(s, 200, models_list_json(allowed_models(s), created));
     return;
   }
   const std::string id = percent_decode(model_id);
-  if (const ModelEntry* m = cfg.find_model(id)) {
+  if (const ModelEntry* m = cfg.find_model(id); m && (!s.key || s.key->allows(id))) {
     respond_json(s, 200, model_json(*m, created));
     return;
   }
   respond_error(s,
                 make_error(Errc::kModelNotFound, "The model '" + id + "' does not exist", "model"));
+}
+
+// GET /v1/usage: the caller's own key, its limits and what it has used.
+void answer_usage(ExchangeState& s, int64_t now) {
+  const int64_t wall = s.gw.wall_at(now);
+  JsonBuffer buf;
+  JsonWriter w(buf);
+  auto limit = [&](std::string_view name, const std::optional<int64_t>& v) {
+    w.Key(name);
+    if (v) {
+      w.Int64(*v);
+    } else {
+      w.Null();
+    }
+  };
+  w.StartObject();
+  w.Key("name");
+  if (s.key) {
+    w.String(s.key->name);
+  } else {
+    w.Null();  // open access: nobody in particular
+  }
+  w.Key("limits");
+  w.StartObject();
+  w.Key("models");
+  if (s.key && !s.key->models.empty()) {
+    w.StartArray();
+    for (const std::string& m : s.key->models) w.String(m);
+    w.EndArray();
+  } else {
+    w.Null();
+  }
+  const ClientKey none;
+  const ClientKey& k = s.key ? *s.key : none;
+  limit("rpm", k.rpm);
+  limit("max_concurrent", k.max_concurrent);
+  limit("tokens_per_day", k.tokens_per_day);
+  limit("tokens_per_month", k.tokens_per_month);
+  w.Key("expires_at");
+  if (k.expires_at_ms) {
+    w.String(format_datetime(*k.expires_at_ms, 'T') + "Z");
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  const KeyUsage u = s.key ? s.gw.key_limits.usage(s.key->name, wall) : KeyUsage{};
+  w.Key("usage");
+  w.StartObject();
+  w.Key("requests_this_window");
+  w.Int64(u.requests_this_window);
+  w.Key("concurrent");
+  w.Int64(u.concurrent);
+  w.Key("tokens_today");
+  w.Int64(u.tokens_today);
+  w.Key("tokens_this_month");
+  w.Int64(u.tokens_this_month);
+  w.EndObject();
+  w.Key("source");
+  w.String("local");
+  w.EndObject();
+  respond_json(s, 200, buf.take());
 }
 
 void answer_metrics(ExchangeState& s, int64_t now) {
@@ -117,13 +188,18 @@ void route_request(ExchangeState& s, const RequestHead& head, std::string_view p
     return;
   }
   const std::span<const HeaderView> hs(head.headers);
-  if (!gw.config.allow_open_access &&
-      !authorized(find_header(hs, "authorization"), find_header(hs, "x-api-key"),
-                  gw.config.client_keys)) {
-    respond_error(s, make_error(Errc::kInvalidApiKey,
-                                "Incorrect or missing API key. Send it as 'Authorization: "
-                                "Bearer <key>' or 'x-api-key: <key>'."));
-    return;
+  if (!gw.config.allow_open_access) {
+    const ClientKey* key = identify_client_key(
+        gw.config.client_keys,
+        presented_key(find_header(hs, "authorization"), find_header(hs, "x-api-key")));
+    const int64_t wall = gw.wall_at(now);
+    if (key == nullptr || key->disabled || (key->expires_at_ms && *key->expires_at_ms <= wall)) {
+      respond_error(s, make_error(Errc::kInvalidApiKey,
+                                  "Incorrect, disabled, expired or missing API key. Send it as "
+                                  "'Authorization: Bearer <key>' or 'x-api-key: <key>'."));
+      return;
+    }
+    s.key = *key;
   }
   if (m.route == Route::kCountTokens && gw.config.count_tokens == CountTokens::kOff) {
     respond_error(s, make_error(Errc::kNotFound, "count_tokens is turned off (COUNT_TOKENS=off)"));
@@ -148,6 +224,7 @@ void route_request(ExchangeState& s, const RequestHead& head, std::string_view p
   }
   switch (m.route) {
     case Route::kModels: answer_models(s, m.model_id); return;
+    case Route::kUsage: answer_usage(s, now); return;
     case Route::kMetrics: answer_metrics(s, now); return;
     case Route::kChatCompletions:
     case Route::kMessages:
@@ -250,6 +327,7 @@ size_t Exchange::body_limit() const {
 }
 
 Step Exchange::on_body(std::string_view body, int64_t now) {
+  s_->request_bytes = body.size();
   if (s_->phase == Phase::kBody) {
     switch (s_->route) {
       case Route::kMessages: messages_on_body(*s_, body, now); break;
@@ -353,6 +431,7 @@ bool Exchange::streaming() const {
 std::string Exchange::take_output() {
   std::string out;
   out.swap(s_->out);
+  s_->output_bytes += out.size();
   return out;
 }
 

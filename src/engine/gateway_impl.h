@@ -15,6 +15,7 @@
 #include "engine/http.h"
 #include "engine/metrics.h"
 #include "engine/translator.h"
+#include "keys/client_keys.h"
 #include "pool/credential_pool.h"
 
 namespace zproxy {
@@ -26,6 +27,7 @@ struct GatewayCore {
   Config config;
   std::optional<Error> config_error;
   CredentialPool pool;
+  KeyLimits key_limits;  // client keys' limits, the memory backend
   Metrics metrics;
   std::string logs;
   std::set<uint64_t> jobs_in_flight;
@@ -72,6 +74,11 @@ struct ExchangeState {
   Route route = Route::kOther;
   Dialect dialect = Dialect::kChat;  // the shape of answers and errors
   std::string origin;
+  std::optional<ClientKey> key;  // the client key the request presented (none: open access)
+  bool admitted = false;         // the key's limits admitted it: a concurrency slot is held
+  size_t request_bytes = 0;      // for the token estimate when upstream reports no usage
+  size_t output_bytes = 0;       // bytes handed to the host
+  int64_t charged_tokens = 0;    // upstream's usage.total_tokens of the answer
   Phase phase = Phase::kDone;
   Action action = Action::kFinish;  // what the next step tells the host
   int64_t start_mono = 0;

@@ -41,6 +41,8 @@ RouteMatch match_route(std::string_view method, std::string_view path) {
   } else if (path.size() > kModelsPrefix.size() && path.starts_with(kModelsPrefix)) {
     fixed(Route::kModels, "GET", "GET, HEAD, OPTIONS");
     m.model_id = path.substr(kModelsPrefix.size());
+  } else if (path == "/v1/usage") {
+    fixed(Route::kUsage, "GET", "GET, HEAD, OPTIONS");
   } else if (path == "/healthz") {
     fixed(Route::kHealthz, "GET", "GET, HEAD, OPTIONS");
   } else if (path == "/readyz") {
@@ -51,28 +53,16 @@ RouteMatch match_route(std::string_view method, std::string_view path) {
   return m;
 }
 
-bool authorized(std::string_view authorization_header, std::string_view x_api_key,
-                const std::vector<std::string>& keys) {
+std::string_view presented_key(std::string_view authorization_header, std::string_view x_api_key) {
   std::string_view h = x_api_key;
   if (h.empty()) {
     h = authorization_header;
-    if (h.size() < 7 || !iequals(h.substr(0, 7), "bearer ")) return false;
+    if (h.size() < 7 || !iequals(h.substr(0, 7), "bearer ")) return {};
     h.remove_prefix(7);
   }
   while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
   while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
-  if (h.empty()) return false;
-  bool match = false;
-  for (const std::string& key : keys) {
-    // Compare every byte of the key whatever the length, so timing tells nothing about it.
-    uint8_t diff = key.size() == h.size() ? 0 : 1;
-    for (size_t i = 0; i < key.size(); ++i) {
-      const char c = i < h.size() ? h[i] : '\0';
-      diff |= static_cast<uint8_t>(key[i] ^ c);
-    }
-    match |= (diff == 0);
-  }
-  return match;
+  return h;
 }
 
 std::string_view sane_request_id(std::string_view v) {

@@ -30,10 +30,9 @@ struct RouteMatch {
 // `path` without the query string.
 RouteMatch match_route(std::string_view method, std::string_view path);
 
-// The client key is `x-api-key` when sent, else the bearer token of `Authorization`; compared
-// in constant time against every configured key.
-bool authorized(std::string_view authorization_header, std::string_view x_api_key,
-                const std::vector<std::string>& keys);
+// The client key a request presents: `x-api-key` when sent, else the bearer token of
+// `Authorization`; empty when there is none.
+std::string_view presented_key(std::string_view authorization_header, std::string_view x_api_key);
 
 // The client's X-Request-Id when sane (1..128 of [A-Za-z0-9._:-]), else empty.
 std::string_view sane_request_id(std::string_view client_value);

@@ -11,6 +11,7 @@ std::string_view route_name(Route r) {
     case Route::kMessages: return "messages";
     case Route::kCountTokens: return "count_tokens";
     case Route::kResponses: return "responses";
+    case Route::kUsage: return "usage";
     case Route::kModels: return "models";
     case Route::kHealthz: return "healthz";
     case Route::kReadyz: return "readyz";
@@ -133,6 +134,18 @@ std::string Metrics::render(UpstreamMode mode, const PoolCounts& pool) const {
     out.append("zproxy_model_fallbacks_total{from=\"").append(key.first);
     out.append("\",to=\"").append(key.second).append("\"} ").append(std::to_string(n));
     out.append("\n");
+  }
+  header(out, "zproxy_client_limited_total", "counter",
+         "Client-key requests refused by one of the key's limits.");
+  for (const auto& [key, n] : client_limited_) {
+    out.append("zproxy_client_limited_total{key=\"").append(key.first);
+    out.append("\",limit=\"").append(key.second).append("\"} ").append(std::to_string(n));
+    out.append("\n");
+  }
+  header(out, "zproxy_client_tokens_total", "counter", "Tokens charged to each client key.");
+  for (const auto& [key, n] : client_tokens_) {
+    out.append("zproxy_client_tokens_total{key=\"").append(key).append("\"} ");
+    out.append(std::to_string(n)).append("\n");
   }
   header(out, "zproxy_count_tokens_total", "counter", "count_tokens answers by source.");
   out.append("zproxy_count_tokens_total{source=\"tokenizer\"} ");

@@ -18,13 +18,14 @@ enum class Route : uint8_t {
   kMessages,
   kCountTokens,
   kResponses,
+  kUsage,
   kModels,
   kHealthz,
   kReadyz,
   kMetrics,
   kOther
 };
-inline constexpr size_t kRouteCount = 9;
+inline constexpr size_t kRouteCount = 10;
 std::string_view route_name(Route r);
 
 // Upstream attempt outcomes: "ok" plus one per Verdict, and "timeout".
@@ -64,6 +65,12 @@ class Metrics {
   // A count_tokens answer, from Z.AI's tokenizer or the estimate.
   // An attempt switched from one model to the next of MODEL_FALLBACKS (configured names).
   void model_fallback(const std::string& from, const std::string& to) { ++fallbacks_[{from, to}]; }
+  // A client key's request refused by one of its limits ("rpm", "concurrency",
+  // "tokens_per_day", "tokens_per_month"), and the tokens charged to a key.
+  void client_limited(const std::string& key, std::string_view limit) {
+    ++client_limited_[{key, std::string(limit)}];
+  }
+  void client_tokens(const std::string& key, int64_t n) { client_tokens_[key] += n; }
   void count_tokens(bool tokenizer) { ++(tokenizer ? counted_tokenizer_ : counted_estimate_); }
   void inflight_delta(int delta) { inflight_ += delta; }
 
@@ -78,6 +85,8 @@ class Metrics {
   uint64_t fetch_ok_ = 0;
   uint64_t fetch_failed_ = 0;
   std::map<std::pair<std::string, std::string>, uint64_t> fallbacks_;
+  std::map<std::pair<std::string, std::string>, uint64_t> client_limited_;
+  std::map<std::string, int64_t> client_tokens_;
   uint64_t counted_tokenizer_ = 0;
   uint64_t counted_estimate_ = 0;
   int64_t inflight_ = 0;

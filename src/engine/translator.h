@@ -52,6 +52,7 @@ class Translator {
   const UpstreamFailure& failure() const { return rules_.failure(); }
   // Once complete: the finish in the dialect's words (chat finish_reason, Messages stop_reason).
   std::string_view end_reason() const;
+  const Usage& usage() const { return rules_.usage(); }
   // Streaming, once committed: the dialect's error event; later deltas are ignored.
   void write_error_event(const Error& error) { rules_.write_error_event(error); }
   // Streaming: the dialect's keep-alive.

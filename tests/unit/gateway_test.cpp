@@ -893,3 +893,89 @@ TEST_CASE("web search: Z.AI's tool upstream, its results as url_citation annotat
       R"("annotations":[{"type":"url_citation","start_index":0,"end_index":5,"title":"Paris - Wikipedia","url":"https://en.wikipedia.org/wiki/Paris"}])"));
   CHECK_FALSE(has(h.logs, "declined_tools"));
 }
+
+// ---- client keys (docs/contract.md §14: CLIENT_KEYS) ---------------------------------------
+
+TEST_CASE("client keys: identity, model lists, rpm and quota refusals, usage", "[gateway][keys]") {
+  EnvMap env = kApiEnv;
+  env.erase("API_KEY");
+  env["CLIENT_KEYS"] =
+      R"([{"name":"team-a","key":"sk-a","models":["glm-4.6","glm-4.5*"],"rpm":2,"tokens_per_day":30},)"
+      R"({"name":"team-b","key":"sk-b","disabled":true},{"name":"team-c","key":"sk-c","expires_at":"2020-01-01T00:00:00Z"}])";
+  Harness h(env);
+  const auto key = [](std::string k) {
+    return std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer " + k}};
+  };
+  const std::string chat =
+      R"({"model":"glm-4.6","stream":true,"messages":[{"role":"user","content":"Hi"}]})";
+  CHECK(h.run("POST", "/v1/chat/completions", chat, api_stream, key("sk-b")).status == 401);
+  CHECK(h.run("POST", "/v1/chat/completions", chat, api_stream, key("sk-c")).status == 401);
+  CHECK(h.run("POST", "/v1/chat/completions", chat, api_stream, key("sk-test")).status == 401);
+
+  auto forbidden = h.run("POST", "/v1/chat/completions",
+                         R"({"model":"glm-4.7","messages":[{"role":"user","content":"Hi"}]})",
+                         api_stream, key("sk-a"));
+  CHECK(forbidden.status == 403);
+  CHECK(has(forbidden.body, R"("code":"model_not_allowed")"));
+  CHECK(forbidden.upstream.empty());
+
+  auto first = h.run("POST", "/v1/chat/completions", chat, api_stream, key("sk-a"));
+  CHECK(first.status == 200);
+  CHECK(first.header("x-ratelimit-limit-requests") == "2");
+  CHECK(first.header("x-ratelimit-remaining-requests") == "1");
+  CHECK(first.header("x-ratelimit-reset-requests") == "1m");
+  // 24 tokens charged (the answer's usage.total_tokens): /v1/usage shows them.
+  auto usage = h.run("GET", "/v1/usage", "", api_stream, key("sk-a"));
+  CHECK(usage.status == 200);
+  CHECK(has(usage.body, R"("name":"team-a")"));
+  CHECK(has(usage.body, R"("tokens_today":24)"));
+  CHECK(has(usage.body, R"("rpm":2)"));
+  CHECK(has(usage.body, R"("max_concurrent":null)"));
+  CHECK_FALSE(has(usage.body, "sk-a"));
+
+  auto second = h.run("POST", "/v1/chat/completions", chat, api_stream, key("sk-a"));
+  CHECK(second.status == 200);
+  CHECK(second.header("x-ratelimit-remaining-requests") == "0");
+  // Over the day's 30 tokens now (48): insufficient_quota until tomorrow, no retry.
+  auto quota = h.run("POST", "/v1/chat/completions", chat, api_stream, key("sk-a"));
+  CHECK(quota.status == 429);
+  CHECK(has(quota.body, R"("code":"insufficient_quota")"));
+  CHECK(quota.header("x-should-retry") == "false");
+  CHECK(!quota.header("Retry-After").empty());
+  // /v1/models lists only what the key allows.
+  auto models = h.run("GET", "/v1/models", "", api_stream, key("sk-a"));
+  CHECK(has(models.body, R"("id":"glm-4.6")"));
+  CHECK(has(models.body, R"("id":"glm-4.5-air")"));
+  CHECK_FALSE(has(models.body, R"("id":"glm-4.7")"));
+  CHECK_FALSE(has(h.gw.poll(h.now).logs + h.logs, "sk-a"));  // never a key in a log line
+}
+
+TEST_CASE("client keys: the rpm window and the Messages dialect's shape", "[gateway][keys]") {
+  EnvMap env = kApiEnv;
+  env["CLIENT_KEYS"] = R"([{"name":"solo","key":"sk-solo","rpm":1}])";
+  Harness h(env);
+  const std::vector<std::pair<std::string, std::string>> solo = {{"x-api-key", "sk-solo"}};
+  CHECK(
+      h.run("POST", "/v1/messages", messages_body(R"("stream":true,)"), api_stream, solo).status ==
+      200);
+  auto limited =
+      h.run("POST", "/v1/messages", messages_body(R"("stream":true,)"), api_stream, solo);
+  CHECK(limited.status == 429);
+  CHECK(has(limited.body, R"("type":"rate_limit_error")"));
+  CHECK(limited.header("Retry-After") == "60");
+  CHECK(limited.header("anthropic-ratelimit-requests-limit") == "1");
+  CHECK(limited.upstream.empty());
+  // API_KEY stays valid beside CLIENT_KEYS, unlimited, as api-key-1.
+  auto plain = h.run("GET", "/v1/usage", "", api_stream);
+  CHECK(has(plain.body, R"("name":"api-key-1")"));
+  h.now += 60000;
+  h.wall += 60000;
+  CHECK(
+      h.run("POST", "/v1/messages", messages_body(R"("stream":true,)"), api_stream, solo).status ==
+      200);
+  EnvMap open = kApiEnv;
+  open["CLIENT_KEYS"] = R"([{"name":"x","key":"k"}])";
+  open["ALLOW_OPEN_ACCESS"] = "true";
+  Harness refused(open);
+  CHECK(refused.run("GET", "/v1/models", "", api_stream).status == 500);
+}

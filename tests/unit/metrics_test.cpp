@@ -189,6 +189,8 @@ TEST_CASE("metrics: a fresh page lists every series at zero", "[metrics]") {
       {"zproxy_token_fetches_total", "counter"},
       {"zproxy_count_tokens_total", "counter"},
       {"zproxy_model_fallbacks_total", "counter"},
+      {"zproxy_client_limited_total", "counter"},
+      {"zproxy_client_tokens_total", "counter"},
       {"zproxy_credentials", "gauge"},
       {"zproxy_inflight_requests", "gauge"},
   };
@@ -199,7 +201,7 @@ TEST_CASE("metrics: a fresh page lists every series at zero", "[metrics]") {
     CHECK_FALSE(page.help.at(name).empty());
   }
   // Requests appear once counted; every other series is there from the start.
-  const size_t histogram_series = 11 * (kLe.size() + 3);  // 9 routes + 2 modes
+  const size_t histogram_series = 12 * (kLe.size() + 3);  // 10 routes + 2 modes
   CHECK(page.samples.size() == histogram_series + 16 + 2 + 2 + 2 + 4 + 1);
   for (const auto& [key, value] : page.samples) {
     INFO(key);

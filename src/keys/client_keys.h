@@ -1,0 +1,91 @@
+#pragma once
+// Client keys with their own limits (CLIENT_KEYS, docs/contract.md §14 until built): who a
+// request is, which models it may use, and the memory backend of its limits (requests per
+// minute, concurrent requests, tokens per UTC day and month). Sans-I/O: times come in as Unix
+// milliseconds; the store holds no secret, only each key's configured name.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace zproxy {
+
+struct ClientKey {
+  std::string name;                  // [A-Za-z0-9._-]{1,64}, unique
+  std::array<uint8_t, 32> digest{};  // SHA-256 of the key
+  std::vector<std::string> models;   // empty: every model; a trailing '*' matches a prefix
+  std::optional<int64_t> rpm;
+  std::optional<int64_t> max_concurrent;
+  std::optional<int64_t> tokens_per_day;
+  std::optional<int64_t> tokens_per_month;
+  std::optional<int64_t> expires_at_ms;  // Unix ms
+  bool disabled = false;
+
+  bool limited() const { return rpm || max_concurrent || tokens_per_day || tokens_per_month; }
+  // Whether `model` (the name after model-name resolution) is on the key's list.
+  bool allows(std::string_view model) const;
+};
+
+// CLIENT_KEYS' JSON array. `warnings` gets one line per key given in plaintext ("key").
+Result<std::vector<ClientKey>> parse_client_keys(std::string_view json,
+                                                 std::vector<std::string>& warnings);
+
+// The key `presented` is, by its SHA-256 (compared in constant time with every key), or nullptr.
+const ClientKey* identify_client_key(const std::vector<ClientKey>& keys,
+                                     std::string_view presented);
+
+// "YYYY-MM-DDTHH:MM:SSZ" (fractional seconds allowed) as Unix ms, or nullopt.
+std::optional<int64_t> parse_utc_timestamp(std::string_view text);
+
+enum class Limit : uint8_t { kNone, kRpm, kConcurrency, kTokensPerDay, kTokensPerMonth };
+
+struct Admission {
+  Limit refused = Limit::kNone;  // kNone: admitted (a concurrency slot is now held)
+  int64_t retry_after_ms = 0;    // refused: when trying again can help
+  // For keys with an rpm limit: x-ratelimit-* values after this request.
+  int64_t rpm_remaining = -1;
+  int64_t rpm_reset_ms = 0;
+};
+
+struct KeyUsage {
+  int64_t requests_this_window = 0;
+  int64_t concurrent = 0;
+  int64_t tokens_today = 0;
+  int64_t tokens_this_month = 0;
+};
+
+// The memory backend: one counter set per key name. rpm is a 60 s window from its first
+// admitted request; days and months are UTC. A refused request counts nothing; an admitted one
+// counts whatever its outcome.
+class KeyLimits {
+ public:
+  Admission admit(const ClientKey& key, int64_t now_ms);
+  void release(const std::string& name);  // the admitted request ended
+  void charge(const std::string& name, int64_t tokens, int64_t now_ms);
+  KeyUsage usage(const std::string& name, int64_t now_ms) const;
+
+ private:
+  struct Counters {
+    int64_t window_start = -1;
+    int64_t window_count = 0;
+    int64_t concurrent = 0;
+    int64_t day = -1;  // UTC day number of tokens_day
+    int64_t tokens_day = 0;
+    int64_t month = -1;  // year * 12 + month - 1 of tokens_month
+    int64_t tokens_month = 0;
+  };
+  void roll(Counters& c, int64_t now_ms) const;
+  std::map<std::string, Counters, std::less<>> counters_;
+};
+
+// Unix ms of the next UTC midnight / first of next month after `now_ms`.
+int64_t next_utc_day_ms(int64_t now_ms);
+int64_t next_utc_month_ms(int64_t now_ms);
+
+}  // namespace zproxy

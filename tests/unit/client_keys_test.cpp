@@ -1,0 +1,107 @@
+#include "keys/client_keys.h"
+
+#include <catch2/catch.hpp>
+
+#include "core/sha256.h"
+
+namespace zproxy {
+
+namespace {
+
+constexpr int64_t kNoon = 1780315200000;  // 2026-06-01T12:00:00Z
+
+std::vector<ClientKey> keys(std::string_view json) {
+  std::vector<std::string> warnings;
+  auto parsed = parse_client_keys(json, warnings);
+  REQUIRE(parsed.ok());
+  return std::move(parsed).value();
+}
+
+}  // namespace
+
+TEST_CASE("client keys: parsed, hashed, identified in constant time", "[keys]") {
+  std::vector<std::string> warnings;
+  const std::string json = R"([{"name":"team-a","key_sha256":")" + sha256_hex("sk-a") +
+                           R"(","models":["glm-4.6","glm-4.5*"],"rpm":2,"max_concurrent":1,)"
+                           R"("tokens_per_day":100,"expires_at":"2027-01-01T00:00:00Z"},)"
+                           R"({"name":"team-b","key":"sk-b","disabled":true}])";
+  auto parsed = parse_client_keys(json, warnings);
+  REQUIRE(parsed.ok());
+  const std::vector<ClientKey>& ks = *parsed;
+  REQUIRE(ks.size() == 2);
+  CHECK(warnings.size() == 1);  // team-b in plaintext
+  CHECK(identify_client_key(ks, "sk-a") == &ks[0]);
+  CHECK(identify_client_key(ks, "sk-b") == &ks[1]);
+  CHECK(identify_client_key(ks, "sk-c") == nullptr);
+  CHECK(identify_client_key(ks, "") == nullptr);
+  CHECK(ks[0].allows("glm-4.6"));
+  CHECK(ks[0].allows("glm-4.5-air"));
+  CHECK_FALSE(ks[0].allows("glm-4.7"));
+  CHECK(ks[1].allows("anything"));
+  CHECK(ks[0].expires_at_ms == parse_utc_timestamp("2027-01-01T00:00:00Z"));
+  CHECK(*parse_utc_timestamp("1970-01-02T00:00:01Z") == 86401000);
+  CHECK(ks[1].disabled);
+
+  for (const char* bad : {
+           R"({})",
+           R"([{"name":"x y","key":"k"}])",
+           R"([{"name":"a","key":"k","key_sha256":"00"}])",
+           R"([{"name":"a"}])",
+           R"([{"name":"a","key_sha256":"abc"}])",
+           R"([{"name":"a","key":"k","models":["gl*m"]}])",
+           R"([{"name":"a","key":"k","rpm":0}])",
+           R"([{"name":"a","key":"k","expires_at":"tomorrow"}])",
+           R"([{"name":"a","key":"k"},{"name":"a","key":"j"}])",
+       }) {
+    INFO(bad);
+    auto r = parse_client_keys(bad, warnings);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.starts_with("CLIENT_KEYS"));
+    CHECK(r.error().message.find("\"k\"") == std::string::npos);
+  }
+}
+
+TEST_CASE("key limits: rpm window, concurrency, daily and monthly tokens", "[keys]") {
+  const auto ks = keys(
+      R"([{"name":"a","key":"k","rpm":2,"max_concurrent":2,"tokens_per_day":100,"tokens_per_month":150}])");
+  const ClientKey& k = ks[0];
+  KeyLimits limits;
+  Admission first = limits.admit(k, kNoon);
+  CHECK(first.refused == Limit::kNone);
+  CHECK(first.rpm_remaining == 1);
+  CHECK(first.rpm_reset_ms == 60000);
+  CHECK(limits.admit(k, kNoon + 1000).refused == Limit::kNone);
+  // Both slots are held: the rpm limit speaks first, counting nothing.
+  Admission third = limits.admit(k, kNoon + 2000);
+  CHECK(third.refused == Limit::kRpm);
+  CHECK(third.retry_after_ms == 58000);
+  CHECK(limits.usage("a", kNoon + 2000).requests_this_window == 2);
+  // A new window: the concurrency limit.
+  Admission fourth = limits.admit(k, kNoon + 60000);
+  CHECK(fourth.refused == Limit::kConcurrency);
+  CHECK(fourth.retry_after_ms == 1000);
+  limits.release("a");
+  CHECK(limits.admit(k, kNoon + 60001).refused == Limit::kNone);
+  limits.release("a");
+  limits.release("a");
+  CHECK(limits.usage("a", kNoon + 60001).concurrent == 0);
+  // Tokens: the day's quota, then the month's.
+  limits.charge("a", 100, kNoon + 61000);
+  Admission over = limits.admit(k, kNoon + 200000);
+  CHECK(over.refused == Limit::kTokensPerDay);
+  CHECK(over.retry_after_ms == next_utc_day_ms(kNoon + 200000) - (kNoon + 200000));
+  const int64_t tomorrow = kNoon + 86400000;
+  CHECK(limits.admit(k, tomorrow).refused == Limit::kNone);
+  limits.release("a");
+  limits.charge("a", 60, tomorrow);
+  Admission month = limits.admit(k, tomorrow + 70000);
+  CHECK(month.refused == Limit::kTokensPerMonth);
+  CHECK(next_utc_month_ms(kNoon) == *parse_utc_timestamp("2026-07-01T00:00:00Z"));
+  CHECK(next_utc_month_ms(*parse_utc_timestamp("2026-12-31T23:00:00Z")) ==
+        *parse_utc_timestamp("2027-01-01T00:00:00Z"));
+  const KeyUsage u = limits.usage("a", tomorrow + 70000);
+  CHECK(u.tokens_today == 60);
+  CHECK(u.tokens_this_month == 160);
+}
+
+}  // namespace zproxy
