@@ -18,7 +18,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <memory>
+#include <sstream>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -29,6 +34,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/sha256.h"
 #include "core/version.h"
 #include "healthcheck.h"
 #include "host.h"
@@ -47,6 +53,23 @@ using boost::system::error_code;
 constexpr auto kPollInterval = std::chrono::milliseconds(25);
 constexpr int64_t kForceCloseWaitMs = 1000;  // after the grace: for the killed exchanges' logs
 
+// CLIENT_KEYS=@/path/file.json: the file's text stands for the value. An unreadable file
+// leaves a value the core refuses, naming the variable and the path.
+void resolve_file_settings(EnvMap& env) {
+  for (auto& [name, value] : env) {
+    if (!name.starts_with("CLIENT_KEYS") || !value.starts_with("@")) continue;
+    const std::string path = value.substr(1);
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in.good() && !in.eof()) {
+      value = "unreadable file " + path;
+    } else {
+      value = text.str();
+    }
+  }
+}
+
 EnvMap read_environment() {
   EnvMap env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
@@ -55,7 +78,22 @@ EnvMap read_environment() {
     if (eq == std::string_view::npos || eq == 0) continue;
     env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
   }
+  resolve_file_settings(env);
   return env;
+}
+
+// --hash-key: the SHA-256 of a key read from stdin (one trailing newline stripped), for
+// CLIENT_KEYS' key_sha256.
+int hash_key() {
+  std::string key((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  if (!key.empty() && key.back() == '\n') key.pop_back();
+  if (!key.empty() && key.back() == '\r') key.pop_back();
+  if (key.empty()) {
+    std::fprintf(stderr, "--hash-key: no key on stdin\n");
+    return 2;
+  }
+  std::printf("%s\n", sha256_hex(key).c_str());
+  return 0;
 }
 
 // Descriptors beyond those of the client connections and their upstream calls: the listener,
@@ -93,11 +131,12 @@ std::string raise_fd_limit(size_t max_connections) {
 
 void print_usage(std::FILE* out) {
   std::fprintf(out,
-               "usage: z-ai-proxy [--help | --version | --healthcheck]\n"
+               "usage: z-ai-proxy [--help | --version | --healthcheck | --hash-key]\n"
                "  (no option)     serve; settings come from the environment\n"
                "  --help          this text and every setting with its default\n"
                "  --version       print the version\n"
-               "  --healthcheck   probe http://127.0.0.1:$PORT/healthz; exit 0 when healthy\n");
+               "  --healthcheck   probe http://127.0.0.1:$PORT/healthz; exit 0 when healthy\n"
+               "  --hash-key      print the SHA-256 of a client key read from stdin\n");
 }
 
 asio::awaitable<void> sleep_for(asio::io_context& io, std::chrono::milliseconds d) {
@@ -226,6 +265,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (arg == "--healthcheck") return native::run_healthcheck(native::read_environment());
+  if (arg == "--hash-key") return native::hash_key();
   if (!arg.empty()) {
     std::fprintf(stderr, "unknown option: %s\n", argv[1]);
     native::print_usage(stderr);

@@ -429,7 +429,7 @@ bool admit_key(ExchangeState& s, const std::string& model, int64_t now) {
                       "The key '" + key.name + "' may not use the model '" + model + "'", "model"));
     return false;
   }
-  if (!key.limited()) return true;
+  // Every key's usage is counted (GET /v1/usage); only its own limits refuse.
   const int64_t wall = s.gw.wall_at(now);
   const Admission a = s.gw.key_limits.admit(key, wall);
   if (key.rpm) {

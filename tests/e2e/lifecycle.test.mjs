@@ -5,7 +5,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertError, assertStreamText, parseStream } from './assertions.mjs';
-import { HOST_KIND, hostOnly, runNative, startHost } from './hosts.mjs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { HOST_KIND, NATIVE_BIN, hostOnly, runNative, startHost } from './hosts.mjs';
 import { expected } from './oracle.mjs';
 import { CLIENT_KEY, GUEST_MODEL, chatBody, request, startStack, waitPool } from './stack.mjs';
 import { promptFor } from '../fake-upstream/streams.mjs';
@@ -20,7 +25,9 @@ const SETTINGS = [
   'SHOW_THINK_TAGS', 'THINKING', 'MAX_BODY_BYTES', 'CONNECT_TIMEOUT_MS', 'FIRST_BYTE_TIMEOUT_MS',
   'STREAM_IDLE_TIMEOUT_MS', 'REQUEST_DEADLINE_MS', 'MAX_ATTEMPTS', 'MAX_INFLIGHT_PER_CREDENTIAL',
   'TOKEN_MAX_AGE_S', 'KEEPALIVE_S', 'CORS_ORIGINS', 'SHUTDOWN_GRACE_S', 'UPSTREAM_CA_FILE', 'LOG_LEVEL', 'LOG_BODIES',
-  'CLIENT_REQUEST_TIMEOUT_MS', 'CLIENT_IDLE_TIMEOUT_S', 'MAX_CONNECTIONS',
+  'CLIENT_REQUEST_TIMEOUT_MS', 'CLIENT_IDLE_TIMEOUT_S', 'MAX_CONNECTIONS', 'CLAUDE_MODEL_MAP', 'COUNT_TOKENS',
+  'JSON_SCHEMA', 'MODEL_CAPS', 'MODEL_FALLBACKS', 'VISION_MODELS', 'VISION_MODEL', 'WEB_SEARCH', 'WEB_SEARCH_ENGINE',
+  'CLIENT_KEYS', 'ADMIN_KEY',
 ];
 const DEFAULT_KEY = 'sk-z2api-key-2024';
 
@@ -47,6 +54,13 @@ const BAD = [
   [{ UPSTREAM_MODE: 'api' }, /ZAI_API_KEYS|UPSTREAM_MODE/],
   [{ UPSTREAM_MODE: 'api', ZAI_API_KEYS: 'zk-1', API_KEY: undefined }, 'API_KEY'],
   [{ ZAI_API_KEYS: 'zk-1', API_KEY: DEFAULT_KEY }, 'API_KEY'],
+  [{ COUNT_TOKENS: 'sometimes' }, 'COUNT_TOKENS'],
+  [{ JSON_SCHEMA: 'enforce' }, 'JSON_SCHEMA'],
+  [{ WEB_SEARCH: 'yes' }, 'WEB_SEARCH'],
+  [{ CLIENT_KEYS: 'not json' }, 'CLIENT_KEYS'],
+  [{ CLIENT_KEYS: '[{"name":"x"}]' }, 'CLIENT_KEYS'],
+  [{ CLIENT_KEYS: '[{"name":"x","key":"sk-x-0001"}]', ALLOW_OPEN_ACCESS: 'true' }, /CLIENT_KEYS|ALLOW_OPEN_ACCESS/],
+  [{ ADMIN_KEY: 'short' }, 'ADMIN_KEY'],
 ];
 const names = (v) => (v instanceof RegExp ? v : new RegExp(`\\b${v}\\b`));
 
@@ -63,6 +77,32 @@ describe('native command line', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout.trim(), /\d+\.\d+\.\d+/);
     assert.equal(r.stdout.trim().split('\n').length, 1);
+  });
+
+  test('--hash-key prints the SHA-256 of the key on stdin; CLIENT_KEYS=@file reads the keys from a file', { ...T, ...NATIVE }, async () => {
+    const key = 'sk-file-key-0007';
+    const digest = createHash('sha256').update(key).digest('hex');
+    const hashed = spawnSync(NATIVE_BIN, ['--hash-key'], { input: `${key}\n`, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(hashed.status, 0, hashed.stderr);
+    assert.equal(hashed.stdout.trim(), digest);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'zproxy-keys-'));
+    try {
+      const file = path.join(dir, 'keys.json');
+      writeFileSync(file, JSON.stringify([{ name: 'from-file', key_sha256: digest }]));
+      const host = await startHost('native', { CLIENT_KEYS: `@${file}` });
+      try {
+        const r = await fetch(`${host.url}/v1/usage`, { headers: { authorization: `Bearer ${key}` } });
+        assert.equal(r.status, 200);
+        assert.equal((await r.json()).name, 'from-file');
+      } finally {
+        await host.stop();
+      }
+      const missing = await runNative([], { CLIENT_KEYS: `@${path.join(dir, 'nope.json')}` });
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /CLIENT_KEYS/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('--healthcheck exits 0 against a serving proxy, 1 otherwise', { ...T, ...NATIVE }, async () => {
