@@ -195,6 +195,17 @@ asio::awaitable<void> shutdown_on_signal(asio::signal_set& signals, Host& host, 
   host.io().stop();
 }
 
+// SIGHUP: the client keys again (CLIENT_KEYS=@file is re-read); open requests keep theirs.
+asio::awaitable<void> reload_on_hangup(asio::signal_set& hangups, Host& host) {
+  for (;;) {
+    error_code ec;
+    co_await hangups.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    host.gw().reload_client_keys(read_environment(), wall_ms());
+    host.poll();
+  }
+}
+
 int serve(const EnvMap& env) {
   Gateway gw(env, kNativeLimits, now_ms(), wall_ms());
   const auto take_logs = [&gw] { return gw.poll(now_ms()).logs; };
@@ -235,6 +246,8 @@ int serve(const EnvMap& env) {
   asio::signal_set signals(io, SIGTERM, SIGINT);
   asio::co_spawn(io, listener.run(), asio::detached);
   asio::co_spawn(io, shutdown_on_signal(signals, host, listener, sessions), asio::detached);
+  asio::signal_set hangups(io, SIGHUP);
+  asio::co_spawn(io, reload_on_hangup(hangups, host), asio::detached);
   io.run();
   write_stderr(take_logs());
   // Suspended coroutines still reference the gateway, the client and the sessions; tearing

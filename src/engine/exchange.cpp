@@ -99,11 +99,16 @@ void answer_models(ExchangeState& s, std::string_view model_id) {
                 make_error(Errc::kModelNotFound, "The model '" + id + "' does not exist", "model"));
 }
 
-// GET /v1/usage: the caller's own key, its limits and what it has used.
-void answer_usage(ExchangeState& s, int64_t now) {
-  const int64_t wall = s.gw.wall_at(now);
-  JsonBuffer buf;
-  JsonWriter w(buf);
+// Constant-time equality of two secrets (the length is not hidden).
+bool same_secret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size() || a.empty()) return false;
+  uint8_t diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<uint8_t>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+// One key as GET /v1/usage shows it.
+void write_key_usage(JsonWriter& w, const ClientKey* key, const KeyUsage& u) {
   auto limit = [&](std::string_view name, const std::optional<int64_t>& v) {
     w.Key(name);
     if (v) {
@@ -112,25 +117,25 @@ void answer_usage(ExchangeState& s, int64_t now) {
       w.Null();
     }
   };
+  const ClientKey none;
+  const ClientKey& k = key ? *key : none;
   w.StartObject();
   w.Key("name");
-  if (s.key) {
-    w.String(s.key->name);
+  if (key) {
+    w.String(key->name);
   } else {
     w.Null();  // open access: nobody in particular
   }
   w.Key("limits");
   w.StartObject();
   w.Key("models");
-  if (s.key && !s.key->models.empty()) {
+  if (!k.models.empty()) {
     w.StartArray();
-    for (const std::string& m : s.key->models) w.String(m);
+    for (const std::string& m : k.models) w.String(m);
     w.EndArray();
   } else {
     w.Null();
   }
-  const ClientKey none;
-  const ClientKey& k = s.key ? *s.key : none;
   limit("rpm", k.rpm);
   limit("max_concurrent", k.max_concurrent);
   limit("tokens_per_day", k.tokens_per_day);
@@ -142,7 +147,6 @@ void answer_usage(ExchangeState& s, int64_t now) {
     w.Null();
   }
   w.EndObject();
-  const KeyUsage u = s.key ? s.gw.key_limits.usage(s.key->name, wall) : KeyUsage{};
   w.Key("usage");
   w.StartObject();
   w.Key("requests_this_window");
@@ -157,6 +161,89 @@ void answer_usage(ExchangeState& s, int64_t now) {
   w.Key("source");
   w.String("local");
   w.EndObject();
+}
+
+// GET /admin/keys?after=<name>&limit=<1..40>: every key as /v1/usage shows it, in pages.
+// DELETE /admin/credentials/{cid}: not served by the memory backend yet (404).
+void answer_admin(ExchangeState& s, std::string_view method, std::string_view path,
+                  const RouteMatch& m, int64_t now) {
+  if (!m.method_ok) {
+    s.headers.push_back({"Allow", std::string(m.allow)});
+    respond_error(s, make_error(Errc::kMethodNotAllowed,
+                                "Method " + std::string(method) + " is not allowed here"));
+    return;
+  }
+  if (!path.starts_with("/admin/keys")) {
+    respond_error(s, make_error(Errc::kNotFound,
+                                "Shared credential marks are kept by a state store; with "
+                                "STATE_STORE=memory there is nothing to clear"));
+    return;
+  }
+  std::string_view after;
+  size_t limit = 20;
+  std::string_view query = s.query;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    const std::string_view k = pair.substr(0, eq);
+    const std::string_view v = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    if (k == "after") after = v;
+    if (k == "limit") {
+      size_t n = 0;
+      for (char c : v) n = c >= '0' && c <= '9' && n < 1000 ? n * 10 + (c - '0') : 1000;
+      if (n < 1 || n > 40) {
+        respond_error(s, make_error(Errc::kInvalidValue, "limit must be 1..40", "limit"));
+        return;
+      }
+      limit = n;
+    }
+  }
+  const int64_t wall = s.gw.wall_at(now);
+  const std::vector<ClientKey>& keys = s.gw.config.client_keys;
+  size_t start = 0;
+  if (!after.empty()) {
+    const std::string wanted = percent_decode(after);
+    while (start < keys.size() && keys[start].name != wanted) ++start;
+    if (start < keys.size()) ++start;
+  }
+  const size_t end = std::min(keys.size(), start + limit);
+  JsonBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("object");
+  w.String("list");
+  w.Key("data");
+  w.StartArray();
+  for (size_t i = start; i < end; ++i) {
+    write_key_usage(w, &keys[i], s.gw.key_limits.usage(keys[i].name, wall));
+  }
+  w.EndArray();
+  w.Key("first_id");
+  if (start < end) {
+    w.String(keys[start].name);
+  } else {
+    w.Null();
+  }
+  w.Key("last_id");
+  if (start < end) {
+    w.String(keys[end - 1].name);
+  } else {
+    w.Null();
+  }
+  w.Key("has_more");
+  w.Bool(end < keys.size());
+  w.EndObject();
+  respond_json(s, 200, buf.take());
+}
+
+// GET /v1/usage: the caller's own key, its limits and what it has used.
+void answer_usage(ExchangeState& s, int64_t now) {
+  const KeyUsage u = s.key ? s.gw.key_limits.usage(s.key->name, s.gw.wall_at(now)) : KeyUsage{};
+  JsonBuffer buf;
+  JsonWriter w(buf);
+  write_key_usage(w, s.key ? &*s.key : nullptr, u);
   respond_json(s, 200, buf.take());
 }
 
@@ -188,10 +275,29 @@ void route_request(ExchangeState& s, const RequestHead& head, std::string_view p
     return;
   }
   const std::span<const HeaderView> hs(head.headers);
+  const std::string_view presented =
+      presented_key(find_header(hs, "authorization"), find_header(hs, "x-api-key"));
+  // /admin/* (and /metrics once CLIENT_KEYS is set) answer to ADMIN_KEY alone, whatever
+  // ALLOW_OPEN_ACCESS says; without ADMIN_KEY, /admin/* are unknown paths.
+  const bool admin_route = m.route == Route::kAdmin && !gw.config.admin_key.empty();
+  const bool admin_metrics = m.route == Route::kMetrics && gw.config.client_keys_set;
+  if (admin_route || admin_metrics) {
+    if (gw.config.admin_key.empty() || !same_secret(presented, gw.config.admin_key)) {
+      respond_error(s,
+                    make_error(Errc::kInvalidApiKey,
+                               "This route needs ADMIN_KEY (Authorization: Bearer or x-api-key)"));
+      return;
+    }
+    if (m.route == Route::kAdmin) {
+      answer_admin(s, head.method, path, m, now);
+      return;
+    }
+    answer_metrics(s, now);
+    return;
+  }
+  if (m.route == Route::kAdmin) s.route = Route::kOther;  // ADMIN_KEY unset: an unknown path
   if (!gw.config.allow_open_access) {
-    const ClientKey* key = identify_client_key(
-        gw.config.client_keys,
-        presented_key(find_header(hs, "authorization"), find_header(hs, "x-api-key")));
+    const ClientKey* key = identify_client_key(gw.config.client_keys, presented);
     const int64_t wall = gw.wall_at(now);
     if (key == nullptr || key->disabled || (key->expires_at_ms && *key->expires_at_ms <= wall)) {
       respond_error(s, make_error(Errc::kInvalidApiKey,
@@ -211,7 +317,7 @@ void route_request(ExchangeState& s, const RequestHead& head, std::string_view p
                                 "conversation in 'input' of POST /v1/responses"));
     return;
   }
-  if (!m.known_path) {
+  if (!m.known_path || m.route == Route::kAdmin) {
     respond_error(s, make_error(Errc::kNotFound, "Unknown route: " + std::string(head.method) +
                                                      " " + std::string(path)));
     return;
@@ -267,7 +373,10 @@ std::unique_ptr<Exchange> Gateway::start(const RequestHead& head, int64_t now, i
   s.request_id = client_id.empty() ? "req_" + s.ids.alnum(24) : std::string(client_id);
   s.origin = std::string(find_header(hs, "origin"));
   std::string_view path = head.target;
-  if (const size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
+  if (const size_t q = path.find('?'); q != std::string_view::npos) {
+    s.query = std::string(path.substr(q + 1));
+    path = path.substr(0, q);
+  }
   const RouteMatch posted = match_route("POST", path);
   if (posted.anthropic) s.dialect = Dialect::kMessages;
   if (posted.route == Route::kResponses) s.dialect = Dialect::kResponses;

@@ -175,6 +175,21 @@ void Gateway::on_job_done(uint64_t id, const JobResult& result, int64_t now, int
   ++gw.own_version;
 }
 
+void Gateway::reload_client_keys(const EnvMap& env, int64_t wall) {
+  GatewayCore& gw = *impl_;
+  Result<Config> fresh = load_config(env);
+  if (!fresh.ok()) {
+    gw.emit_log(LogLevel::kError, LogLine(wall, LogLevel::kError, "client_keys_reload_failed", "")
+                                      .str("message", fresh.error().message)
+                                      .done());
+    return;
+  }
+  gw.config.client_keys = std::move(fresh->client_keys);
+  gw.emit_log(LogLevel::kInfo, LogLine(wall, LogLevel::kInfo, "client_keys_reloaded", "")
+                                   .num("keys", static_cast<int64_t>(gw.config.client_keys.size()))
+                                   .done());
+}
+
 void Gateway::log(LogLevel level, std::string_view event, std::string_view message, int64_t wall) {
   impl_->emit_log(level, LogLine(wall, level, event, "").str("message", message).done());
 }

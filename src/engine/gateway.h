@@ -142,9 +142,8 @@ class Exchange {
  private:
   friend class Gateway;
   explicit Exchange(std::unique_ptr<ExchangeState> state);
-  Step make_step(int64_t now);
-  void touch(int64_t now);  // the wall clock the answer reads  // records `now` for step(), then
-                            // reads the step
+  Step make_step(int64_t now);  // records `now` for step(), then reads the step
+  void touch(int64_t now);      // the wall clock the answer reads
   std::unique_ptr<ExchangeState> s_;
 };
 
@@ -201,6 +200,10 @@ class Gateway {
   // Host-originated log line (start-up, shutdown, I/O trouble); request_id null. Delivered by
   // the next poll().
   void log(LogLevel level, std::string_view event, std::string_view message, int64_t wall);
+  // Re-reads CLIENT_KEYS (and API_KEY) from `env`, e.g. on SIGHUP natively: the new set holds
+  // at once for new requests (open ones keep their key); a bad set keeps the old one. Logs
+  // client_keys_reloaded or client_keys_reload_failed.
+  void reload_client_keys(const EnvMap& env, int64_t wall);
 
   // The answer a host gives on its own (unparsable request, overload, a failed core), in the
   // same shape as the exchange's error answers: the error body, Content-Type, the CORS headers

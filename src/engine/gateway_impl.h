@@ -74,6 +74,7 @@ struct ExchangeState {
   Route route = Route::kOther;
   Dialect dialect = Dialect::kChat;  // the shape of answers and errors
   std::string origin;
+  std::string query;             // the request target's query string, without '?'
   std::optional<ClientKey> key;  // the client key the request presented (none: open access)
   bool admitted = false;         // the key's limits admitted it: a concurrency slot is held
   size_t request_bytes = 0;      // for the token estimate when upstream reports no usage

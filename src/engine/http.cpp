@@ -41,6 +41,10 @@ RouteMatch match_route(std::string_view method, std::string_view path) {
   } else if (path.size() > kModelsPrefix.size() && path.starts_with(kModelsPrefix)) {
     fixed(Route::kModels, "GET", "GET, HEAD, OPTIONS");
     m.model_id = path.substr(kModelsPrefix.size());
+  } else if (path == "/admin/keys") {
+    fixed(Route::kAdmin, "GET", "GET, HEAD, OPTIONS");
+  } else if (path.starts_with("/admin/credentials/") && path.size() > 19) {
+    fixed(Route::kAdmin, "DELETE", "DELETE, OPTIONS");
   } else if (path == "/v1/usage") {
     fixed(Route::kUsage, "GET", "GET, HEAD, OPTIONS");
   } else if (path == "/healthz") {

@@ -12,6 +12,7 @@ std::string_view route_name(Route r) {
     case Route::kCountTokens: return "count_tokens";
     case Route::kResponses: return "responses";
     case Route::kUsage: return "usage";
+    case Route::kAdmin: return "admin";
     case Route::kModels: return "models";
     case Route::kHealthz: return "healthz";
     case Route::kReadyz: return "readyz";

@@ -19,13 +19,14 @@ enum class Route : uint8_t {
   kCountTokens,
   kResponses,
   kUsage,
+  kAdmin,
   kModels,
   kHealthz,
   kReadyz,
   kMetrics,
   kOther
 };
-inline constexpr size_t kRouteCount = 10;
+inline constexpr size_t kRouteCount = 11;
 std::string_view route_name(Route r);
 
 // Upstream attempt outcomes: "ok" plus one per Verdict, and "timeout".

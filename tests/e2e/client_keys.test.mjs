@@ -134,3 +134,55 @@ describe('client keys (CLIENT_KEYS)', () => {
     assert.equal(third.status, 200, 'the slot came back');
   });
 });
+
+describe('ADMIN_KEY: /admin/keys and /metrics once CLIENT_KEYS is set', () => {
+  const ADMIN = 'adm-e2e-0123456789abcdef0123456789abcdef';
+  let s;
+  before(async () => {
+    s = await startStack({ mode: 'api', settings: { CLIENT_KEYS: JSON.stringify(CLIENT_KEYS), ADMIN_KEY: ADMIN } });
+  });
+  after(async () => s?.stop());
+
+  test('/admin/keys pages every key, never a key or a hash; only ADMIN_KEY opens it', T, async () => {
+    const first = await s.request('/admin/keys?limit=2', { key: ADMIN });
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.json.object, 'list');
+    assert.deepEqual(first.json.data.map((k) => k.name), ['api-key-1', 'metered']);
+    assert.equal(first.json.has_more, true);
+    const rest = await s.request(`/admin/keys?after=${first.json.last_id}&limit=40`, { key: ADMIN });
+    assert.deepEqual(rest.json.data.map((k) => k.name), CLIENT_KEYS.slice(1).map((k) => k.name));
+    assert.equal(rest.json.has_more, false);
+    const all = first.text + rest.text;
+    for (const k of Object.values(KEYS)) assert.ok(!all.includes(k) && !all.includes(sha(k)));
+    for (const key of [KEYS.metered, 'sk-nobody']) {
+      const r = await s.request('/admin/keys', as(key));
+      assert.equal(r.status, 401, key);
+    }
+    const bad = await s.request('/admin/keys?limit=99', { key: ADMIN });
+    assert.equal(bad.status, 400);
+  });
+
+  test('/metrics needs ADMIN_KEY, and shows the per-key series', T, async () => {
+    await s.request('/v1/chat/completions', { method: 'POST', body: chat('glm-4.6', 'keys-metrics'), ...as(KEYS.metered) });
+    assert.equal((await s.request('/metrics', as(KEYS.metered))).status, 401);
+    const m = await s.request('/metrics', { key: ADMIN });
+    assert.equal(m.status, 200);
+    assert.match(m.text, /zproxy_client_tokens_total\{key="metered"\} \d+/);
+    assert.ok(!m.text.includes(KEYS.metered));
+  });
+});
+
+describe('without ADMIN_KEY, /admin/* are unknown paths', () => {
+  let s;
+  before(async () => {
+    s = await startStack({ mode: 'api' });
+  });
+  after(async () => s?.stop());
+
+  test('401 without a client key, 404 with one', T, async () => {
+    assert.equal((await s.request('/admin/keys', { key: null })).status, 401);
+    const r = await s.request('/admin/keys');
+    assert.equal(r.status, 404);
+    assert.equal(r.json.error.code, 'not_found');
+  });
+});

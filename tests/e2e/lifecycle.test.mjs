@@ -105,6 +105,37 @@ describe('native command line', () => {
     }
   });
 
+  test('SIGHUP re-reads CLIENT_KEYS=@file: a removed key gets 401 at once, a broken file keeps the set', { ...T, ...NATIVE }, async () => {
+    const keep = 'sk-hup-keep-0001';
+    const gone = 'sk-hup-gone-0002';
+    const digest = (k) => createHash('sha256').update(k).digest('hex');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'zproxy-hup-'));
+    const file = path.join(dir, 'keys.json');
+    const write = (keys) => writeFileSync(file, JSON.stringify(keys.map((k, i) => ({ name: `k${i}`, key_sha256: digest(k) }))));
+    write([keep, gone]);
+    const host = await startHost('native', { CLIENT_KEYS: `@${file}` });
+    const usage = async (k) => (await fetch(`${host.url}/v1/usage`, { headers: { authorization: `Bearer ${k}` } })).status;
+    const reloaded = async (event) => {
+      const before = host.logs.filter((l) => l.event === event).length;
+      host.signal('SIGHUP');
+      await waitFor(`a ${event} line`, () => host.logs.filter((l) => l.event === event).length > before, { timeoutMs: 10_000 });
+    };
+    try {
+      assert.equal(await usage(gone), 200);
+      write([keep]);
+      await reloaded('client_keys_reloaded');
+      assert.equal(await usage(gone), 401);
+      assert.equal(await usage(keep), 200);
+      writeFileSync(file, '[{"name":');
+      await reloaded('client_keys_reload_failed');
+      assert.equal(await usage(keep), 200, 'the old set holds');
+      assert.ok(!JSON.stringify(host.logs).includes(keep));
+    } finally {
+      await host.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('--healthcheck exits 0 against a serving proxy, 1 otherwise', { ...T, ...NATIVE }, async () => {
     const host = await startHost('native', { API_KEY: CLIENT_KEY, TOKEN_POOL_SIZE: 0 });
     try {

@@ -55,7 +55,7 @@ describe('metrics and logs (guest, one token)', () => {
     for (const name of NAMES) assert.ok(m.types.has(name), `${name} exposed`);
     for (const sample of m.samples) {
       if ('route' in sample.labels) {
-        assert.ok(['chat_completions', 'messages', 'count_tokens', 'responses', 'usage', 'models', 'healthz', 'readyz', 'metrics', 'other'].includes(sample.labels.route), sample.labels.route);
+        assert.ok(['chat_completions', 'messages', 'count_tokens', 'responses', 'usage', 'admin', 'models', 'healthz', 'readyz', 'metrics', 'other'].includes(sample.labels.route), sample.labels.route);
       }
       if ('status' in sample.labels) assert.match(sample.labels.status, /^\d{3}$/);
     }

@@ -201,7 +201,7 @@ TEST_CASE("metrics: a fresh page lists every series at zero", "[metrics]") {
     CHECK_FALSE(page.help.at(name).empty());
   }
   // Requests appear once counted; every other series is there from the start.
-  const size_t histogram_series = 12 * (kLe.size() + 3);  // 10 routes + 2 modes
+  const size_t histogram_series = 13 * (kLe.size() + 3);  // 11 routes + 2 modes
   CHECK(page.samples.size() == histogram_series + 16 + 2 + 2 + 2 + 4 + 1);
   for (const auto& [key, value] : page.samples) {
     INFO(key);
