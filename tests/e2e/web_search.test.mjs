@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './stack.mjs';
+import { WEB_RESULTS } from '../fake-upstream/server.mjs';
 
 const T = { timeout: 60_000 };
 const MODEL = 'glm-4.6';
@@ -104,6 +105,16 @@ describe('WEB_SEARCH=on (API mode)', () => {
       );
     });
   }
+
+  test('the fake\'s own search results (Z.AI refuses any other web_search shape): chat and Responses', T, async () => {
+    const c = await s.chat({ model: MODEL, web_search_options: {}, messages: [{ role: 'user', content: 'ws-own-chat' }] });
+    assert.equal(c.status, 200, c.text);
+    assert.deepEqual(c.json.choices[0].message.annotations.map((a) => a.url_citation.url), WEB_RESULTS.map((r) => r.link));
+    const r = await s.request('/v1/responses', { method: 'POST', body: { model: MODEL, input: 'ws-own-resp', stream: true, tools: [{ type: 'web_search' }] } });
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, /response\.output_text\.annotation\.added/);
+    assert.ok(r.text.includes(WEB_RESULTS[0].link));
+  });
 
   test('a web_search tool that forbids external access stays declined', T, async () => {
     const tag = 'ws-declined';

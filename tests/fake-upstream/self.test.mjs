@@ -9,7 +9,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { API_MODELS, MODEL_LIMITS, VISION_MODELS, limitRefusal, presets, startFake, tokenizerCount } from './server.mjs';
+import { API_MODELS, MODEL_LIMITS, VISION_MODELS, WEB_RESULTS, limitRefusal, presets, startFake, tokenizerCount } from './server.mjs';
 import { caseFor, directiveFor, generatedReasoning, generatedToolCallId, loadStream, promptFor, splitEvents } from './streams.mjs';
 import { makeTestPki } from './tls.mjs';
 
@@ -478,6 +478,20 @@ describe('fake upstream', () => {
     const api = await (await apiChat('hi', { stream: true })).text();
     assert.equal(api.split('\n\n').filter(Boolean).length, 2);
     assert.ok(api.endsWith('data: {"error":{"code":"1305","message":"overloaded"}}\n\n'));
+  });
+
+  test('web search: Z.AI\'s tool shape gets results, stream and not; another shape 1214', async () => {
+    const tool = { type: 'web_search', web_search: { enable: true, search_engine: 'search_pro_jina', search_result: true } };
+    const streamed = await (await apiChat('hi', { stream: true, tools: [tool] })).text();
+    const first = JSON.parse(streamed.split('\n\n')[0].slice(6));
+    assert.deepEqual(first.web_search, WEB_RESULTS);
+    const whole = await (await apiChat('hi', { tools: [tool] })).json();
+    assert.deepEqual(whole.web_search, WEB_RESULTS);
+    const plain = await (await apiChat('hi', {})).json();
+    assert.equal(plain.web_search, undefined);
+    const openai = await apiChat('hi', { tools: [{ type: 'web_search' }] });
+    assert.equal(openai.status, 400);
+    assert.equal((await openai.json()).error.code, '1214');
   });
 
   test('slow drip and slow first byte', async () => {

@@ -139,6 +139,32 @@ function hasImage(messages) {
 
 // Why `model` would refuse this chat body, as {reason, message} (HTTP 400, code 1210), or null.
 // limits: a MODEL_LIMITS-shaped table; a model missing from it is never refused here.
+// Web search (Z.AI's own tool shape): a request whose tools hold
+// {"type":"web_search","web_search":{"enable":true,…}} gets these results as the answer's
+// top-level "web_search" (in the first chunk of a stream); a web_search tool in another shape
+// (OpenAI's, say) is refused with 1214, as Z.AI refuses it.
+export const WEB_RESULTS = [
+  { title: 'Z.AI fake search result', link: 'https://example.com/fake-result', content: 'A result the fake returns.', refer: 'ref_1', media: 'example.com' },
+];
+export function webSearchOf(body) {
+  const tools = Array.isArray(body?.tools) ? body.tools : [];
+  const search = tools.filter((t) => t?.type === 'web_search');
+  if (search.length === 0) return { wanted: false, malformed: false };
+  return { wanted: true, malformed: search.some((t) => t.web_search?.enable !== true) };
+}
+
+// The first JSON event of an SSE answer with "web_search" results added.
+function withSearchResults(events) {
+  let done = false;
+  return events.map((ev) => {
+    const text = ev.toString();
+    if (done || !text.startsWith('data: {')) return ev;
+    done = true;
+    const obj = JSON.parse(text.slice(6).trim());
+    return Buffer.from(`data: ${JSON.stringify({ ...obj, web_search: WEB_RESULTS })}\n\n`);
+  });
+}
+
 export function limitRefusal(body, limits = MODEL_LIMITS) {
   const model = body?.model;
   const lim = limits && typeof model === 'string' ? limits[model] : undefined;
@@ -370,7 +396,9 @@ export async function startFake(opts = {}) {
     }
     entry.file = stream.file;
     if (stream.plan) entry.plan = stream.plan;
-    return play(res, entry, mode, splitEvents(stream.bytes), rule, 'text/event-stream; charset=utf-8');
+    let events = splitEvents(stream.bytes);
+    if (mode === 'api' && webSearchOf(entry.body).wanted) events = withSearchResults(events);
+    return play(res, entry, mode, events, rule, 'text/event-stream; charset=utf-8');
   }
 
   async function serveJson(res, entry, rule) {
@@ -383,6 +411,9 @@ export async function startFake(opts = {}) {
     }
     entry.file = stream.file;
     if (stream.plan) entry.plan = stream.plan;
+    if (webSearchOf(entry.body).wanted) {
+      stream.bytes = Buffer.from(JSON.stringify({ ...JSON.parse(stream.bytes.toString()), web_search: WEB_RESULTS }));
+    }
     if (rule.cutAfterEvents !== undefined) {
       res.writeHead(200, { 'content-type': 'application/json' });
       await writePiece(res, entry, stream.bytes.subarray(0, stream.bytes.length >> 1), rule);
@@ -422,6 +453,11 @@ export async function startFake(opts = {}) {
         const model = entry.body?.model;
         if (typeof model !== 'string' || !API_MODELS.includes(model)) {
           const p = presets.apiError(1211, 400);
+          return sendPlain(res, entry, p.status, p.body);
+        }
+        if (webSearchOf(entry.body).malformed) {
+          entry.refused = 'web_search';
+          const p = presets.apiError(1214, 400, 'web_search tool: invalid parameters');
           return sendPlain(res, entry, p.status, p.body);
         }
         const refusal = limitRefusal(entry.body, modelLimits);
