@@ -431,7 +431,7 @@ bool admit_key(ExchangeState& s, const std::string& model, int64_t now) {
   }
   // Every key's usage is counted (GET /v1/usage); only its own limits refuse.
   const int64_t wall = s.gw.wall_at(now);
-  const Admission a = s.gw.key_limits.admit(key, wall);
+  const Admission a = s.gw.key_limits.admit(key, wall, s.gw.limits.lease_ttl_ms);
   if (key.rpm) {
     const std::string limit = std::to_string(*key.rpm);
     const std::string remaining = std::to_string(a.rpm_remaining);
@@ -447,7 +447,11 @@ bool admit_key(ExchangeState& s, const std::string& model, int64_t now) {
   }
   const int64_t retry_s = (a.retry_after_ms + 999) / 1000;
   switch (a.refused) {
-    case Limit::kNone: s.admitted = true; return true;
+    case Limit::kNone:
+      s.admitted = true;
+      s.key_lease = a.lease;
+      s.lease_renewed = now;
+      return true;
     case Limit::kRpm:
       s.gw.metrics.client_limited(key.name, "rpm");
       respond_error(s,
@@ -684,6 +688,16 @@ void chat_on_net_error(ExchangeState& s, NetError error, int64_t now) {
       return;
     default: return;
   }
+}
+
+int64_t lease_deadline(const ExchangeState& s) {
+  return s.admitted ? s.lease_renewed + s.gw.limits.lease_ttl_ms / 2 : kNever;
+}
+
+void renew_lease(ExchangeState& s, int64_t now) {
+  if (!s.admitted || now < lease_deadline(s)) return;
+  s.gw.key_limits.renew(s.key_lease, s.gw.wall_at(now), s.gw.limits.lease_ttl_ms);
+  s.lease_renewed = now;
 }
 
 int64_t chat_deadline(const ExchangeState& s) {

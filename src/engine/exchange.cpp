@@ -1,6 +1,8 @@
 // Exchange: the public face of one client request, plus routing and the simple answers
 // (health, readiness, models, metrics, errors). The chat flow is in chat.cpp.
 
+#include <algorithm>
+
 #include "core/civil_time.h"
 #include "dialect/openai_chat/writer.h"
 #include "engine/gateway_impl.h"
@@ -414,6 +416,7 @@ Step snapshot(const ExchangeState& s, int64_t now) {
   step.deadline = s.phase == Phase::kDone || s.phase == Phase::kBody ? kNever
                   : s.counting                                       ? count_deadline(s)
                                                                      : chat_deadline(s);
+  if (s.phase != Phase::kDone) step.deadline = std::min(step.deadline, lease_deadline(s));
   return step;
 }
 
@@ -421,6 +424,7 @@ Step snapshot(const ExchangeState& s, int64_t now) {
 
 void Exchange::touch(int64_t now) {
   s_->wall_now = s_->start_wall + (now - s_->start_mono);
+  renew_lease(*s_, now);
 }
 
 Step Exchange::make_step(int64_t now) {

@@ -112,15 +112,12 @@ void Gateway::finish(std::unique_ptr<Exchange> exchange, int64_t now, int64_t wa
   if (s.admitted) {
     // The key's slot comes back; its tokens are charged from upstream's usage, else estimated
     // from the bytes both ways (⌈bytes/4⌉) when an answer started but reported none.
-    gw.key_limits.release(s.key->name);
     int64_t tokens = s.charged_tokens;
     if (tokens <= 0 && s.output_bytes > 0 && s.status == 200) {
       tokens = static_cast<int64_t>((s.request_bytes + s.output_bytes + 3) / 4);
     }
-    if (tokens > 0) {
-      gw.key_limits.charge(s.key->name, tokens, wall);
-      gw.metrics.client_tokens(s.key->name, tokens);
-    }
+    gw.key_limits.settle(s.key_lease, s.key->name, tokens, wall);
+    if (tokens > 0) gw.metrics.client_tokens(s.key->name, tokens);
   }
   if (gw.open > 0) --gw.open;
   ++gw.own_version;

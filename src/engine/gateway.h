@@ -62,10 +62,13 @@ struct HostLimits {
   size_t max_parallel_token_fetches = 8;
   // The most of a token endpoint's answer a host reads (a token answer is < 1 KiB).
   size_t max_job_body_bytes = 1u << 20;
+  // A client key's concurrency lease lapses after this unless its request renews it (every
+  // half of it): a replica that dies cannot hold a slot for ever once limits are shared.
+  int64_t lease_ttl_ms = 30000;
 };
 
-inline constexpr HostLimits kNativeLimits{0, 8, 1u << 20};
-inline constexpr HostLimits kWorkerLimits{256, 1, 1u << 20};
+inline constexpr HostLimits kNativeLimits{0, 8, 1u << 20, 30000};
+inline constexpr HostLimits kWorkerLimits{256, 1, 1u << 20, 120000};
 
 enum class Action : uint8_t { kReadBody, kFetch, kReadUpstream, kWait, kFinish };
 

@@ -76,7 +76,9 @@ struct ExchangeState {
   std::string origin;
   std::string query;             // the request target's query string, without '?'
   std::optional<ClientKey> key;  // the client key the request presented (none: open access)
-  bool admitted = false;         // the key's limits admitted it: a concurrency slot is held
+  bool admitted = false;         // the key's limits admitted it: a concurrency lease is held
+  uint64_t key_lease = 0;        // that lease
+  int64_t lease_renewed = 0;     // monotonic ms of its last renewal
   size_t request_bytes = 0;      // for the token estimate when upstream reports no usage
   size_t output_bytes = 0;       // bytes handed to the host
   int64_t charged_tokens = 0;    // upstream's usage.total_tokens of the answer
@@ -152,6 +154,9 @@ void chat_on_net_error(ExchangeState& s, NetError error, int64_t now);
 void chat_on_timer(ExchangeState& s, int64_t now);
 void chat_on_client_gone(ExchangeState& s, int64_t now);
 int64_t chat_deadline(const ExchangeState& s);
+// An open request renews its key's concurrency lease every half lease TTL.
+void renew_lease(ExchangeState& s, int64_t now);
+int64_t lease_deadline(const ExchangeState& s);
 
 // count_tokens.cpp
 void count_on_body(ExchangeState& s, std::string_view body, int64_t now);

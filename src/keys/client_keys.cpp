@@ -189,10 +189,18 @@ void KeyLimits::roll(Counters& c, int64_t now_ms) const {
   }
 }
 
-Admission KeyLimits::admit(const ClientKey& key, int64_t now_ms) {
+int64_t KeyLimits::live_leases(const std::string& name, int64_t now_ms) const {
+  int64_t n = 0;
+  for (const auto& [id, l] : leases_) n += l.name == name && l.expires_ms > now_ms;
+  return n;
+}
+
+Admission KeyLimits::admit(const ClientKey& key, int64_t now_ms, int64_t lease_ttl_ms) {
   Admission a;
   Counters& c = counters_[key.name];
   roll(c, now_ms);
+  std::erase_if(leases_, [&](const auto& l) { return l.second.expires_ms <= now_ms; });
+  c.concurrent = live_leases(key.name, now_ms);
   const int64_t reset = c.window_start >= 0 ? c.window_start + kWindowMs - now_ms : kWindowMs;
   if (key.tokens_per_day && c.tokens_day >= *key.tokens_per_day) {
     a.refused = Limit::kTokensPerDay;
@@ -211,6 +219,9 @@ Admission KeyLimits::admit(const ClientKey& key, int64_t now_ms) {
     if (c.window_start < 0) c.window_start = now_ms;
     ++c.window_count;
     ++c.concurrent;
+    a.lease = next_lease_++;
+    const int64_t expires = lease_ttl_ms >= kNoExpiry - now_ms ? kNoExpiry : now_ms + lease_ttl_ms;
+    leases_[a.lease] = Lease{key.name, expires};
   }
   if (key.rpm) {
     a.rpm_remaining = std::max<int64_t>(0, *key.rpm - c.window_count);
@@ -219,12 +230,15 @@ Admission KeyLimits::admit(const ClientKey& key, int64_t now_ms) {
   return a;
 }
 
-void KeyLimits::release(const std::string& name) {
-  auto it = counters_.find(name);
-  if (it != counters_.end() && it->second.concurrent > 0) --it->second.concurrent;
+bool KeyLimits::renew(uint64_t lease, int64_t now_ms, int64_t lease_ttl_ms) {
+  auto it = leases_.find(lease);
+  if (it == leases_.end() || it->second.expires_ms <= now_ms) return false;
+  it->second.expires_ms = lease_ttl_ms >= kNoExpiry - now_ms ? kNoExpiry : now_ms + lease_ttl_ms;
+  return true;
 }
 
-void KeyLimits::charge(const std::string& name, int64_t tokens, int64_t now_ms) {
+void KeyLimits::settle(uint64_t lease, const std::string& name, int64_t tokens, int64_t now_ms) {
+  leases_.erase(lease);
   if (tokens <= 0) return;
   Counters& c = counters_[name];
   roll(c, now_ms);
@@ -239,7 +253,7 @@ KeyUsage KeyLimits::usage(const std::string& name, int64_t now_ms) const {
   Counters c = it->second;
   roll(c, now_ms);
   u.requests_this_window = c.window_count;
-  u.concurrent = c.concurrent;
+  u.concurrent = live_leases(name, now_ms);
   u.tokens_today = c.tokens_day;
   u.tokens_this_month = c.tokens_month;
   return u;

@@ -5,6 +5,7 @@
 // milliseconds; the store holds no secret, only each key's configured name.
 
 #include <array>
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -46,7 +47,8 @@ std::optional<int64_t> parse_utc_timestamp(std::string_view text);
 enum class Limit : uint8_t { kNone, kRpm, kConcurrency, kTokensPerDay, kTokensPerMonth };
 
 struct Admission {
-  Limit refused = Limit::kNone;  // kNone: admitted (a concurrency slot is now held)
+  Limit refused = Limit::kNone;  // kNone: admitted (a concurrency lease is now held)
+  uint64_t lease = 0;            // admitted: the lease to renew and settle
   int64_t retry_after_ms = 0;    // refused: when trying again can help
   // For keys with an rpm limit: x-ratelimit-* values after this request.
   int64_t rpm_remaining = -1;
@@ -60,14 +62,20 @@ struct KeyUsage {
   int64_t tokens_this_month = 0;
 };
 
-// The memory backend: one counter set per key name. rpm is a 60 s window from its first
-// admitted request; days and months are UTC. A refused request counts nothing; an admitted one
-// counts whatever its outcome.
+// The state-store operations on a client key's counters, and their memory backend (the one
+// the core runs; a shared store must give the same answers: tests/fixtures/state/vectors.json
+// pins them). One counter set per key name; no secret is kept.
+//   admit: refused by the first limit reached (tokens per day, per month, rpm, concurrency),
+//     counting nothing; else counted in the rpm window (60 s from its first admitted request)
+//     and given a concurrency lease that lapses after lease_ttl_ms unless renewed.
+//   renew: extends a live lease (false when it has lapsed or is unknown).
+//   settle: ends the lease and charges the tokens to the UTC day and month.
 class KeyLimits {
  public:
-  Admission admit(const ClientKey& key, int64_t now_ms);
-  void release(const std::string& name);  // the admitted request ended
-  void charge(const std::string& name, int64_t tokens, int64_t now_ms);
+  static constexpr int64_t kNoExpiry = INT64_MAX;
+  Admission admit(const ClientKey& key, int64_t now_ms, int64_t lease_ttl_ms = kNoExpiry);
+  bool renew(uint64_t lease, int64_t now_ms, int64_t lease_ttl_ms);
+  void settle(uint64_t lease, const std::string& name, int64_t tokens, int64_t now_ms);
   KeyUsage usage(const std::string& name, int64_t now_ms) const;
 
  private:
@@ -80,8 +88,15 @@ class KeyLimits {
     int64_t month = -1;  // year * 12 + month - 1 of tokens_month
     int64_t tokens_month = 0;
   };
+  struct Lease {
+    std::string name;
+    int64_t expires_ms;
+  };
   void roll(Counters& c, int64_t now_ms) const;
+  int64_t live_leases(const std::string& name, int64_t now_ms) const;
   std::map<std::string, Counters, std::less<>> counters_;
+  std::map<uint64_t, Lease> leases_;
+  uint64_t next_lease_ = 1;
 };
 
 // Unix ms of the next UTC midnight / first of next month after `now_ms`.

@@ -68,9 +68,11 @@ TEST_CASE("key limits: rpm window, concurrency, daily and monthly tokens", "[key
   KeyLimits limits;
   Admission first = limits.admit(k, kNoon);
   CHECK(first.refused == Limit::kNone);
+  CHECK(first.lease != 0);
   CHECK(first.rpm_remaining == 1);
   CHECK(first.rpm_reset_ms == 60000);
-  CHECK(limits.admit(k, kNoon + 1000).refused == Limit::kNone);
+  const Admission second = limits.admit(k, kNoon + 1000);
+  CHECK(second.refused == Limit::kNone);
   // Both slots are held: the rpm limit speaks first, counting nothing.
   Admission third = limits.admit(k, kNoon + 2000);
   CHECK(third.refused == Limit::kRpm);
@@ -80,20 +82,21 @@ TEST_CASE("key limits: rpm window, concurrency, daily and monthly tokens", "[key
   Admission fourth = limits.admit(k, kNoon + 60000);
   CHECK(fourth.refused == Limit::kConcurrency);
   CHECK(fourth.retry_after_ms == 1000);
-  limits.release("a");
-  CHECK(limits.admit(k, kNoon + 60001).refused == Limit::kNone);
-  limits.release("a");
-  limits.release("a");
+  limits.settle(first.lease, "a", 0, kNoon + 60000);
+  const Admission fifth = limits.admit(k, kNoon + 60001);
+  CHECK(fifth.refused == Limit::kNone);
+  limits.settle(second.lease, "a", 0, kNoon + 60001);
+  limits.settle(fifth.lease, "a", 0, kNoon + 60001);
   CHECK(limits.usage("a", kNoon + 60001).concurrent == 0);
   // Tokens: the day's quota, then the month's.
-  limits.charge("a", 100, kNoon + 61000);
+  limits.settle(0, "a", 100, kNoon + 61000);
   Admission over = limits.admit(k, kNoon + 200000);
   CHECK(over.refused == Limit::kTokensPerDay);
   CHECK(over.retry_after_ms == next_utc_day_ms(kNoon + 200000) - (kNoon + 200000));
   const int64_t tomorrow = kNoon + 86400000;
-  CHECK(limits.admit(k, tomorrow).refused == Limit::kNone);
-  limits.release("a");
-  limits.charge("a", 60, tomorrow);
+  const Admission next_day = limits.admit(k, tomorrow);
+  CHECK(next_day.refused == Limit::kNone);
+  limits.settle(next_day.lease, "a", 60, tomorrow);
   Admission month = limits.admit(k, tomorrow + 70000);
   CHECK(month.refused == Limit::kTokensPerMonth);
   CHECK(next_utc_month_ms(kNoon) == *parse_utc_timestamp("2026-07-01T00:00:00Z"));
@@ -102,6 +105,24 @@ TEST_CASE("key limits: rpm window, concurrency, daily and monthly tokens", "[key
   const KeyUsage u = limits.usage("a", tomorrow + 70000);
   CHECK(u.tokens_today == 60);
   CHECK(u.tokens_this_month == 160);
+}
+
+}  // namespace zproxy
+
+namespace zproxy {
+
+TEST_CASE("key limits: a lease lapses unless renewed", "[keys]") {
+  const auto ks = keys(R"([{"name":"a","key":"k","max_concurrent":1}])");
+  KeyLimits limits;
+  const Admission held = limits.admit(ks[0], kNoon, 30000);
+  REQUIRE(held.refused == Limit::kNone);
+  CHECK(limits.admit(ks[0], kNoon + 20000, 30000).refused == Limit::kConcurrency);
+  CHECK(limits.renew(held.lease, kNoon + 20000, 30000));  // now good until +50 s
+  CHECK(limits.admit(ks[0], kNoon + 45000, 30000).refused == Limit::kConcurrency);
+  // Not renewed again: it lapses, and the slot is free (a crashed holder cannot keep it).
+  const Admission after = limits.admit(ks[0], kNoon + 50001, 30000);
+  CHECK(after.refused == Limit::kNone);
+  CHECK_FALSE(limits.renew(held.lease, kNoon + 50002, 30000));
 }
 
 }  // namespace zproxy
