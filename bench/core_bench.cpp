@@ -43,6 +43,11 @@ constexpr std::string_view kApiOptions =
 // The same streams written in the Messages dialect (issue: within 1.3x the chat dialect).
 constexpr std::string_view kGuestMessagesOptions =
     R"({"dialect":"messages","shape":"guest_stream","stream":true,"thinking":"reasoning_content","stop":[],"model":"claude-sonnet-4-5"})";
+// And in the Responses dialect (issue: within 1.3x the chat dialect too).
+constexpr std::string_view kGuestResponsesOptions =
+    R"({"dialect":"responses","shape":"guest_stream","stream":true,"thinking":"reasoning_content","stop":[],"model":"glm-4.6"})";
+constexpr std::string_view kApiResponsesOptions =
+    R"({"dialect":"responses","shape":"api_stream","stream":true,"thinking":"reasoning_content","stop":[],"model":"glm-4.6"})";
 constexpr std::string_view kApiMessagesOptions =
     R"({"dialect":"messages","shape":"api_stream","stream":true,"thinking":"reasoning_content","stop":[],"model":"claude-sonnet-4-5"})";
 
@@ -179,7 +184,8 @@ void run_stream(benchmark::State& state, std::string_view options, const std::st
   const std::string expected = translate(options, bytes, nullptr);
   const bool complete =
       expected.ends_with("data: [DONE]\n\n") ||
-      expected.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+      expected.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n") ||
+      expected.find("event: response.completed\n") != std::string::npos;
   if (expected.size() < bytes.size() / 4 || !complete) {
     state.SkipWithError("the synthetic stream did not translate to a complete answer");
     return;
@@ -219,6 +225,18 @@ void BM_ApiMessagesStream(benchmark::State& state) {
 }
 BENCHMARK(BM_ApiMessagesStream)->Unit(benchmark::kMillisecond);
 
+void BM_GuestResponsesStream(benchmark::State& state) {
+  static const std::string bytes = guest_stream();
+  run_stream(state, kGuestResponsesOptions, bytes);
+}
+BENCHMARK(BM_GuestResponsesStream)->Unit(benchmark::kMillisecond);
+
+void BM_ApiResponsesStream(benchmark::State& state) {
+  static const std::string bytes = api_stream();
+  run_stream(state, kApiResponsesOptions, bytes);
+}
+BENCHMARK(BM_ApiResponsesStream)->Unit(benchmark::kMillisecond);
+
 bool write_file(const std::string& path, std::string_view bytes) {
   std::ofstream f(path, std::ios::binary);
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -236,7 +254,9 @@ int dump(const std::string& dir) {
   const Item items[] = {{"guest", kGuestOptions, guest_stream()},
                         {"api", kApiOptions, api_stream()},
                         {"guestmessages", kGuestMessagesOptions, guest_stream()},
-                        {"apimessages", kApiMessagesOptions, api_stream()}};
+                        {"apimessages", kApiMessagesOptions, api_stream()},
+                        {"guestresponses", kGuestResponsesOptions, guest_stream()},
+                        {"apiresponses", kApiResponsesOptions, api_stream()}};
   for (const Item& it : items) {
     const std::string base = dir + "/" + it.name;
     if (!write_file(base + ".sse", it.bytes) || !write_file(base + ".options.json", it.options) ||

@@ -105,5 +105,5 @@ function measure(m, name, dir, minTime, withFixtureRun) {
 const opt = args();
 const m = new TestModule(opt.wasm);
 const result = {};
-for (const name of ['guest', 'api', 'guestmessages', 'apimessages']) result[name] = measure(m, name, opt.streams, opt.minTime, opt.withFixtureRun);
+for (const name of ['guest', 'api', 'guestmessages', 'apimessages', 'guestresponses', 'apiresponses']) result[name] = measure(m, name, opt.streams, opt.minTime, opt.withFixtureRun);
 console.log(JSON.stringify(result));

@@ -120,14 +120,16 @@ function targets(results) {
     nat && was ? `guest ${rx(slow('guest'))}, API ${rx(slow('api'))} slower` : results.core?.wasm_error ?? '–',
     verdict(nat && was ? slow('guest') <= 2.5 && slow('api') <= 2.5 : null),
   ]);
-  // The Messages dialect costs at most 1.3x the chat dialect on the same upstream bytes.
-  const dialect = (side, k) => ratio(side?.[k]?.mb_per_s, side?.[`${k}messages`]?.mb_per_s);
-  const sides = [['native', nat], ['Wasm', was]].filter(([, side]) => side?.guestmessages);
-  rows.push([
-    'Messages within 1.3× of chat (same streams)',
-    sides.length ? sides.map(([n, side]) => `${n}: guest ${rx(dialect(side, 'guest'))}, API ${rx(dialect(side, 'api'))}`).join('; ') : '–',
-    verdict(sides.length ? sides.every(([, side]) => dialect(side, 'guest') <= 1.3 && dialect(side, 'api') <= 1.3) : null),
-  ]);
+  // The Messages and Responses dialects cost at most 1.3x the chat dialect on the same bytes.
+  for (const [which, label] of [['messages', 'Messages'], ['responses', 'Responses']]) {
+    const dialect = (side, k) => ratio(side?.[k]?.mb_per_s, side?.[`${k}${which}`]?.mb_per_s);
+    const sides = [['native', nat], ['Wasm', was]].filter(([, side]) => side?.[`guest${which}`]);
+    rows.push([
+      `${label} within 1.3× of chat (same streams)`,
+      sides.length ? sides.map(([n, side]) => `${n}: guest ${rx(dialect(side, 'guest'))}, API ${rx(dialect(side, 'api'))}`).join('; ') : '–',
+      verdict(sides.length ? sides.every(([, side]) => dialect(side, 'guest') <= 1.3 && dialect(side, 'api') <= 1.3) : null),
+    ]);
+  }
   return table(['target', 'measured', 'verdict'], rows);
 }
 
@@ -310,7 +312,7 @@ function coreTable(results) {
   const c = results.core;
   if (!c) return 'Not run.';
   if (c.error) return `Failed: ${c.error.split('\n')[0]}`;
-  const rows = ['guest', 'api', 'guestmessages', 'apimessages'].filter((k) => c.native[k]).map((k) => [
+  const rows = ['guest', 'api', 'guestmessages', 'apimessages', 'guestresponses', 'apiresponses'].filter((k) => c.native[k]).map((k) => [
     k,
     f1((c.native[k]?.input_bytes ?? 0) / 1e6),
     f1(c.native[k]?.mb_per_s),

@@ -1,5 +1,6 @@
 #include "dialect/openai_responses/emitter.h"
 
+#include <charconv>
 #include <utility>
 
 #include "core/tool_names.h"
@@ -36,15 +37,25 @@ std::string ResponsesEmitter::hex_id(std::string_view prefix) {
 // ---- events --------------------------------------------------------------------------------
 
 void ResponsesEmitter::event(std::string_view type, const std::string& fields) {
+  event(type, {std::string_view(fields)});
+}
+
+// The fields in pieces, written straight into the output: the events that end an item repeat
+// its whole text, which is not copied into temporaries on the way.
+void ResponsesEmitter::event(std::string_view type,
+                             std::initializer_list<std::string_view> fields) {
   out_ += "event: ";
   out_ += type;
   out_ += "\ndata: {\"type\":\"";
   out_ += type;
   out_ += "\",\"sequence_number\":";
   out_ += std::to_string(sequence_++);
-  if (!fields.empty()) {
-    out_ += ',';
-    out_ += fields;
+  bool first = true;
+  for (std::string_view f : fields) {
+    if (f.empty()) continue;
+    if (first) out_ += ',';
+    first = false;
+    out_ += f;
   }
   out_ += "}\n\n";
 }
@@ -58,6 +69,34 @@ void ResponsesEmitter::start() {
   append_response(r, "in_progress", {});
   event("response.created", r);
   event("response.in_progress", r);
+}
+
+// An item's text as a JSON string, escaped once however many events and objects repeat it
+// (four at the end of a stream: .done, content_part.done, output_item.done, the response).
+const std::string& ResponsesEmitter::escaped(const Item& item) const {
+  if (item.escaped_size != item.text.size() || item.escaped.empty()) {
+    item.escaped.clear();
+    if (item.body_size == item.text.size()) {
+      // The stream's deltas escaped it piece by piece already.
+      item.escaped.reserve(item.body.size() + 2);
+      item.escaped += '"';
+      item.escaped += item.body;
+      item.escaped += '"';
+    } else {
+      append_json_string(item.escaped, item.text);
+    }
+    item.escaped_size = item.text.size();
+  }
+  return item.escaped;
+}
+
+// Streaming: `text` (just appended to item.text) escaped onto the item's escaped body, which
+// the delta event copies and the item's closing events reuse whole.
+std::string_view ResponsesEmitter::escape_more(Item& item, std::string_view text) {
+  const size_t at = item.body.size();
+  append_json_escaped(item.body, text);
+  item.body_size = item.text.size();
+  return std::string_view(item.body).substr(at);
 }
 
 std::string ResponsesEmitter::item_ref(const Item& item) const {
@@ -99,6 +138,7 @@ void ResponsesEmitter::open_item(Kind kind, const ToolCallDelta* call) {
   }
   items_.push_back(std::move(item));
   open_ = true;
+  open_ref_ = item_ref(items_.back());
   if (!opt_.stream) return;
   const Item& it = items_.back();
   std::string added = "\"output_index\":" + std::to_string(items_.size() - 1) + ",\"item\":";
@@ -129,20 +169,20 @@ void ResponsesEmitter::close_item(bool incomplete) {
   it.incomplete = incomplete;
   if (!opt_.stream) return;
   const std::string ref = item_ref(it);
-  const std::string text = json_string(it.text);
+  const std::string& text = escaped(it);
   switch (it.kind) {
     case Kind::kReasoning:
       if (opt_.reasoning_summary) {
         event("response.reasoning_summary_text.done",
-              ref + ",\"summary_index\":0,\"text\":" + text);
-        event("response.reasoning_summary_part.done",
-              ref + ",\"summary_index\":0,\"part\":{\"type\":\"summary_text\",\"text\":" + text +
-                  "}");
+              {ref, ",\"summary_index\":0,\"text\":", text});
+        event(
+            "response.reasoning_summary_part.done",
+            {ref, ",\"summary_index\":0,\"part\":{\"type\":\"summary_text\",\"text\":", text, "}"});
       } else {
-        event("response.reasoning_text.done", ref + ",\"content_index\":0,\"text\":" + text);
+        event("response.reasoning_text.done", {ref, ",\"content_index\":0,\"text\":", text});
         event("response.content_part.done",
-              ref + ",\"content_index\":0,\"part\":{\"type\":\"reasoning_text\",\"text\":" + text +
-                  "}");
+              {ref, ",\"content_index\":0,\"part\":{\"type\":\"reasoning_text\",\"text\":", text,
+               "}"});
       }
       break;
     case Kind::kMessage:
@@ -152,10 +192,10 @@ void ResponsesEmitter::close_item(bool incomplete) {
                   ",\"annotation\":" + annotation_json(it, i));
       }
       event("response.output_text.done",
-            ref + ",\"content_index\":0,\"text\":" + text + ",\"logprobs\":[]");
+            {ref, ",\"content_index\":0,\"text\":", text, ",\"logprobs\":[]"});
       event("response.content_part.done",
-            ref + ",\"content_index\":0,\"part\":{\"type\":\"output_text\",\"annotations\":" +
-                annotations_json(it) + ",\"logprobs\":[],\"text\":" + text + "}");
+            {ref, ",\"content_index\":0,\"part\":{\"type\":\"output_text\",\"annotations\":",
+             annotations_json(it), ",\"logprobs\":[],\"text\":", text, "}"});
       break;
     case Kind::kFunctionCall:
       event("response.function_call_arguments.done",
@@ -174,19 +214,41 @@ void ResponsesEmitter::close_item(bool incomplete) {
   event("response.output_item.done", done);
 }
 
+// A text delta event, written straight into the output (the events a stream is mostly made
+// of): `type` the event, `tail` what follows the escaped text inside the object.
+void ResponsesEmitter::text_delta(std::string_view type, std::string_view index_key,
+                                  std::string_view text, std::string_view tail) {
+  char seq[24];
+  const auto [end, ec] = std::to_chars(seq, seq + sizeof seq, sequence_++);
+  (void)ec;
+  out_ += "event: ";
+  out_ += type;
+  out_ += "\ndata: {\"type\":\"";
+  out_ += type;
+  out_ += "\",\"sequence_number\":";
+  out_ += std::string_view(seq, static_cast<size_t>(end - seq));
+  out_ += ',';
+  out_ += open_ref_;
+  out_ += index_key;
+  out_ += "\"delta\":\"";
+  out_ += text;  // already escaped
+  out_ += '"';
+  out_ += tail;
+  out_ += "}\n\n";
+}
+
 void ResponsesEmitter::on_reasoning(std::string_view text) {
   if (ended_) return;
   if (!open_ || items_.back().kind != Kind::kReasoning) open_item(Kind::kReasoning, nullptr);
   Item& it = items_.back();
   it.text += text;
   if (!opt_.stream) return;
-  std::string delta = item_ref(it);
-  delta += opt_.reasoning_summary ? ",\"summary_index\":0,\"delta\":"
-                                  : ",\"content_index\":0,\"delta\":";
-  append_json_string(delta, text);
-  event(opt_.reasoning_summary ? "response.reasoning_summary_text.delta"
-                               : "response.reasoning_text.delta",
-        delta);
+  const std::string_view piece = escape_more(it, text);
+  if (opt_.reasoning_summary) {
+    text_delta("response.reasoning_summary_text.delta", ",\"summary_index\":0,", piece, {});
+  } else {
+    text_delta("response.reasoning_text.delta", ",\"content_index\":0,", piece, {});
+  }
 }
 
 void ResponsesEmitter::on_text(std::string_view text) {
@@ -195,10 +257,8 @@ void ResponsesEmitter::on_text(std::string_view text) {
   Item& it = items_.back();
   it.text += text;
   if (!opt_.stream) return;
-  std::string delta = item_ref(it) + ",\"content_index\":0,\"delta\":";
-  append_json_string(delta, text);
-  delta += ",\"logprobs\":[]";
-  event("response.output_text.delta", delta);
+  text_delta("response.output_text.delta", ",\"content_index\":0,", escape_more(it, text),
+             ",\"logprobs\":[]");
 }
 
 void ResponsesEmitter::on_citations(std::span<const Citation> citations) {
@@ -323,12 +383,11 @@ void ResponsesEmitter::append_item(std::string& out, const Item& it, bool added)
     case Kind::kReasoning: {
       out += ",\"type\":\"reasoning\",\"status\":";
       append_json_string(out, status);
-      const std::string text = added ? "" : it.text;
       std::string part;
       if (!added) {
         part = std::string("[{\"type\":\"") +
                (opt_.reasoning_summary ? "summary_text" : "reasoning_text") + "\",\"text\":";
-        append_json_string(part, text);
+        part += escaped(it);
         part += "}]";
       } else {
         part = "[]";
@@ -347,7 +406,7 @@ void ResponsesEmitter::append_item(std::string& out, const Item& it, bool added)
       if (!added) {
         out += "{\"type\":\"output_text\",\"annotations\":" + annotations_json(it) +
                ",\"logprobs\":[],\"text\":";
-        append_json_string(out, it.text);
+        out += escaped(it);
         out += '}';
       }
       out += ']';

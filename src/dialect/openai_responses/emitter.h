@@ -27,6 +27,7 @@
 // Non-streaming: the Response object when the answer ends (completed or incomplete).
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,18 +80,27 @@ class ResponsesEmitter final : public AnswerEmitter {
     std::string ns;
     int tool_index = -1;                   // upstream's tool-call index
     std::vector<std::string> annotations;  // message: url_citation objects without end_index
+    std::string body;                      // streaming: text escaped, without the quotes
+    size_t body_size = 0;                  // the text's size body covers
+    mutable std::string escaped;           // text as a JSON string (escaped()), when computed
+    mutable size_t escaped_size = 0;       // the text's size it was computed for
   };
 
   void start();
   void open_item(Kind kind, const ToolCallDelta* call);
   void close_item(bool incomplete);
   void event(std::string_view type, const std::string& fields);
+  void event(std::string_view type, std::initializer_list<std::string_view> fields);
+  void text_delta(std::string_view type, std::string_view index_key, std::string_view text,
+                  std::string_view tail);
   std::string hex_id(std::string_view prefix);
   std::string custom_input(const Item& item) const;
   void append_item(std::string& out, const Item& item, bool added) const;
   void append_response(std::string& out, std::string_view status, std::string_view extra) const;
   void append_usage(std::string& out) const;
   std::string item_ref(const Item& item) const;
+  const std::string& escaped(const Item& item) const;
+  std::string_view escape_more(Item& item, std::string_view text);
   std::string annotation_json(const Item& item, size_t i) const;
   std::string annotations_json(const Item& item) const;
 
@@ -100,6 +110,7 @@ class ResponsesEmitter final : public AnswerEmitter {
   std::vector<Item> items_;
   std::vector<std::string> pending_annotations_;  // citations before the message opened
   bool open_ = false;                             // items_.back() is open
+  std::string open_ref_;  // its "output_index":N,"item_id":"…" (every event of it carries them)
   int64_t sequence_ = 0;
   Usage usage_;
   std::string status_ = "in_progress";
