@@ -34,6 +34,17 @@ std::string IdSource::uuid4() {
   return out;
 }
 
+std::string IdSource::hex(size_t words) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(16 * words);
+  for (size_t i = 0; i < words; ++i) {
+    const uint64_t v = next();
+    for (int j = 0; j < 16; ++j) out.push_back(kHex[(v >> (4 * j)) & 15]);
+  }
+  return out;
+}
+
 std::string IdSource::alnum(size_t n) {
   static constexpr char kChars[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
   std::string out;

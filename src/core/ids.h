@@ -17,6 +17,8 @@ class IdSource {
   std::string uuid4();
   // n characters of [0-9a-zA-Z].
   std::string alnum(size_t n);
+  // 16 * words lowercase hex digits.
+  std::string hex(size_t words);
 
  private:
   uint64_t state_ = 0;

@@ -509,17 +509,8 @@ bool admit(ExchangeState& s, CanonicalRequest& req, int64_t now) {
                          : mode_ok.error());
     return false;
   }
-  std::string name = req.model;
-  if (s.dialect == Dialect::kMessages) name = cfg.resolve_claude_model(req.model);
-  if (const ModelEntry* m = name.empty() ? nullptr : cfg.find_model(name)) {
-    s.upstream_model = m->upstream_id;
-  } else if (cfg.mode == UpstreamMode::kApi && !name.empty()) {
-    s.upstream_model = name;  // unlisted names pass through; upstream 1211 -> 404
-  } else {
-    respond_error(s, make_error(Errc::kModelNotFound,
-                                "The model '" + req.model + "' does not exist", "model"));
-    return false;
-  }
+  const std::string name = resolve_model(s, req.model);
+  if (name.empty()) return false;
   if (req.web_search && (!cfg.web_search || cfg.mode != UpstreamMode::kApi)) {
     respond_error(s,
                   make_error(Errc::kUnsupportedValue,
@@ -550,6 +541,22 @@ bool admit(ExchangeState& s, CanonicalRequest& req, int64_t now) {
 
 }  // namespace
 
+std::string resolve_model(ExchangeState& s, const std::string& model) {
+  const Config& cfg = s.gw.config;
+  const std::string name =
+      s.dialect == Dialect::kMessages ? cfg.resolve_claude_model(model) : model;
+  if (const ModelEntry* m = name.empty() ? nullptr : cfg.find_model(name)) {
+    s.upstream_model = m->upstream_id;
+  } else if (cfg.mode == UpstreamMode::kApi && !name.empty()) {
+    s.upstream_model = name;  // unlisted names pass through; upstream 1211 -> 404
+  } else {
+    respond_error(
+        s, make_error(Errc::kModelNotFound, "The model '" + model + "' does not exist", "model"));
+    return {};
+  }
+  return name;
+}
+
 void messages_on_body(ExchangeState& s, std::string_view body, int64_t now) {
   auto parsed = parse_messages_request(body, MessagesRoute::kCreate);
   if (!parsed) {
@@ -557,13 +564,14 @@ void messages_on_body(ExchangeState& s, std::string_view body, int64_t now) {
     return;
   }
   MessagesRequest& req = *parsed;
-  if (s.gw.config.mode == UpstreamMode::kGuest && !req.first_image_path.empty()) {
+  const std::string& image_path = req.canonical.image_path;
+  if (s.gw.config.mode == UpstreamMode::kGuest && !image_path.empty()) {
     // Named by its own path: the canonical request no longer knows where the block was.
-    respond_error(s, make_error(Errc::kUnsupportedValue,
-                                req.first_image_path +
-                                    ": image blocks are not supported in guest mode (guests "
-                                    "cannot upload files); use API mode (UPSTREAM_MODE=api)",
-                                req.first_image_path));
+    respond_error(s,
+                  make_error(Errc::kUnsupportedValue,
+                             image_path + ": image blocks are not supported in guest mode (guests "
+                                          "cannot upload files); use API mode (UPSTREAM_MODE=api)",
+                             image_path));
     return;
   }
   s.thinking_text = req.thinking_text;
@@ -597,18 +605,12 @@ void responses_on_body(ExchangeState& s, std::string_view body, int64_t now) {
   // Upstream always streams; the client gets a stream or one object, as it asked.
   s.client_stream = req.canonical.stream;
   req.canonical.stream = true;
-  s.completion_id = "resp_";
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = 0; i < 2; ++i) {
-    const uint64_t v = s.ids.next();
-    for (int j = 0; j < 16; ++j) s.completion_id.push_back(kHex[(v >> (4 * j)) & 15]);
-  }
+  s.completion_id = "resp_" + s.ids.hex(2);
   if (req.web_search && s.gw.config.web_search && s.gw.config.mode == UpstreamMode::kApi) {
     req.canonical.web_search = true;  // served, not declined
     std::erase_if(req.declined_tools,
                   [](const std::string& t) { return t.starts_with("web_search"); });
   }
-  s.declined_tools = std::move(req.declined_tools);
   s.responses.emplace(std::move(req));
   if (!admit(s, s.responses->canonical, now)) return;
   start_attempt(s, now);

@@ -50,16 +50,7 @@ void count_on_body(ExchangeState& s, std::string_view body, int64_t now) {
     return;
   }
   const CanonicalRequest& req = parsed->canonical;
-  const std::string name = cfg.resolve_claude_model(req.model);
-  if (const ModelEntry* m = name.empty() ? nullptr : cfg.find_model(name)) {
-    s.upstream_model = m->upstream_id;
-  } else if (cfg.mode == UpstreamMode::kApi && !name.empty()) {
-    s.upstream_model = name;
-  } else {
-    respond_error(s, make_error(Errc::kModelNotFound,
-                                "The model '" + req.model + "' does not exist", "model"));
-    return;
-  }
+  if (resolve_model(s, req.model).empty()) return;
   s.input_estimate = parsed->input_estimate;
   const bool tokenizer = cfg.count_tokens == CountTokens::kAuto && cfg.mode == UpstreamMode::kApi &&
                          req.tools.size() <= kMaxTokenizerTools;

@@ -70,6 +70,19 @@ const Config& Gateway::config() const {
   return impl_->config;
 }
 
+namespace {
+
+// How a Responses request ended, for its log line: the terminal event a stream ended with
+// (or the status of the object), "error" for an HTTP error answer.
+std::string_view responses_terminal(const ExchangeState& s) {
+  if (s.status != 200) return "error";
+  if (s.stop_reason.empty()) return "failed";  // committed, then failed
+  const bool cut = s.stop_reason == "length" || s.stop_reason == "content_filter";
+  return cut ? "incomplete" : "completed";
+}
+
+}  // namespace
+
 void Gateway::finish(std::unique_ptr<Exchange> exchange, int64_t now, int64_t wall) {
   if (!exchange) return;
   ExchangeState& s = *exchange->s_;
@@ -90,18 +103,13 @@ void Gateway::finish(std::unique_ptr<Exchange> exchange, int64_t now, int64_t wa
     }
     line.num("duration_ms", now - s.start_mono);
     if (s.ttft_ms >= 0) line.num("ttft_ms", s.ttft_ms);
-    if (s.dialect == Dialect::kResponses && s.chat) {
-      line.str("terminal", s.status == 200
-                               ? (s.stop_reason.empty() ? "failed"
-                                  : s.stop_reason == "length" || s.stop_reason == "content_filter"
-                                      ? "incomplete"
-                                      : "completed")
-                               : "error");
-      if (!s.declined_tools.empty()) {
-        std::string types;
-        for (const std::string& t : s.declined_tools) types += (types.empty() ? "" : ",") + t;
-        line.str("declined_tools", types);
+    if (s.dialect == Dialect::kResponses && s.responses) {
+      line.str("terminal", responses_terminal(s));
+      std::string types;
+      for (const std::string& t : s.responses->declined_tools) {
+        types += (types.empty() ? "" : ",") + t;
       }
+      if (!types.empty()) line.str("declined_tools", types);
     }
     if (!s.count_source.empty()) {
       line.str("upstream_model", s.upstream_model).str("source", s.count_source);

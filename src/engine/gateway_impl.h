@@ -100,7 +100,6 @@ struct ExchangeState {
   bool client_stream = false;  // the client asked for a stream (Responses: upstream always streams)
   int64_t wall_now = 0;        // the wall clock at the latest event (Responses' completed_at)
   std::optional<ResponsesRequest> responses;  // Responses: the request beside its canonical part
-  std::vector<std::string> declined_tools;    // Responses: tool types left out, for the log
   // What the client asked for, before each attempt adapts it to its model (MODEL_CAPS).
   std::optional<int64_t> asked_max_tokens;
   ThinkingSwitch asked_thinking = ThinkingSwitch::kDefault;
@@ -144,6 +143,9 @@ void respond_error(ExchangeState& s, const Error& error, int64_t retry_after_s =
 void finish_action(ExchangeState& s);
 
 // chat.cpp (every dialect's answer flow)
+// The upstream model a client's name stands for (Messages: Claude names resolved), set as
+// s.upstream_model; the resolved name, or "" after answering 404 model_not_found.
+std::string resolve_model(ExchangeState& s, const std::string& model);
 void messages_on_body(ExchangeState& s, std::string_view body, int64_t now);
 void responses_on_body(ExchangeState& s, std::string_view body, int64_t now);
 void chat_on_body(ExchangeState& s, std::string_view body, int64_t now);

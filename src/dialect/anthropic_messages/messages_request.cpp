@@ -130,7 +130,7 @@ Status image_part(JsonValue block, const std::string& path, Parse& p, std::vecto
   } else {
     return unsupported(dot(src_path, "type"), "image sources are 'base64' or 'url'");
   }
-  if (p.images++ == 0) p.out.first_image_path = p.out.canonical.image_path = path;
+  if (p.images++ == 0) p.out.canonical.image_path = path;
   return ok_status();
 }
 

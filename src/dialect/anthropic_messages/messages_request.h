@@ -20,9 +20,8 @@ enum class MessagesRoute : uint8_t {
 
 struct MessagesRequest {
   CanonicalRequest canonical;
-  bool thinking_text = true;     // false for thinking.display "omitted": blocks without text
-  int64_t input_estimate = 0;    // the estimate E = ⌈C/3⌉ + 4·M + 1600·I (contract.md §12.7)
-  std::string first_image_path;  // "messages.i.content.j" of the first image; empty if none
+  bool thinking_text = true;   // false for thinking.display "omitted": blocks without text
+  int64_t input_estimate = 0;  // the estimate E = ⌈C/3⌉ + 4·M + 1600·I (contract.md §12.7)
 };
 
 // Every error is a 400 (kInvalidJson, kMissingRequiredParameter, kInvalidValue or

@@ -25,13 +25,7 @@ ResponsesEmitter::ResponsesEmitter(ResponsesEmitterOptions options)
     : opt_(std::move(options)), ids_(seed_bytes(opt_.id_seed)) {}
 
 std::string ResponsesEmitter::hex_id(std::string_view prefix) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(prefix);
-  for (int i = 0; i < 2; ++i) {
-    const uint64_t v = ids_.next();
-    for (int j = 0; j < 16; ++j) out.push_back(kHex[(v >> (4 * j)) & 15]);
-  }
-  return out;
+  return std::string(prefix) + ids_.hex(2);
 }
 
 // ---- events --------------------------------------------------------------------------------
