@@ -45,6 +45,7 @@
 #include "config/config.h"
 #include "core/upstream.h"
 #include "pool/credential_pool.h"  // kNever
+#include "state/store.h"
 
 namespace zproxy {
 
@@ -158,10 +159,18 @@ struct HttpFetch {
   size_t max_body_bytes = 0;
 };
 
-// Work the gateway hands to its host. One kind today; state-store operations join the variant.
+// A state-store operation (STATE_STORE redis or durable_object) the host performs within
+// `timeout_ms`: natively the Lua script of redis_call(op) on the host's Redis connection; on
+// the Worker a call of the Durable Object store_object_name(op) with store_op_json(op).
+struct StoreCall {
+  StoreOp op;
+  int64_t timeout_ms = 0;
+};
+
+// Work the gateway hands to its host.
 struct Job {
   uint64_t id = 0;
-  std::variant<HttpFetch> work;
+  std::variant<HttpFetch, StoreCall> work;
 };
 
 // The outcome of an HttpFetch. status 0: network failure or timeout. The body is valid during
@@ -170,7 +179,14 @@ struct HttpResult {
   int status = 0;
   std::string_view body;
 };
-using JobResult = std::variant<HttpResult>;
+// The outcome of a StoreCall: the decoded reply, or why there is none (`error`: a short
+// reason such as "timeout", "connect", "auth", "reply"; never a password).
+struct StoreResult {
+  bool ok = false;
+  StoreReply reply;
+  std::string_view error;
+};
+using JobResult = std::variant<HttpResult, StoreResult>;
 
 struct Poll {
   std::vector<Job> jobs;           // to perform now
