@@ -143,6 +143,49 @@ ssl::context make_tls_context(const std::string& ca_file) {
   return ctx;
 }
 
+// The response parser: Beast's HTTP/1.1 grammar (framing, chunks, limits, keep-alive) without
+// a message. Nothing reads an upstream answer's header fields, so none are stored (Beast's own
+// parser allocates one node per field); the status is kept, and body bytes go straight to the
+// place set with output() (as buffer_body would take them: when it is full, put() stops with
+// http::error::need_buffer).
+class ResponseParser final : public http::basic_parser<false> {
+ public:
+  int status() const { return status_; }
+  // Body bytes go to [at, at + room) from the next put() on.
+  void output(char* at, size_t room) {
+    out_ = at;
+    room_ = room;
+  }
+  size_t room() const { return room_; }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
+                       error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, error_code&) override { status_ = code; }
+  void on_field_impl(http::field, beast::string_view, beast::string_view, error_code&) override {}
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  size_t on_body_impl(beast::string_view body, error_code& ec) override { return take(body, ec); }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code& ec) override {
+    return take(body, ec);
+  }
+  void on_finish_impl(error_code&) override {}
+
+  size_t take(beast::string_view body, error_code& ec) {
+    const size_t n = std::min(room_, body.size());
+    if (n > 0) std::memcpy(out_, body.data(), n);
+    out_ += n;
+    room_ -= n;
+    if (n < body.size()) ec = http::error::need_buffer;
+    return n;
+  }
+
+  int status_ = 0;
+  char* out_ = nullptr;
+  size_t room_ = 0;
+};
+
 class ClientImpl;
 
 ReadResult reset_result() {
@@ -194,7 +237,7 @@ class CallImpl final : public UpstreamCall,
   std::unique_ptr<tcp::resolver> resolver_;      // only for new connections
   std::unique_ptr<asio::steady_timer> timeout_;  // cancel_after's (token fetches only)
   std::unique_ptr<Conn> conn_;
-  std::optional<http::response_parser<http::buffer_body>> parser_;
+  std::optional<ResponseParser> parser_;
   std::string tail_;       // unparsed bytes, when not held in the scratch buffer
   size_t held_begin_ = 0;  // the unparsed bytes in the scratch buffer, while holding_
   size_t held_end_ = 0;
@@ -399,12 +442,12 @@ asio::awaitable<HeadResult> CallImpl::send_and_read_head(const WireRequest& req)
   while (true) {
     const bool got_head = co_await read_head();
     if (!got_head || cancelled_) co_return head_error(CallError::kReset);
-    const unsigned status = parser_->get().result_int();
+    const int status = parser_->status();
     if (status >= 200 || status == 101) break;
     new_parser();  // an interim 1xx answer: the real head follows
   }
   HeadResult head;
-  head.status = static_cast<int>(parser_->get().result_int());
+  head.status = parser_->status();
   co_return head;
 }
 
@@ -503,14 +546,12 @@ bool CallImpl::fill(error_code& ec) {
 
 void CallImpl::parse(size_t& out_len, error_code& ec) {
   char* out = read_scratch().out.data();
-  auto& body = parser_->get().body();
   while (!parser_->is_done() && unparsed() > 0 && out_len < kScratchBytes) {
     char* in = gather();
-    body.data = out + out_len;
-    body.size = kScratchBytes - out_len;
+    parser_->output(out + out_len, kScratchBytes - out_len);
     const size_t used = parser_->put(asio::buffer(in + held_begin_, held_end_ - held_begin_), ec);
     held_begin_ += used;
-    out_len = kScratchBytes - body.size;
+    out_len = kScratchBytes - parser_->room();
     if (held_begin_ == held_end_) let_go();
     if (ec == http::error::need_more || ec == http::error::need_buffer) {
       ec = {};
@@ -561,8 +602,8 @@ void CallImpl::interrupt_wait() {
 
 void CallImpl::release() {
   if (!conn_) return;
-  const bool keep = !cancelled_ && parser_ && parser_->is_done() && parser_->get().keep_alive() &&
-                    unparsed() == 0;
+  const bool keep =
+      !cancelled_ && parser_ && parser_->is_done() && parser_->keep_alive() && unparsed() == 0;
   if (keep) {
     client_.put_idle(std::move(conn_));
   } else {
