@@ -573,17 +573,17 @@ SendStatus HttpSession::write_now(std::span<const std::string_view> parts) {
   if (total == 0) return SendStatus::kDone;
   error_code ec;
   const std::span<const asio::const_buffer> all(bufs.data(), n);
-  size_t sent = stream_.write_some(all, ec);
+  size_t took = stream_.write_some(all, ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
   if (ec) {
     rq_.write_failed = true;
     lost_client();
     return SendStatus::kDone;
   }
-  if (sent == total) return SendStatus::kDone;
+  if (took == total) return SendStatus::kDone;
   size_t first = 0;  // drop what left already
-  while (sent >= bufs[first].size()) sent -= bufs[first++].size();
-  bufs[first] += sent;
+  while (took >= bufs[first].size()) took -= bufs[first++].size();
+  bufs[first] += took;
   for (size_t i = first; i < n; ++i) pending_[pending_count_++] = bufs[i];
   return SendStatus::kPending;
 }
