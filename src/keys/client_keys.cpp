@@ -187,9 +187,9 @@ void KeyLimits::roll(Counters& c, int64_t now_ms) const {
   }
 }
 
-int64_t KeyLimits::live_leases(const std::string& name, int64_t now_ms) const {
+int64_t KeyLimits::live_leases(const Counters& c, int64_t now_ms) {
   int64_t n = 0;
-  for (const auto& [id, l] : leases_) n += l.name == name && l.expires_ms > now_ms;
+  for (const auto& [id, expires] : c.leases) n += expires > now_ms;
   return n;
 }
 
@@ -198,8 +198,8 @@ Admission KeyLimits::admit(const std::string& name, const KeyQuota& quota, const
   Admission a;
   Counters& c = counters_[name];
   roll(c, now_ms);
-  std::erase_if(leases_, [&](const auto& l) { return l.second.expires_ms <= now_ms; });
-  c.concurrent = live_leases(name, now_ms);
+  std::erase_if(c.leases, [&](const auto& l) { return l.second <= now_ms; });
+  c.concurrent = static_cast<int64_t>(c.leases.size());
   const int64_t reset = c.window_start >= 0 ? c.window_start + kWindowMs - now_ms : kWindowMs;
   if (quota.tokens_per_day && c.tokens_day >= *quota.tokens_per_day) {
     a.refused = Limit::kTokensPerDay;
@@ -219,7 +219,7 @@ Admission KeyLimits::admit(const std::string& name, const KeyQuota& quota, const
     ++c.window_count;
     ++c.concurrent;
     const int64_t expires = lease_ttl_ms >= kNoExpiry - now_ms ? kNoExpiry : now_ms + lease_ttl_ms;
-    leases_[lease] = Lease{name, expires};
+    c.leases[lease] = expires;
   }
   if (quota.rpm) {
     a.rpm_remaining = std::max<int64_t>(0, *quota.rpm - c.window_count);
@@ -228,16 +228,20 @@ Admission KeyLimits::admit(const std::string& name, const KeyQuota& quota, const
   return a;
 }
 
-bool KeyLimits::renew(const std::string& lease, int64_t now_ms, int64_t lease_ttl_ms) {
-  auto it = leases_.find(lease);
-  if (it == leases_.end() || it->second.expires_ms <= now_ms) return false;
-  it->second.expires_ms = lease_ttl_ms >= kNoExpiry - now_ms ? kNoExpiry : now_ms + lease_ttl_ms;
+bool KeyLimits::renew(const std::string& name, const std::string& lease, int64_t now_ms,
+                      int64_t lease_ttl_ms) {
+  auto c = counters_.find(name);
+  if (c == counters_.end()) return false;
+  auto it = c->second.leases.find(lease);
+  if (it == c->second.leases.end() || it->second <= now_ms) return false;
+  it->second = lease_ttl_ms >= kNoExpiry - now_ms ? kNoExpiry : now_ms + lease_ttl_ms;
   return true;
 }
 
 void KeyLimits::settle(const std::string& lease, const std::string& name, int64_t tokens,
                        int64_t now_ms) {
-  leases_.erase(lease);
+  auto known = counters_.find(name);
+  if (known != counters_.end()) known->second.leases.erase(lease);
   if (tokens <= 0) return;
   Counters& c = counters_[name];
   roll(c, now_ms);
@@ -252,7 +256,7 @@ KeyUsage KeyLimits::usage(const std::string& name, int64_t now_ms) const {
   Counters c = it->second;
   roll(c, now_ms);
   u.requests_this_window = c.window_count;
-  u.concurrent = live_leases(name, now_ms);
+  u.concurrent = live_leases(c, now_ms);
   u.tokens_today = c.tokens_day;
   u.tokens_this_month = c.tokens_month;
   u.window_reset_ms = c.window_start >= 0 ? c.window_start + kWindowMs - now_ms : 0;
@@ -285,19 +289,21 @@ void KeyLimits::dump(JsonWriter& w) const {
   w.EndObject();
   w.Key("leases");
   w.StartObject();
-  for (const auto& [id, l] : leases_) {
-    w.Key(id);
-    w.StartArray();
-    w.String(l.name);
-    w.Int64(l.expires_ms);
-    w.EndArray();
+  for (const auto& [name, c] : counters_) {
+    if (c.leases.empty()) continue;
+    w.Key(name);
+    w.StartObject();
+    for (const auto& [id, expires] : c.leases) {
+      w.Key(id);
+      w.Int64(expires);
+    }
+    w.EndObject();
   }
   w.EndObject();
 }
 
 bool KeyLimits::load(const JsonValue& v) {
   counters_.clear();
-  leases_.clear();
   for (const auto& [name, a] : v.member("keys").members()) {
     if (a.size() != 6) return false;
     int64_t f[6];
@@ -306,12 +312,16 @@ bool KeyLimits::load(const JsonValue& v) {
       if (!n) return false;
       f[i] = *n;
     }
-    counters_[std::string(name)] = Counters{f[0], f[1], 0, f[2], f[3], f[4], f[5]};
+    counters_[std::string(name)] = Counters{f[0], f[1], 0, f[2], f[3], f[4], f[5], {}};
   }
-  for (const auto& [id, a] : v.member("leases").members()) {
-    const std::optional<int64_t> expires = a.element(1).int64();
-    if (a.size() != 2 || !a.element(0).is_string() || !expires) return false;
-    leases_[std::string(id)] = Lease{std::string(a.element(0).string()), *expires};
+  for (const auto& [name, held] : v.member("leases").members()) {
+    auto c = counters_.find(name);
+    if (c == counters_.end() || !held.is_object()) return false;
+    for (const auto& [id, expires] : held.members()) {
+      const std::optional<int64_t> at = expires.int64();
+      if (!at) return false;
+      c->second.leases[std::string(id)] = *at;
+    }
   }
   return true;
 }

@@ -88,7 +88,8 @@ class KeyLimits {
   static constexpr int64_t kNoExpiry = INT64_MAX;
   Admission admit(const std::string& name, const KeyQuota& quota, const std::string& lease,
                   int64_t now_ms, int64_t lease_ttl_ms = kNoExpiry);
-  bool renew(const std::string& lease, int64_t now_ms, int64_t lease_ttl_ms);
+  bool renew(const std::string& name, const std::string& lease, int64_t now_ms,
+             int64_t lease_ttl_ms);
   void settle(const std::string& lease, const std::string& name, int64_t tokens, int64_t now_ms);
   KeyUsage usage(const std::string& name, int64_t now_ms) const;
   // Local decisions after a shared store's answer start from its counts.
@@ -106,15 +107,11 @@ class KeyLimits {
     int64_t tokens_day = 0;
     int64_t month = -1;  // year * 12 + month - 1 of tokens_month
     int64_t tokens_month = 0;
-  };
-  struct Lease {
-    std::string name;
-    int64_t expires_ms;
+    std::map<std::string, int64_t, std::less<>> leases;  // the key's leases: id -> expiry
   };
   void roll(Counters& c, int64_t now_ms) const;
-  int64_t live_leases(const std::string& name, int64_t now_ms) const;
+  static int64_t live_leases(const Counters& c, int64_t now_ms);
   std::map<std::string, Counters, std::less<>> counters_;
-  std::map<std::string, Lease, std::less<>> leases_;
 };
 
 // Unix ms of the next UTC midnight / first of next month after `now_ms`.

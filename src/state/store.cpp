@@ -55,7 +55,7 @@ StoreReply MemoryStore::apply(const StoreOp& op, int64_t now_ms) {
       r.admission = keys_.admit(op.key, op.limits, op.lease, now_ms, op.ttl_ms);
       r.usage = keys_.usage(op.key, now_ms);
       break;
-    case StoreOpKind::kRenew: r.live = keys_.renew(op.lease, now_ms, op.ttl_ms); break;
+    case StoreOpKind::kRenew: r.live = keys_.renew(op.key, op.lease, now_ms, op.ttl_ms); break;
     case StoreOpKind::kSettle:
       keys_.settle(op.lease, op.key, op.tokens, now_ms);
       r.usage = keys_.usage(op.key, now_ms);

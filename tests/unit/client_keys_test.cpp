@@ -117,13 +117,13 @@ TEST_CASE("key limits: a lease lapses unless renewed", "[keys]") {
   REQUIRE(held.refused == Limit::kNone);
   CHECK(limits.admit(ks[0].name, ks[0].quota(), "l10", kNoon + 20000, 30000).refused ==
         Limit::kConcurrency);
-  CHECK(limits.renew("l9", kNoon + 20000, 30000));  // now good until +50 s
+  CHECK(limits.renew("a", "l9", kNoon + 20000, 30000));  // now good until +50 s
   CHECK(limits.admit(ks[0].name, ks[0].quota(), "l11", kNoon + 45000, 30000).refused ==
         Limit::kConcurrency);
   // Not renewed again: it lapses, and the slot is free (a crashed holder cannot keep it).
   const Admission after = limits.admit(ks[0].name, ks[0].quota(), "l12", kNoon + 50001, 30000);
   CHECK(after.refused == Limit::kNone);
-  CHECK_FALSE(limits.renew("l9", kNoon + 50002, 30000));
+  CHECK_FALSE(limits.renew("a", "l9", kNoon + 50002, 30000));
 }
 
 }  // namespace zproxy
