@@ -170,6 +170,7 @@ describe('bad settings', () => {
     const cases = [
       [{ TOKEN_POOL_SIZE: 'many' }, 'TOKEN_POOL_SIZE'],
       [{ ZAI_API_KEYS: 'zk-1', API_KEY: DEFAULT_KEY }, 'API_KEY'],
+      [{ STATE_STORE: 'redis', REDIS_URL: 'redis://127.0.0.1:6379' }, 'STATE_STORE'],  // the native host's backend
     ];
     await Promise.all(
       cases.map(async ([settings, variable]) => {
