@@ -6,7 +6,7 @@
 // State: the MemoryStore's dump, kept here as text and in the object's storage (SQLite-backed;
 // wrangler.toml), loaded once before the first request and written after every operation that
 // changed it, so a key's tokens_today survives a restart of the object. An object failing is
-// never a request failing: the Worker's gateway then decides locally.
+// never a request failing: the Worker's gateway then decides locally (docs/contract.md §14).
 //
 // ZP_STATE_FAULT (tests only): "throw" makes every request throw, "stall" answer only after
 // five minutes.
