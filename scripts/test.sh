@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine (idempotently: apt, Node >= 20, npm ci) and runs every test:
 # unit + golden + fuzz-corpus replays (release and ASan/UBSan), the Wasm build and its golden
-# fixtures, a miniature benchmark run, the end-to-end suite against the native server and
-# against `wrangler dev`, the README's commands as written, and the container image. Prints
+# fixtures, the Worker's shared state store (Durable Objects under Miniflare and wrangler dev),
+# a miniature benchmark run, the end-to-end suite against the native server and against
+# `wrangler dev`, the README's commands as written, and the container image. Prints
 # each stage's duration; exits non-zero if any stage failed.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -95,6 +96,9 @@ run core-purity core_purity
 run format formatting
 run release release
 run wasm wasm
+# STATE_STORE=durable_object: two Workers of the deployable bundle sharing one object class
+# (Miniflare), and an object's storage across a wrangler dev restart.
+run worker-store node --test --test-concurrency=1 tests/worker/
 # The benchmark harness in miniature (about a minute), so it keeps working; it checks that
 # every contender answers correctly, not how fast: no timing is asserted.
 run bench-smoke bash bench/run.sh --smoke

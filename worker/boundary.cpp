@@ -7,7 +7,11 @@
 //   - every exchange event is one call, zp_event, which leaves the Step in the gateway's Wire
 //     (a fixed struct JS reads in place: action, head, poll, attempt, output bytes, deadline);
 //   - calls that produce bytes (zp_take_output, zp_head, zp_begin_fetch, zp_poll, zp_fallback)
-//     leave them at Wire.out_ptr/out_len, valid until the next call into the module.
+//     leave them at Wire.out_ptr/out_len, valid until the next call into the module;
+//   - jobs of both kinds leave through zp_poll and come back through zp_job_done: HTTP fetches
+//     (guest tokens) and state-store calls to a Durable Object (STATE_STORE=durable_object);
+//   - zp_store is the Durable Object's side of a store call (worker/state_object.js): it needs
+//     no gateway.
 // A streamed upstream chunk costs zp_event, zp_take_output and, when the step asks, zp_poll.
 // Exchanges are ids, owned here; a gateway lives as long as its module instance.
 // Structured values cross as JSON. Times are JS numbers (milliseconds); "never" is -1.
@@ -16,6 +20,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +30,7 @@
 
 #include "engine/gateway.h"
 #include "json/json.h"
+#include "state/store.h"
 
 using namespace zproxy;
 
@@ -56,6 +62,8 @@ struct Handle : Wire {
   UpstreamRequest fetch;  // the request of the last zp_begin_fetch, until the next one
   std::unordered_map<uint32_t, std::unique_ptr<Exchange>> exchanges;
   uint32_t next_id = 1;
+  // Store calls handed out and not yet answered: the kind of operation each reply decodes as.
+  std::unordered_map<uint64_t, StoreOpKind> store_calls;
 };
 
 namespace {
@@ -144,6 +152,62 @@ RequestHead parse_head(JsonValue doc) {
   if (rh.method.empty()) rh.method = "GET";
   if (rh.target.empty()) rh.target = "/";
   return rh;
+}
+
+void write_fetch_job(JsonWriter& w, uint64_t id, const HttpFetch& fetch) {
+  w.StartObject();
+  w.Key("id");
+  w.Uint64(id);
+  w.Key("kind");
+  w.String("http");
+  w.Key("timeout_ms");
+  w.Int64(fetch.timeout_ms);
+  w.Key("max_body_bytes");
+  w.Uint64(fetch.max_body_bytes);
+  write_request(w, fetch.request);
+  w.Key("body");
+  w.String(fetch.request.body);
+  w.EndObject();
+}
+
+void write_store_job(JsonWriter& w, uint64_t id, const StoreCall& call) {
+  w.StartObject();
+  w.Key("id");
+  w.Uint64(id);
+  w.Key("kind");
+  w.String("store");
+  w.Key("timeout_ms");
+  w.Int64(call.timeout_ms);
+  w.Key("object");
+  w.String(store_object_name(call.op));
+  w.Key("body");
+  w.String(store_op_json(call.op));
+  w.EndObject();
+}
+
+// What the host reported for a store call (zp_job_done), as the gateway takes it. The reasons
+// are static text: StoreResult only borrows them.
+StoreResult store_result(StoreOpKind kind, int32_t status, std::string_view body) {
+  if (status == 0) return {false, {}, body == "timeout" ? "timeout" : "error"};
+  if (status != 200) return {false, {}, "error"};
+  Result<StoreReply> reply = parse_store_reply(kind, body);
+  if (!reply) return {false, {}, "reply"};
+  return {true, std::move(*reply), {}};
+}
+
+// zp_store's answer block: u32 reply length, u32 state length, u32 flags, then both texts.
+constexpr uint32_t kStoreStateUnreadable = 1;  // the state given did not load: started empty
+
+char* store_block(const std::string& reply, const std::string& state, uint32_t flags) {
+  const size_t n = 12 + reply.size() + state.size();
+  auto* out = static_cast<char*>(std::malloc(n));
+  if (out == nullptr) return nullptr;
+  const uint32_t head[3] = {static_cast<uint32_t>(reply.size()),
+                            static_cast<uint32_t>(state.size()), flags};
+  std::memcpy(out, head, sizeof head);
+  std::memcpy(out + 12, reply.data(), reply.size());
+  std::memcpy(out + 12 + reply.size(), state.data(), state.size());
+  return out;
 }
 
 }  // namespace
@@ -274,8 +338,9 @@ EMSCRIPTEN_KEEPALIVE void zp_finish(Handle* h, uint32_t id, double now, double w
   h->gw.finish(std::move(ex), ms(now), ms(wall));
 }
 
-// Out: {"changed":bool,"deadline":ms|-1,"logs":"…","jobs":[{"id","kind":"http","timeout_ms",
-// "max_body_bytes","method","url","headers","body"}…]}
+// Out: {"changed":bool,"deadline":ms|-1,"logs":"…","jobs":[job…]}, a job either
+// {"id","kind":"http","timeout_ms","max_body_bytes","method","url","headers","body"} or
+// {"id","kind":"store","timeout_ms","object":"pool"|"key:<name>","body":"<the operation's JSON>"}.
 EMSCRIPTEN_KEEPALIVE uint32_t zp_poll(Handle* h, double now) {
   Poll p = h->gw.poll(ms(now));
   JsonBuffer buf;
@@ -290,31 +355,32 @@ EMSCRIPTEN_KEEPALIVE uint32_t zp_poll(Handle* h, double now) {
   w.Key("jobs");
   w.StartArray();
   for (const Job& job : p.jobs) {
-    const auto* fetch = std::get_if<HttpFetch>(&job.work);
-    if (fetch == nullptr) continue;
-    w.StartObject();
-    w.Key("id");
-    w.Uint64(job.id);
-    w.Key("kind");
-    w.String("http");
-    w.Key("timeout_ms");
-    w.Int64(fetch->timeout_ms);
-    w.Key("max_body_bytes");
-    w.Uint64(fetch->max_body_bytes);
-    write_request(w, fetch->request);
-    w.Key("body");
-    w.String(fetch->request.body);
-    w.EndObject();
+    if (const auto* fetch = std::get_if<HttpFetch>(&job.work)) {
+      write_fetch_job(w, job.id, *fetch);
+    } else if (const auto* call = std::get_if<StoreCall>(&job.work)) {
+      write_store_job(w, job.id, *call);
+      h->store_calls[job.id] = call->op.kind;
+    }
   }
   w.EndArray();
   w.EndObject();
   return put(h, buf.take());
 }
 
-// The job's answer: n bytes of input; status 0 for a network failure or timeout.
+// The job's answer, n bytes of input. An HTTP fetch: its status and body, status 0 for a
+// network failure or timeout. A store call: the object's HTTP status and reply (200: the
+// reply's JSON), or status 0 and the reason there is none ("timeout" or "error").
 EMSCRIPTEN_KEEPALIVE void zp_job_done(Handle* h, double id, int32_t status, uint32_t n, double now,
                                       double wall) {
-  h->gw.on_job_done(static_cast<uint64_t>(id), HttpResult{status, input(h, n)}, ms(now), ms(wall));
+  const auto job = static_cast<uint64_t>(id);
+  const auto call = h->store_calls.find(job);
+  if (call == h->store_calls.end()) {
+    h->gw.on_job_done(job, HttpResult{status, input(h, n)}, ms(now), ms(wall));
+    return;
+  }
+  const StoreOpKind kind = call->second;
+  h->store_calls.erase(call);
+  h->gw.on_job_done(job, store_result(kind, status, input(h, n)), ms(now), ms(wall));
 }
 
 // Out: {"status","headers":[[n,v]…],"body"}: the answer when the core itself failed (trap,
@@ -334,6 +400,26 @@ EMSCRIPTEN_KEEPALIVE uint32_t zp_fallback(Handle* h) {
   w.String(a.body);
   w.EndObject();
   return put(h, buf.take());
+}
+
+// One operation of a Durable Object of the state store (worker/state_object.js), with the
+// core's own semantics (MemoryStore). Stateless: the object keeps its state as text and hands
+// it in with each call. Input at `in`: `state_len` bytes of the object's state
+// (MemoryStore::dump(); none for a new object), then `op_len` bytes of the operation's JSON;
+// `now` is the object's clock (Unix ms). Returns a block the caller frees with zp_free: u32
+// reply length, u32 state length, u32 flags (1: the state given did not load, the operation
+// ran on an empty store), the reply's JSON ({"error":…} for a bad operation), then the state
+// after the operation. 0: out of memory.
+EMSCRIPTEN_KEEPALIVE char* zp_store(const char* in, uint32_t state_len, uint32_t op_len,
+                                    double now) {
+  MemoryStore store;
+  uint32_t flags = 0;
+  if (state_len > 0 && !store.load(std::string_view(in, state_len)).ok()) {
+    flags |= kStoreStateUnreadable;
+  }
+  const std::string reply =
+      apply_store_json(store, std::string_view(in + state_len, op_len), ms(now));
+  return store_block(reply, store.dump(), flags);
 }
 
 }  // extern "C"

@@ -1,6 +1,7 @@
-// Thin typed wrapper over the Wasm core's extern "C" boundary (worker/boundary.cpp): copies
-// bytes in and out of linear memory and reads the Step the core leaves in its Wire. No protocol
-// logic lives here. With `{ count: true }`, `calls` counts the crossings (tests read it).
+// Thin typed wrappers over the Wasm core's extern "C" boundary (worker/boundary.cpp): copies
+// bytes in and out of linear memory and reads the Step the core leaves in its Wire (Core), or
+// the store's reply block (StoreCore). No protocol logic lives here. With `{ count: true }`,
+// `calls` counts the crossings (tests read it).
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -148,12 +149,57 @@ export class Core {
   }
   finish(id, now, wall) { this.x.zp_finish(this.h, id, now, wall); }
 
-  // {changed, deadline (-1: none), logs, jobs: [{id, kind, timeout_ms, max_body_bytes,
-  // method, url, headers, body}]}
+  // {changed, deadline (-1: none), logs, jobs}: a job is {id, kind: 'http', timeout_ms,
+  // max_body_bytes, method, url, headers, body} or {id, kind: 'store', timeout_ms, object,
+  // body} (a call of the Durable Object named `object` with the operation's JSON `body`).
   poll(now) { this.x.zp_poll(this.h, now); return this.#outJson(); }
+  // An http job: its status (0: no answer) and body. A store job: the object's status and
+  // reply, or 0 and 'timeout' | 'error'.
   jobDone(id, status, body, now, wall) {
     this.x.zp_job_done(this.h, id, status, this.#input(body), now, wall);
   }
   // {status, headers, body}: the answer for when this instance fails.
   fallback() { this.x.zp_fallback(this.h); return this.#outJson(); }
+}
+
+// The state store's side of the module (zp_store), for the Durable Object of
+// worker/state_object.js: one instance serves every object of an isolate, since a call carries
+// the object's whole state in and out (the state is a few hundred bytes of JSON).
+export class StoreCore {
+  constructor(wasmModule) {
+    const instance = new WebAssembly.Instance(wasmModule, coreImports());
+    this.x = instance.exports;
+    this.memory = this.x.memory;
+    if (this.x._initialize) this.x._initialize();
+  }
+
+  // Applies the operation `op` (JSON text) to `state` (the object's state as zp_store last
+  // returned it; '' for a new object) at `now` (Unix ms). -> {reply, state, unreadable}: the
+  // reply's JSON, the state after the operation and whether the given state failed to load.
+  // Throws when the module fails (the caller then discards this instance).
+  apply(state, op, now) {
+    const s = enc.encode(state);
+    const o = enc.encode(op);
+    const p = this.x.zp_alloc(s.length + o.length);
+    if (p === 0) throw new Error(`core out of memory (${s.length + o.length} bytes)`);
+    let bytes = new Uint8Array(this.memory.buffer);
+    bytes.set(s, p);
+    bytes.set(o, p + s.length);
+    const out = this.x.zp_store(p, s.length, o.length, now);
+    this.x.zp_free(p);
+    if (out === 0) throw new Error('core out of memory (store reply)');
+    bytes = new Uint8Array(this.memory.buffer);
+    const v = new DataView(this.memory.buffer);
+    const replyLen = v.getUint32(out, true);
+    const stateLen = v.getUint32(out + 4, true);
+    const flags = v.getUint32(out + 8, true);
+    const at = out + 12;
+    const result = {
+      reply: dec.decode(bytes.subarray(at, at + replyLen)),
+      state: dec.decode(bytes.subarray(at + replyLen, at + replyLen + stateLen)),
+      unreadable: (flags & 1) !== 0,
+    };
+    this.x.zp_free(out);
+    return result;
+  }
 }

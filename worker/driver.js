@@ -8,6 +8,11 @@
 // request gets the answer the core rendered for that case when the instance was created, the
 // next request starts a fresh instance.
 //
+// State-store calls (STATE_STORE=durable_object) are jobs like token fetches: a POST of the
+// operation's JSON to the Durable Object the core names, in waitUntil, reported back within the
+// core's timeout whatever the object does (docs/architecture.md §6.1). A request waits for one
+// only as long as the core's own deadline says.
+//
 // createHandler() takes the compiled module and the I/O it may use, so tests run this very
 // loop under Node (tests/wasm/driver.test.mjs); worker/index.js wires the Worker's.
 
@@ -60,10 +65,43 @@ function concat(parts, length) {
 
 class Replaced extends Error {}
 
-// createHandler(wasmModule, { fetch, log, count, onCore }) -> async (request, env, ctx) =>
-// Response. `count` and `onCore` are for tests: crossings counted, the core instance shown.
+// The Worker's call of a state-store object: a fresh stub per call (a stub belongs to the
+// request that made it, and a job may outlive that request).
+function objectFetch(env, name, body, signal) {
+  const ns = env.ZP_STATE;
+  if (!ns) throw new Error('no ZP_STATE binding');
+  return ns.get(ns.idFromName(name)).fetch('https://zp-state/op', { method: 'POST', body, signal });
+}
+
+// One store call within `timeoutMs`, whatever the object does: [status, reply text], or
+// [0, 'timeout' | 'error'].
+async function callStore(storeFetch, env, name, body, timeoutMs) {
+  const abort = new AbortController();
+  let timer;
+  const late = new Promise((resolve) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      resolve([0, 'timeout']);
+    }, Math.max(0, timeoutMs));
+  });
+  const work = (async () => {
+    const r = await storeFetch(env, name, body, abort.signal);
+    return [r.status, await r.text()];
+  })().catch(() => [0, abort.signal.aborted ? 'timeout' : 'error']);
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// createHandler(wasmModule, { fetch, storeFetch, log, count, onCore }) -> async (request, env,
+// ctx) => Response. storeFetch(env, objectName, body, signal) -> Response performs store calls
+// (default: the ZP_STATE binding). `count` and `onCore` are for tests: crossings counted, the
+// core instance shown.
 export function createHandler(wasmModule, io = {}) {
   const doFetch = io.fetch ?? ((url, init) => fetch(url, init));
+  const storeFetch = io.storeFetch ?? objectFetch;
   const log = io.log ?? ((line) => console.log(line));
   let isolate = null;    // the Shared instance of this isolate
   let fallback = null;   // the core-rendered answer for a failed core, from the last instance
@@ -71,6 +109,7 @@ export function createHandler(wasmModule, io = {}) {
   // The core instance and what the requests of this isolate share around it.
   class Shared {
     constructor(env) {
+      this.env = env;  // bindings (ZP_STATE): the same for every request of the isolate
       this.core = new Core(wasmModule, stringEnv(env), now(), now(), { count: io.count });
       fallback = this.core.fallback();
       io.onCore?.(this.core);  // tests: the instance behind this isolate
@@ -91,7 +130,9 @@ export function createHandler(wasmModule, io = {}) {
         this.waiters.clear();
         for (const w of ws) w();
       }
-      for (const job of p.jobs) ctx.waitUntil(this.runJob(job, ctx));
+      for (const job of p.jobs) {
+        ctx.waitUntil(job.kind === 'store' ? this.runStore(job, ctx) : this.runJob(job, ctx));
+      }
       this.nextDeadline = p.deadline;
       const due = p.deadline;
       if (due >= 0 && due < this.timerAt && due - now() <= TIMER_HORIZON_MS) {
@@ -116,6 +157,15 @@ export function createHandler(wasmModule, io = {}) {
         status = 0;
         body = EMPTY;
       }
+      this.report(job, status, body, ctx);
+    }
+
+    async runStore(job, ctx) {
+      const [status, reply] = await callStore(storeFetch, this.env, job.object, job.body, job.timeout_ms);
+      this.report(job, status, reply, ctx);
+    }
+
+    report(job, status, body, ctx) {
       if (this !== isolate) return;
       try {
         this.core.jobDone(job.id, status, body, now(), now());

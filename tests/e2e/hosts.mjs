@@ -244,6 +244,7 @@ async function launchWorker(settings, opts) {
     const inspectorPort = await freePort();
     const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
       '--show-interactive-dev-session=false'];
+    if (opts.persistTo) args.push('--persist-to', opts.persistTo);
     for (const [k, v] of Object.entries(stringify(settings))) {
       if (k === 'PORT' || k === 'HOST' || k === 'UPSTREAM_CA_FILE') continue; // native only (see workerEnv)
       args.push('--var', `${k}:${v}`);
@@ -265,7 +266,9 @@ async function launchWorker(settings, opts) {
 }
 
 // Starts the proxy with `settings` (docs/contract.md §3 names) and waits until /healthz
-// answers 200. Options: args (native command line), startTimeoutMs, softFdLimit (native).
+// answers 200. Options: args (native command line), startTimeoutMs, softFdLimit (native),
+// persistTo (worker: the folder of its local storage, Durable Objects included, instead of
+// wrangler's default .wrangler/state).
 export function startHost(kind = HOST_KIND, settings = {}, opts = {}) {
   return kind === 'worker' ? launchWorker(settings, opts) : launchNative(settings, opts);
 }

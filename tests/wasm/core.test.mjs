@@ -51,7 +51,7 @@ test('the module imports only what core.js provides, and exports the product alo
   const names = new Set(exports.map((e) => e.name));
   for (const name of ['memory', '_initialize', 'zp_alloc', 'zp_free', 'zp_gateway_new', 'zp_input',
     'zp_start', 'zp_event', 'zp_begin_fetch', 'zp_head', 'zp_take_output', 'zp_finish', 'zp_poll',
-    'zp_job_done', 'zp_fallback']) {
+    'zp_job_done', 'zp_fallback', 'zp_store']) {
     assert.ok(names.has(name), `export ${name}`);
   }
   // Crossings are the Worker's cost and exports its surface: test hooks live in zproxy_test.wasm.
