@@ -87,6 +87,18 @@ constexpr Setting kSettings[] = {
     {"UPSTREAM_CA_FILE", "", "native: extra CA bundle for upstream TLS (default: system bundle)"},
     {"HTTPS_PROXY", "", "native: proxy for upstream HTTPS (also https_proxy)"},
     {"NO_PROXY", "", "native: hosts reached without HTTPS_PROXY, comma-separated (also no_proxy)"},
+    {"STATE_STORE", "memory",
+     "memory | redis (native) | durable_object (Worker): where replicas share client-key "
+     "limits and credential health"},
+    {"REDIS_URL", "", "STATE_STORE=redis: redis[s]://[user:pass@]host[:port][/db]"},
+    {"REDIS_CA_FILE", "", "CA bundle for rediss:// (default: system bundle)"},
+    {"STATE_KEY_PREFIX", "zp:", "prefix of the store's keys ([A-Za-z0-9:_-]{1,32})"},
+    {"STATE_STORE_TIMEOUT_MS", "", "per store operation (default: 250 native, 1000 Worker)"},
+    {"STATE_BACKOFF_MAX_MS", "5000", "store reconnect backoff cap"},
+    {"STATE_SYNC_MS", "", "credential-health refresh (default: 1000 native, 2000 Worker)"},
+    {"STATE_LEASE_TTL_MS", "",
+     "a concurrency lease lapses unless renewed (default: 30000 native, 120000 Worker)"},
+    {"STATE_DEAD_TTL_S", "86400", "how long a shared dead mark holds"},
     {"LOG_LEVEL", "info", "debug | info | warn | error"},
     {"LOG_BODIES", "false", "true logs prompts and answers (debug only)"},
 };
@@ -692,7 +704,96 @@ void load_misc(Reader& r, Config& c) {
   c.no_proxy = std::string(r.given("NO_PROXY").value_or(r.text("no_proxy")));
 }
 
+// redis[s]://[user:pass@]host[:port][/db]; never echoes the value (it may hold a password).
+void load_redis_url(Reader& r, RedisTarget& t) {
+  const std::optional<std::string_view> given = r.given("REDIS_URL");
+  if (!given) {
+    r.fail("REDIS_URL must be set when STATE_STORE=redis");
+    return;
+  }
+  std::string_view v = *given;
+  const auto bad = [&](std::string_view why) {
+    r.fail("REDIS_URL must look like redis[s]://[user:password@]host[:port][/db]: " +
+           std::string(why));
+  };
+  if (v.starts_with("rediss://")) {
+    t.tls = true;
+    v.remove_prefix(9);
+  } else if (v.starts_with("redis://")) {
+    v.remove_prefix(8);
+  } else {
+    return bad("the scheme is not redis:// or rediss://");
+  }
+  if (has_space_or_ctl(v)) return bad("it holds spaces or control characters");
+  std::string_view path;
+  if (const size_t slash = v.find('/'); slash != std::string_view::npos) {
+    path = v.substr(slash + 1);
+    v = v.substr(0, slash);
+  }
+  if (const size_t at = v.rfind('@'); at != std::string_view::npos) {
+    const std::string_view cred = v.substr(0, at);
+    v = v.substr(at + 1);
+    const size_t colon = cred.find(':');
+    if (colon == std::string_view::npos) {
+      t.password = std::string(cred);
+    } else {
+      t.user = std::string(cred.substr(0, colon));
+      t.password = std::string(cred.substr(colon + 1));
+    }
+  }
+  std::string_view port;
+  if (v.starts_with('[')) {  // [IPv6]
+    const size_t close = v.find(']');
+    if (close == std::string_view::npos) return bad("an IPv6 address lacks its ']'");
+    t.host = std::string(v.substr(1, close - 1));
+    v.remove_prefix(close + 1);
+    if (v.starts_with(':'))
+      port = v.substr(1);
+    else if (!v.empty())
+      return bad("text follows the IPv6 address");
+  } else {
+    const size_t colon = v.rfind(':');
+    t.host = std::string(v.substr(0, colon));
+    if (colon != std::string_view::npos) port = v.substr(colon + 1);
+  }
+  if (t.host.empty()) return bad("the host is missing");
+  const auto number = [](std::string_view text, int lo, int hi, int& out) {
+    int n = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size() || n < lo || n > hi) return false;
+    out = n;
+    return true;
+  };
+  if (!port.empty() && !number(port, 1, 65535, t.port)) return bad("the port is not 1..65535");
+  if (!path.empty() && !number(path, 0, 1000000, t.db)) return bad("the database is not a number");
+}
+
+void load_state(Reader& r, Config& c) {
+  StateSettings& st = c.state;
+  constexpr StateBackend kBackends[] = {StateBackend::kMemory, StateBackend::kRedis,
+                                        StateBackend::kDurableObject};
+  st.backend = kBackends[r.choice("STATE_STORE", {"memory", "redis", "durable_object"})];
+  if (st.backend == StateBackend::kRedis) load_redis_url(r, st.redis);
+  st.redis_ca_file = std::string(r.text("REDIS_CA_FILE"));
+  st.key_prefix = std::string(r.text("STATE_KEY_PREFIX"));
+  const bool prefix_ok =
+      !st.key_prefix.empty() && st.key_prefix.size() <= 32 && only_alnum_or(st.key_prefix, ":_-");
+  if (!prefix_ok) r.fail_value("STATE_KEY_PREFIX", "must be 1 to 32 of [A-Za-z0-9:_-]");
+  if (r.given("STATE_STORE_TIMEOUT_MS"))
+    st.timeout_ms = r.integer("STATE_STORE_TIMEOUT_MS", 1, 60000);
+  st.backoff_max_ms = r.integer("STATE_BACKOFF_MAX_MS", 100, 600000);
+  if (r.given("STATE_SYNC_MS")) st.sync_ms = r.integer("STATE_SYNC_MS", 10, 3600000);
+  if (r.given("STATE_LEASE_TTL_MS"))
+    st.lease_ttl_ms = r.integer("STATE_LEASE_TTL_MS", 1000, kMaxTimeoutMs);
+  st.dead_ttl_s = r.integer("STATE_DEAD_TTL_S", 1, 365LL * 86400);
+}
+
 }  // namespace
+
+std::string RedisTarget::endpoint() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
 
 std::string_view to_string(UpstreamMode m) {
   return m == UpstreamMode::kApi ? "api" : "guest";
@@ -740,6 +841,7 @@ Result<Config> load_config(const EnvMap& env) {
   load_limits(r, c);
   load_client_side(r, c);
   load_misc(r, c);
+  load_state(r, c);
   if (r.failed()) return r.take_error();
   return c;
 }

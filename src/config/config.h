@@ -42,6 +42,33 @@ struct ModelCaps {
 
 using EnvMap = std::map<std::string, std::string, std::less<>>;
 
+// Where replicas share client-key limits and credential health (docs/contract.md §14).
+enum class StateBackend : uint8_t { kMemory, kRedis, kDurableObject };
+
+// REDIS_URL: redis[s]://[user:pass@]host[:port][/db]
+struct RedisTarget {
+  bool tls = false;
+  std::string host;
+  int port = 6379;
+  std::string user;
+  std::string password;  // never logged
+  int db = 0;
+  std::string endpoint() const;  // "host:port", for logs
+};
+
+struct StateSettings {
+  StateBackend backend = StateBackend::kMemory;
+  RedisTarget redis;
+  std::string redis_ca_file;  // REDIS_CA_FILE; empty: the system bundle
+  std::string key_prefix = "zp:";
+  // 0 where unset: the gateway puts its host's default in (HostLimits).
+  int64_t timeout_ms = 0;
+  int64_t backoff_max_ms = 5000;
+  int64_t sync_ms = 0;
+  int64_t lease_ttl_ms = 0;
+  int64_t dead_ttl_s = 86400;
+};
+
 struct Config {
   // listening (native host)
   std::string host = "0.0.0.0";
@@ -54,6 +81,8 @@ struct Config {
   bool client_keys_set = false;  // CLIENT_KEYS was given
   std::string admin_key;         // ADMIN_KEY: /admin/* (and /metrics once CLIENT_KEYS is set)
   bool allow_open_access = false;
+
+  StateSettings state;
 
   // upstream
   UpstreamMode mode = UpstreamMode::kGuest;

@@ -19,6 +19,18 @@ constexpr bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+constexpr bool is_ascii_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// Every character of `s` is an ASCII letter, a digit or one of `extra` (names, prefixes).
+constexpr bool only_alnum_or(std::string_view s, std::string_view extra) {
+  for (const char c : s) {
+    if (!is_ascii_alnum(c) && extra.find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
 // An RFC 9110 token (header field names, methods).
 constexpr bool is_http_token(std::string_view s) {
   if (s.empty()) return false;

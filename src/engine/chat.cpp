@@ -79,9 +79,11 @@ void release_lease(ExchangeState& s, const UpstreamFailure* f, int64_t now) {
       gw.emit_log(LogLevel::kWarn,
                   LogLine(gw.wall_at(now), LogLevel::kWarn, "credential_rejected", s.request_id)
                       .str("credential", s.fingerprint)
+                      .str("credential_id", gw.pool.cid(*s.lease))
                       .str("mode", to_string(gw.config.mode))
                       .done());
     }
+    store_publish_failure(gw, *s.lease, f->verdict, until, now);
     gw.pool.release_failed(*s.lease, f->verdict, now, until);
   }
   s.lease.reset();
@@ -410,83 +412,6 @@ Error image_refusal(const ExchangeState& s, const CanonicalRequest& req) {
   return make_error(Errc::kUnsupportedValue, std::move(message), where);
 }
 
-// OpenAI's duration form for x-ratelimit-reset-requests: "1m2s", "59s", "250ms".
-std::string duration_text(int64_t ms) {
-  if (ms < 1000) return std::to_string(std::max<int64_t>(ms, 0)) + "ms";
-  const int64_t secs = (ms + 999) / 1000;
-  if (secs < 60) return std::to_string(secs) + "s";
-  return std::to_string(secs / 60) + "m" + (secs % 60 ? std::to_string(secs % 60) + "s" : "");
-}
-
-// The client key's model list, then its limits (docs/contract.md §7.2: after the model,
-// before credentials). Admitted: a concurrency slot is held until the exchange ends.
-bool admit_key(ExchangeState& s, const std::string& model, int64_t now) {
-  if (!s.key) return true;
-  const ClientKey& key = *s.key;
-  if (!key.allows(model)) {
-    respond_error(
-        s, make_error(Errc::kModelNotAllowed,
-                      "The key '" + key.name + "' may not use the model '" + model + "'", "model"));
-    return false;
-  }
-  // Every key's usage is counted (GET /v1/usage); only its own limits refuse.
-  const int64_t wall = s.gw.wall_at(now);
-  const Admission a = s.gw.key_limits.admit(key, wall, s.gw.limits.lease_ttl_ms);
-  if (key.rpm) {
-    const std::string limit = std::to_string(*key.rpm);
-    const std::string remaining = std::to_string(a.rpm_remaining);
-    s.headers.push_back({"x-ratelimit-limit-requests", limit});
-    s.headers.push_back({"x-ratelimit-remaining-requests", remaining});
-    s.headers.push_back({"x-ratelimit-reset-requests", duration_text(a.rpm_reset_ms)});
-    if (s.dialect == Dialect::kMessages) {
-      s.headers.push_back({"anthropic-ratelimit-requests-limit", limit});
-      s.headers.push_back({"anthropic-ratelimit-requests-remaining", remaining});
-      s.headers.push_back({"anthropic-ratelimit-requests-reset",
-                           format_datetime(wall + a.rpm_reset_ms, 'T') + "Z"});
-    }
-  }
-  const int64_t retry_s = (a.retry_after_ms + 999) / 1000;
-  switch (a.refused) {
-    case Limit::kNone:
-      s.admitted = true;
-      s.key_lease = a.lease;
-      s.lease_renewed = now;
-      return true;
-    case Limit::kRpm:
-      s.gw.metrics.client_limited(key.name, "rpm");
-      respond_error(s,
-                    make_error(Errc::kRateLimitExceeded,
-                               "The key '" + key.name + "' is over its limit of " +
-                                   std::to_string(*key.rpm) + " requests per minute"),
-                    retry_s);
-      return false;
-    case Limit::kConcurrency:
-      s.gw.metrics.client_limited(key.name, "concurrency");
-      respond_error(s,
-                    make_error(Errc::kRateLimitExceeded, "The key '" + key.name + "' already has " +
-                                                             std::to_string(*key.max_concurrent) +
-                                                             " requests open"),
-                    1);
-      return false;
-    case Limit::kTokensPerDay:
-    case Limit::kTokensPerMonth: {
-      const bool day = a.refused == Limit::kTokensPerDay;
-      s.gw.metrics.client_limited(key.name, day ? "tokens_per_day" : "tokens_per_month");
-      s.headers.push_back({"x-should-retry", "false"});
-      respond_error(
-          s,
-          make_error(Errc::kInsufficientQuota,
-                     "The key '" + key.name + "' has used its " +
-                         std::to_string(day ? *key.tokens_per_day : *key.tokens_per_month) +
-                         " tokens per " + (day ? "day" : "month") + "; it resets at " +
-                         format_datetime(wall + a.retry_after_ms, 'T') + "Z"),
-          retry_s);
-      return false;
-    }
-  }
-  return true;
-}
-
 // After parsing, for every dialect: the mode's field rules, then the model.
 bool admit(ExchangeState& s, CanonicalRequest& req, int64_t now) {
   GatewayCore& gw = s.gw;
@@ -527,7 +452,7 @@ bool admit(ExchangeState& s, CanonicalRequest& req, int64_t now) {
     }
     s.upstream_model = cfg.vision_model;  // adapted to its caps like any target
   }
-  if (!admit_key(s, name, now)) return false;
+  if (!key_allows(s, name)) return false;
   s.first_model = s.upstream_model;
   s.asked_max_tokens = req.max_tokens;
   s.asked_thinking = req.thinking;
@@ -537,6 +462,30 @@ bool admit(ExchangeState& s, CanonicalRequest& req, int64_t now) {
   s.chat.emplace(std::move(req));
   s.deadline_total = now + cfg.request_deadline_ms;
   return true;
+}
+
+// After the key's limits admitted the request: Messages' max_tokens 0 is answered at once
+// (nothing may be generated), everything else goes upstream.
+void answer_or_attempt(ExchangeState& s, int64_t now) {
+  if (s.dialect == Dialect::kMessages && s.chat->max_tokens && *s.chat->max_tokens == 0) {
+    auto emitter = make_emitter(s);
+    (void)emitter->on_end(AnswerEnd{FinishReason::kLength, {}, {}});
+    s.stop_reason = "max_tokens";
+    if (s.client_stream) {
+      commit_stream(s, now);
+      s.out += emitter->take_output();
+      finish_action(s);
+    } else {
+      respond_json(s, 200, emitter->take_output());
+    }
+    return;
+  }
+  start_attempt(s, now);
+}
+
+// The key's limits (at once, or once the shared store answered), then the answer.
+void go_on(ExchangeState& s, int64_t now) {
+  if (admit_limits(s, now) == Admit::kGo) answer_or_attempt(s, now);
 }
 
 }  // namespace
@@ -578,21 +527,7 @@ void messages_on_body(ExchangeState& s, std::string_view body, int64_t now) {
   s.input_estimate = req.input_estimate;
   s.completion_id = "msg_" + s.ids.alnum(24);
   if (!admit(s, req.canonical, now)) return;
-  if (s.chat->max_tokens && *s.chat->max_tokens == 0) {
-    // Nothing may be generated: the answer is known without asking upstream.
-    auto emitter = make_emitter(s);
-    (void)emitter->on_end(AnswerEnd{FinishReason::kLength, {}, {}});
-    s.stop_reason = "max_tokens";
-    if (s.client_stream) {
-      commit_stream(s, now);
-      s.out += emitter->take_output();
-      finish_action(s);
-    } else {
-      respond_json(s, 200, emitter->take_output());
-    }
-    return;
-  }
-  start_attempt(s, now);
+  go_on(s, now);
 }
 
 void responses_on_body(ExchangeState& s, std::string_view body, int64_t now) {
@@ -613,7 +548,7 @@ void responses_on_body(ExchangeState& s, std::string_view body, int64_t now) {
   }
   s.responses.emplace(std::move(req));
   if (!admit(s, s.responses->canonical, now)) return;
-  start_attempt(s, now);
+  go_on(s, now);
 }
 
 void chat_on_body(ExchangeState& s, std::string_view body, int64_t now) {
@@ -624,7 +559,7 @@ void chat_on_body(ExchangeState& s, std::string_view body, int64_t now) {
   }
   s.completion_id = "chatcmpl-" + s.ids.alnum(29);
   if (!admit(s, *req, now)) return;
-  start_attempt(s, now);
+  go_on(s, now);
 }
 
 void chat_on_head(ExchangeState& s, int status, int64_t now) {
@@ -692,21 +627,12 @@ void chat_on_net_error(ExchangeState& s, NetError error, int64_t now) {
   }
 }
 
-int64_t lease_deadline(const ExchangeState& s) {
-  return s.admitted ? s.lease_renewed + s.gw.limits.lease_ttl_ms / 2 : kNever;
-}
-
-void renew_lease(ExchangeState& s, int64_t now) {
-  if (!s.admitted || now < lease_deadline(s)) return;
-  s.gw.key_limits.renew(s.key_lease, s.gw.wall_at(now), s.gw.limits.lease_ttl_ms);
-  s.lease_renewed = now;
-}
-
 int64_t chat_deadline(const ExchangeState& s) {
   const Config& cfg = s.gw.config;
   int64_t d = committed(s) ? kNever : s.deadline_total;
   switch (s.phase) {
     case Phase::kWaitCredential: return std::min(d, s.wait_until);
+    case Phase::kWaitStore: return s.store_deadline;
     case Phase::kConnect: return std::min(d, s.attempt_start + cfg.connect_timeout_ms);
     case Phase::kHead: return std::min(d, s.attempt_start + cfg.first_byte_timeout_ms);
     case Phase::kErrorBody: return std::min(d, s.last_upstream + cfg.stream_idle_timeout_ms);
@@ -721,6 +647,14 @@ int64_t chat_deadline(const ExchangeState& s) {
 void chat_on_timer(ExchangeState& s, int64_t now) {
   const Config& cfg = s.gw.config;
   if (s.phase == Phase::kDone || s.phase == Phase::kBody) return;
+  if (s.phase == Phase::kWaitStore && s.route == Route::kUsage) {
+    usage_on_timer(s, now);
+    return;
+  }
+  if (s.phase == Phase::kWaitStore) {
+    if (admission_on_timer(s, now) == Admit::kGo) answer_or_attempt(s, now);
+    return;
+  }
   if (s.phase == Phase::kWaitCredential) {
     start_attempt(s, now);
     return;

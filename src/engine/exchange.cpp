@@ -42,7 +42,8 @@ void respond_error(ExchangeState& s, const Error& error, int64_t retry_after_s) 
 
 namespace {
 
-std::string status_json(std::string_view status, std::string_view reason) {
+std::string status_json(std::string_view status, std::string_view reason,
+                        std::string_view store = {}) {
   JsonBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -51,6 +52,10 @@ std::string status_json(std::string_view status, std::string_view reason) {
   if (!reason.empty()) {
     w.Key("reason");
     w.String(reason);
+  }
+  if (!store.empty()) {
+    w.Key("state_store");  // never turns /readyz to 503
+    w.String(store);
   }
   w.EndObject();
   return buf.take();
@@ -67,12 +72,13 @@ void answer_readyz(ExchangeState& s, int64_t now) {
     return;
   }
   const PoolCounts c = gw.pool.counts(now);
+  const std::string_view store = store_state_name(gw);
   if (c.healthy > 0) {
-    respond_json(s, 200, status_json("ready", ""));
+    respond_json(s, 200, status_json("ready", "", store));
   } else if (gw.config.mode == UpstreamMode::kGuest && gw.config.token_pool_size == 0) {
-    respond_json(s, 503, status_json("unavailable", "TOKEN_POOL_SIZE is 0: no credentials"));
+    respond_json(s, 503, status_json("unavailable", "TOKEN_POOL_SIZE is 0: no credentials", store));
   } else {
-    respond_json(s, 503, status_json("unavailable", "no usable credential yet"));
+    respond_json(s, 503, status_json("unavailable", "no usable credential yet", store));
   }
 }
 
@@ -109,64 +115,40 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-// One key as GET /v1/usage shows it.
-void write_key_usage(JsonWriter& w, const ClientKey* key, const KeyUsage& u) {
-  auto limit = [&](std::string_view name, const std::optional<int64_t>& v) {
-    w.Key(name);
-    if (v) {
-      w.Int64(*v);
-    } else {
-      w.Null();
-    }
-  };
-  const ClientKey none;
-  const ClientKey& k = key ? *key : none;
-  w.StartObject();
-  w.Key("name");
-  if (key) {
-    w.String(key->name);
-  } else {
-    w.Null();  // open access: nobody in particular
+// DELETE /admin/credentials/{cid}: clears the credential's dead or cooldown mark here and in a
+// shared store (other replicas learn it at their next health refresh).
+void answer_clear_credential(ExchangeState& s, std::string_view cid) {
+  GatewayCore& gw = s.gw;
+  const bool well_formed = cid.size() == 16 && std::all_of(cid.begin(), cid.end(), [](char c) {
+                             return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                           });
+  const bool known = well_formed && gw.pool.clear_marks(cid);
+  if (!known && !(well_formed && gw.shared)) {
+    respond_error(s, make_error(Errc::kNotFound,
+                                "No credential has the id '" + std::string(cid) +
+                                    "' (16 lowercase hex, as the logs' credential_id shows it)"));
+    return;
   }
-  w.Key("limits");
-  w.StartObject();
-  w.Key("models");
-  if (!k.models.empty()) {
-    w.StartArray();
-    for (const std::string& m : k.models) w.String(m);
-    w.EndArray();
-  } else {
-    w.Null();
+  if (gw.shared) {
+    StoreOp op;
+    op.kind = StoreOpKind::kClear;
+    op.cid = std::string(cid);
+    store_send(gw, std::move(op), false);
   }
-  limit("rpm", k.rpm);
-  limit("max_concurrent", k.max_concurrent);
-  limit("tokens_per_day", k.tokens_per_day);
-  limit("tokens_per_month", k.tokens_per_month);
-  w.Key("expires_at");
-  if (k.expires_at_ms) {
-    w.String(format_datetime(*k.expires_at_ms, 'T') + "Z");
-  } else {
-    w.Null();
-  }
-  w.EndObject();
-  w.Key("usage");
+  JsonBuffer buf;
+  JsonWriter w(buf);
   w.StartObject();
-  w.Key("requests_this_window");
-  w.Int64(u.requests_this_window);
-  w.Key("concurrent");
-  w.Int64(u.concurrent);
-  w.Key("tokens_today");
-  w.Int64(u.tokens_today);
-  w.Key("tokens_this_month");
-  w.Int64(u.tokens_this_month);
+  w.Key("id");
+  w.String(cid);
+  w.Key("object");
+  w.String("credential");
+  w.Key("cleared");
+  w.Bool(true);
   w.EndObject();
-  w.Key("source");
-  w.String("local");
-  w.EndObject();
+  respond_json(s, 200, buf.take());
 }
 
 // GET /admin/keys?after=<name>&limit=<1..40>: every key as /v1/usage shows it, in pages.
-// DELETE /admin/credentials/{cid}: not served by the memory backend yet (404).
 void answer_admin(ExchangeState& s, std::string_view method, std::string_view path,
                   const RouteMatch& m, int64_t now) {
   if (!m.method_ok) {
@@ -176,9 +158,7 @@ void answer_admin(ExchangeState& s, std::string_view method, std::string_view pa
     return;
   }
   if (!path.starts_with("/admin/keys")) {
-    respond_error(s, make_error(Errc::kNotFound,
-                                "Shared credential marks are kept by a state store; with "
-                                "STATE_STORE=memory there is nothing to clear"));
+    answer_clear_credential(s, path.substr(path.rfind('/') + 1));
     return;
   }
   std::string_view after;
@@ -219,7 +199,9 @@ void answer_admin(ExchangeState& s, std::string_view method, std::string_view pa
   w.Key("data");
   w.StartArray();
   for (size_t i = start; i < end; ++i) {
-    write_key_usage(w, &keys[i], s.gw.key_limits.usage(keys[i].name, wall));
+    StoreOp op;
+    op.key = keys[i].name;
+    write_key_usage(w, &keys[i], s.gw.local.apply(op, wall).usage, false);
   }
   w.EndArray();
   w.Key("first_id");
@@ -237,15 +219,6 @@ void answer_admin(ExchangeState& s, std::string_view method, std::string_view pa
   w.Key("has_more");
   w.Bool(end < keys.size());
   w.EndObject();
-  respond_json(s, 200, buf.take());
-}
-
-// GET /v1/usage: the caller's own key, its limits and what it has used.
-void answer_usage(ExchangeState& s, int64_t now) {
-  const KeyUsage u = s.key ? s.gw.key_limits.usage(s.key->name, s.gw.wall_at(now)) : KeyUsage{};
-  JsonBuffer buf;
-  JsonWriter w(buf);
-  write_key_usage(w, s.key ? &*s.key : nullptr, u);
   respond_json(s, 200, buf.take());
 }
 
@@ -365,6 +338,7 @@ void route_request(ExchangeState& s, const RequestHead& head, std::string_view p
 std::unique_ptr<Exchange> Gateway::start(const RequestHead& head, int64_t now, int64_t wall,
                                          std::span<const uint8_t> entropy) {
   auto st = std::make_unique<ExchangeState>(*impl_, entropy);
+  store_on_request(*impl_, now);
   ExchangeState& s = *st;
   s.start_mono = now;
   s.last_now = now;

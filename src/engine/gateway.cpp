@@ -53,6 +53,13 @@ GatewayCore::GatewayCore(const EnvMap& env, const HostLimits& l, int64_t now, in
                 .done();
     return;
   }
+  configure_store(*this);
+  if (config_error) {
+    logs += LogLine(wall, LogLevel::kError, "invalid_config", "")
+                .str("message", config_error->message)
+                .done();
+    return;
+  }
   for (const std::string& w : config.warnings) {
     emit_log(LogLevel::kWarn,
              LogLine(wall, LogLevel::kWarn, "config_warning", "").str("message", w).done());
@@ -117,16 +124,7 @@ void Gateway::finish(std::unique_ptr<Exchange> exchange, int64_t now, int64_t wa
     if (!s.error_code.empty()) line.str("error_code", s.error_code);
     gw.emit_log(status >= 500 ? LogLevel::kWarn : LogLevel::kInfo, line.done());
   }
-  if (s.admitted) {
-    // The key's slot comes back; its tokens are charged from upstream's usage, else estimated
-    // from the bytes both ways (⌈bytes/4⌉) when an answer started but reported none.
-    int64_t tokens = s.charged_tokens;
-    if (tokens <= 0 && s.output_bytes > 0 && s.status == 200) {
-      tokens = static_cast<int64_t>((s.request_bytes + s.output_bytes + 3) / 4);
-    }
-    gw.key_limits.settle(s.key_lease, s.key->name, tokens, wall);
-    if (tokens > 0) gw.metrics.client_tokens(s.key->name, tokens);
-  }
+  settle_key(s, wall);
   if (gw.open > 0) --gw.open;
   ++gw.own_version;
   exchange.reset();
@@ -147,6 +145,8 @@ Poll Gateway::poll(int64_t now) {
                             gw.limits.max_job_body_bytes}});
     }
   }
+  for (Job& j : gw.store_jobs) p.jobs.push_back(std::move(j));
+  gw.store_jobs.clear();
   p.logs.swap(gw.logs);
   p.next_deadline = gw.pool.next_deadline(now);
   const uint64_t v = gw.version();
@@ -157,6 +157,10 @@ Poll Gateway::poll(int64_t now) {
 
 void Gateway::on_job_done(uint64_t id, const JobResult& result, int64_t now, int64_t wall) {
   GatewayCore& gw = *impl_;
+  if (const StoreResult* store = std::get_if<StoreResult>(&result)) {
+    store_on_result(gw, id, *store, now, wall);
+    return;
+  }
   if (gw.jobs_in_flight.erase(id) == 0) return;
   const HttpResult* http = std::get_if<HttpResult>(&result);
   const int status = http ? http->status : 0;

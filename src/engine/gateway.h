@@ -63,13 +63,19 @@ struct HostLimits {
   size_t max_parallel_token_fetches = 8;
   // The most of a token endpoint's answer a host reads (a token answer is < 1 KiB).
   size_t max_job_body_bytes = 1u << 20;
-  // A client key's concurrency lease lapses after this unless its request renews it (every
-  // half of it): a replica that dies cannot hold a slot for ever once limits are shared.
+  // The defaults of the state-store settings this host has (docs/contract.md §14): its
+  // shared backend (the other host's is a configuration error), the time an operation may
+  // take, how often credential health is refreshed, and how long a client key's concurrency
+  // lease lives unless renewed (a replica that dies cannot hold a slot for ever).
+  StateBackend store_backend = StateBackend::kRedis;
+  int64_t store_timeout_ms = 250;
+  int64_t store_sync_ms = 1000;
   int64_t lease_ttl_ms = 30000;
 };
 
-inline constexpr HostLimits kNativeLimits{0, 8, 1u << 20, 30000};
-inline constexpr HostLimits kWorkerLimits{256, 1, 1u << 20, 120000};
+inline constexpr HostLimits kNativeLimits{0, 8, 1u << 20, StateBackend::kRedis, 250, 1000, 30000};
+inline constexpr HostLimits kWorkerLimits{256,  1,    1u << 20, StateBackend::kDurableObject,
+                                          1000, 2000, 120000};
 
 enum class Action : uint8_t { kReadBody, kFetch, kReadUpstream, kWait, kFinish };
 

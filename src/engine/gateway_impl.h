@@ -2,6 +2,7 @@
 // Internal state shared by gateway.cpp (process-wide part), exchange.cpp (routing and simple
 // answers) and chat.cpp (the chat attempt loop). Not for hosts.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -15,10 +16,19 @@
 #include "engine/http.h"
 #include "engine/metrics.h"
 #include "engine/translator.h"
+#include "json/writer.h"
 #include "keys/client_keys.h"
 #include "pool/credential_pool.h"
 
 namespace zproxy {
+
+enum class StoreHealth : uint8_t { kUnknown, kUp, kDown };
+
+// A shared store's answer to an operation an exchange waits for.
+struct StoreOutcome {
+  bool ok = false;
+  StoreReply reply;
+};
 
 struct GatewayCore {
   GatewayCore(const EnvMap& env, const HostLimits& limits, int64_t now, int64_t wall);
@@ -27,7 +37,7 @@ struct GatewayCore {
   Config config;
   std::optional<Error> config_error;
   CredentialPool pool;
-  KeyLimits key_limits;  // client keys' limits, the memory backend
+  MemoryStore local;  // client keys' limits: the memory backend, a shared store's fallback
   Metrics metrics;
   std::string logs;
   std::set<uint64_t> jobs_in_flight;
@@ -40,12 +50,23 @@ struct GatewayCore {
   int64_t started_wall = 0;
   int64_t wall_minus_mono = 0;  // wall ≈ now + wall_minus_mono
 
+  // a shared state store (shared_state.cpp); unused with STATE_STORE=memory
+  bool shared = false;
+  std::vector<Job> store_jobs;                                    // for the next poll
+  std::map<uint64_t, StoreOp> store_in_flight;                    // job id -> its operation
+  std::map<uint64_t, std::optional<StoreOutcome>> store_awaited;  // exchanges wait for these
+  StoreHealth store_health = StoreHealth::kUnknown;
+  int64_t store_down_since = 0;  // wall ms
+  int64_t next_health_sync = 0;
+  bool health_sync_in_flight = false;
+  std::map<std::string, int64_t, std::less<>> unsettled;  // tokens the store has not got yet
+
   uint64_t version() const { return own_version + pool.version(); }
   // Has the host something to collect (poll)? Log lines, a state change (a credential freed, a
   // token dead: the version moved), or a token fetch due now. Later work is covered by the
   // poll's next_deadline.
   bool wants_poll(int64_t now) const {
-    return !logs.empty() || version() != polled_version ||
+    return !logs.empty() || !store_jobs.empty() || version() != polled_version ||
            (!config_error && config.mode == UpstreamMode::kGuest && pool.wants_fetch(now));
   }
   int64_t wall_at(int64_t now) const { return now + wall_minus_mono; }
@@ -57,6 +78,7 @@ struct GatewayCore {
 
 enum class Phase : uint8_t {
   kBody,            // waiting for the request body
+  kWaitStore,       // waiting for the state store's answer (admission, usage)
   kWaitCredential,  // no credential free yet
   kConnect,         // upstream request started, not connected
   kHead,            // connected, waiting for the response head
@@ -74,14 +96,17 @@ struct ExchangeState {
   Route route = Route::kOther;
   Dialect dialect = Dialect::kChat;  // the shape of answers and errors
   std::string origin;
-  std::string query;             // the request target's query string, without '?'
-  std::optional<ClientKey> key;  // the client key the request presented (none: open access)
-  bool admitted = false;         // the key's limits admitted it: a concurrency lease is held
-  uint64_t key_lease = 0;        // that lease
-  int64_t lease_renewed = 0;     // monotonic ms of its last renewal
-  size_t request_bytes = 0;      // for the token estimate when upstream reports no usage
-  size_t output_bytes = 0;       // bytes handed to the host
-  int64_t charged_tokens = 0;    // upstream's usage.total_tokens of the answer
+  std::string query;                // the request target's query string, without '?'
+  std::optional<ClientKey> key;     // the client key the request presented (none: open access)
+  bool admitted = false;            // the key's limits admitted it: a concurrency lease is held
+  std::string key_lease;            // that lease (random hex: unique across replicas)
+  bool store_admitted = false;      // the shared store holds the lease (else local memory)
+  uint64_t store_job = 0;           // the store operation this exchange waits for
+  int64_t store_deadline = kNever;  // decided locally from then on
+  int64_t lease_renewed = 0;        // monotonic ms of its last renewal
+  size_t request_bytes = 0;         // for the token estimate when upstream reports no usage
+  size_t output_bytes = 0;          // bytes handed to the host
+  int64_t charged_tokens = 0;       // upstream's usage.total_tokens of the answer
   Phase phase = Phase::kDone;
   Action action = Action::kFinish;  // what the next step tells the host
   int64_t start_mono = 0;
@@ -159,6 +184,28 @@ int64_t chat_deadline(const ExchangeState& s);
 // An open request renews its key's concurrency lease every half lease TTL.
 void renew_lease(ExchangeState& s, int64_t now);
 int64_t lease_deadline(const ExchangeState& s);
+
+// key_admission.cpp: a client key's model list and limits, its lease, usage and settling
+// Admission of a request for its key's limits: go on, stop (answered), or wait for the store.
+enum class Admit : uint8_t { kGo, kStop, kWait };
+bool key_allows(ExchangeState& s, const std::string& model);
+Admit admit_limits(ExchangeState& s, int64_t now);
+Admit admission_on_timer(ExchangeState& s, int64_t now);  // Phase::kWaitStore
+void settle_key(ExchangeState& s, int64_t wall);          // when the exchange ends
+void answer_usage(ExchangeState& s, int64_t now);
+void usage_on_timer(ExchangeState& s, int64_t now);  // Phase::kWaitStore
+void write_key_usage(JsonWriter& w, const ClientKey* key, const KeyUsage& u, bool from_store);
+
+// shared_state.cpp
+void configure_store(GatewayCore& gw);  // host defaults, the host's backend, gw.shared
+uint64_t store_send(GatewayCore& gw, StoreOp op, bool awaited);
+std::optional<StoreOutcome> store_take(GatewayCore& gw, uint64_t id);  // once it came
+void store_abandon(GatewayCore& gw, uint64_t id, StoreOpKind kind);    // decided locally
+void store_on_request(GatewayCore& gw, int64_t now);  // refreshes credential health when due
+void store_publish_failure(GatewayCore& gw, Lease lease, Verdict verdict, int64_t until,
+                           int64_t now);
+void store_on_result(GatewayCore& gw, uint64_t id, const StoreResult& r, int64_t now, int64_t wall);
+std::string_view store_state_name(const GatewayCore& gw);  // "memory" | "up" | "down"
 
 // count_tokens.cpp
 void count_on_body(ExchangeState& s, std::string_view body, int64_t now);

@@ -148,6 +148,23 @@ std::string Metrics::render(UpstreamMode mode, const PoolCounts& pool) const {
     out.append("zproxy_client_tokens_total{key=\"").append(key).append("\"} ");
     out.append(std::to_string(n)).append("\n");
   }
+  header(out, "zproxy_state_store_up", "gauge",
+         "1 while the shared state store answers (memory: always 1).");
+  out.append("zproxy_state_store_up{backend=\"").append(store_backend_).append("\"} ");
+  out.append(store_backend_ == "memory" || store_up_ ? "1\n" : "0\n");
+  header(out, "zproxy_state_store_errors_total", "counter",
+         "State-store operations that failed, by operation and reason.");
+  for (const auto& [k, n] : store_errors_) {
+    out.append("zproxy_state_store_errors_total{backend=\"").append(store_backend_);
+    out.append("\",op=\"").append(k.first).append("\",reason=\"").append(k.second);
+    out.append("\"} ").append(std::to_string(n)).append("\n");
+  }
+  header(out, "zproxy_state_fallback_total", "counter",
+         "State-store operations decided by local memory instead.");
+  for (const auto& [op, n] : store_fallbacks_) {
+    out.append("zproxy_state_fallback_total{op=\"").append(op).append("\"} ");
+    out.append(std::to_string(n)).append("\n");
+  }
   header(out, "zproxy_count_tokens_total", "counter", "count_tokens answers by source.");
   out.append("zproxy_count_tokens_total{source=\"tokenizer\"} ");
   out.append(std::to_string(counted_tokenizer_));

@@ -72,6 +72,14 @@ class Metrics {
     ++client_limited_[{key, std::string(limit)}];
   }
   void client_tokens(const std::string& key, int64_t n) { client_tokens_[key] += n; }
+  // The state store (STATE_STORE): reachable or not, failed operations by reason (short
+  // fixed words from the host), operations decided locally instead.
+  void store_backend(std::string_view backend) { store_backend_ = std::string(backend); }
+  void store_up(bool up) { store_up_ = up; }
+  void store_error(std::string_view op, std::string_view reason) {
+    ++store_errors_[{std::string(op), std::string(reason)}];
+  }
+  void store_fallback(std::string_view op) { ++store_fallbacks_[std::string(op)]; }
   void count_tokens(bool tokenizer) { ++(tokenizer ? counted_tokenizer_ : counted_estimate_); }
   void inflight_delta(int delta) { inflight_ += delta; }
 
@@ -88,6 +96,10 @@ class Metrics {
   std::map<std::pair<std::string, std::string>, uint64_t> fallbacks_;
   std::map<std::pair<std::string, std::string>, uint64_t> client_limited_;
   std::map<std::string, int64_t> client_tokens_;
+  std::string store_backend_ = "memory";
+  bool store_up_ = true;  // until an operation fails
+  std::map<std::pair<std::string, std::string>, uint64_t> store_errors_;
+  std::map<std::string, uint64_t> store_fallbacks_;
   uint64_t counted_tokenizer_ = 0;
   uint64_t counted_estimate_ = 0;
   int64_t inflight_ = 0;

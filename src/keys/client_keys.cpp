@@ -195,23 +195,24 @@ int64_t KeyLimits::live_leases(const std::string& name, int64_t now_ms) const {
   return n;
 }
 
-Admission KeyLimits::admit(const ClientKey& key, int64_t now_ms, int64_t lease_ttl_ms) {
+Admission KeyLimits::admit(const std::string& name, const KeyQuota& quota, const std::string& lease,
+                           int64_t now_ms, int64_t lease_ttl_ms) {
   Admission a;
-  Counters& c = counters_[key.name];
+  Counters& c = counters_[name];
   roll(c, now_ms);
   std::erase_if(leases_, [&](const auto& l) { return l.second.expires_ms <= now_ms; });
-  c.concurrent = live_leases(key.name, now_ms);
+  c.concurrent = live_leases(name, now_ms);
   const int64_t reset = c.window_start >= 0 ? c.window_start + kWindowMs - now_ms : kWindowMs;
-  if (key.tokens_per_day && c.tokens_day >= *key.tokens_per_day) {
+  if (quota.tokens_per_day && c.tokens_day >= *quota.tokens_per_day) {
     a.refused = Limit::kTokensPerDay;
     a.retry_after_ms = next_utc_day_ms(now_ms) - now_ms;
-  } else if (key.tokens_per_month && c.tokens_month >= *key.tokens_per_month) {
+  } else if (quota.tokens_per_month && c.tokens_month >= *quota.tokens_per_month) {
     a.refused = Limit::kTokensPerMonth;
     a.retry_after_ms = next_utc_month_ms(now_ms) - now_ms;
-  } else if (key.rpm && c.window_count >= *key.rpm) {
+  } else if (quota.rpm && c.window_count >= *quota.rpm) {
     a.refused = Limit::kRpm;
     a.retry_after_ms = reset;
-  } else if (key.max_concurrent && c.concurrent >= *key.max_concurrent) {
+  } else if (quota.max_concurrent && c.concurrent >= *quota.max_concurrent) {
     a.refused = Limit::kConcurrency;
     a.retry_after_ms = 1000;
   }
@@ -219,25 +220,25 @@ Admission KeyLimits::admit(const ClientKey& key, int64_t now_ms, int64_t lease_t
     if (c.window_start < 0) c.window_start = now_ms;
     ++c.window_count;
     ++c.concurrent;
-    a.lease = next_lease_++;
     const int64_t expires = lease_ttl_ms >= kNoExpiry - now_ms ? kNoExpiry : now_ms + lease_ttl_ms;
-    leases_[a.lease] = Lease{key.name, expires};
+    leases_[lease] = Lease{name, expires};
   }
-  if (key.rpm) {
-    a.rpm_remaining = std::max<int64_t>(0, *key.rpm - c.window_count);
+  if (quota.rpm) {
+    a.rpm_remaining = std::max<int64_t>(0, *quota.rpm - c.window_count);
     a.rpm_reset_ms = c.window_start >= 0 ? c.window_start + kWindowMs - now_ms : kWindowMs;
   }
   return a;
 }
 
-bool KeyLimits::renew(uint64_t lease, int64_t now_ms, int64_t lease_ttl_ms) {
+bool KeyLimits::renew(const std::string& lease, int64_t now_ms, int64_t lease_ttl_ms) {
   auto it = leases_.find(lease);
   if (it == leases_.end() || it->second.expires_ms <= now_ms) return false;
   it->second.expires_ms = lease_ttl_ms >= kNoExpiry - now_ms ? kNoExpiry : now_ms + lease_ttl_ms;
   return true;
 }
 
-void KeyLimits::settle(uint64_t lease, const std::string& name, int64_t tokens, int64_t now_ms) {
+void KeyLimits::settle(const std::string& lease, const std::string& name, int64_t tokens,
+                       int64_t now_ms) {
   leases_.erase(lease);
   if (tokens <= 0) return;
   Counters& c = counters_[name];
@@ -256,7 +257,65 @@ KeyUsage KeyLimits::usage(const std::string& name, int64_t now_ms) const {
   u.concurrent = live_leases(name, now_ms);
   u.tokens_today = c.tokens_day;
   u.tokens_this_month = c.tokens_month;
+  u.window_reset_ms = c.window_start >= 0 ? c.window_start + kWindowMs - now_ms : 0;
   return u;
+}
+
+void KeyLimits::seed(const std::string& name, const KeyUsage& usage, int64_t now_ms) {
+  Counters& c = counters_[name];
+  roll(c, now_ms);
+  if (usage.requests_this_window > 0 && usage.window_reset_ms > 0) {
+    c.window_start = now_ms + std::min(usage.window_reset_ms, kWindowMs) - kWindowMs;
+    c.window_count = usage.requests_this_window;
+  }
+  c.tokens_day = std::max(c.tokens_day, usage.tokens_today);
+  c.tokens_month = std::max(c.tokens_month, usage.tokens_this_month);
+}
+
+void KeyLimits::dump(JsonWriter& w) const {
+  w.Key("keys");
+  w.StartObject();
+  for (const auto& [name, c] : counters_) {
+    w.Key(name);
+    w.StartArray();
+    for (const int64_t v :
+         {c.window_start, c.window_count, c.day, c.tokens_day, c.month, c.tokens_month}) {
+      w.Int64(v);
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+  w.Key("leases");
+  w.StartObject();
+  for (const auto& [id, l] : leases_) {
+    w.Key(id);
+    w.StartArray();
+    w.String(l.name);
+    w.Int64(l.expires_ms);
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
+bool KeyLimits::load(const JsonValue& v) {
+  counters_.clear();
+  leases_.clear();
+  for (const auto& [name, a] : v.member("keys").members()) {
+    if (a.size() != 6) return false;
+    int64_t f[6];
+    for (size_t i = 0; i < 6; ++i) {
+      const std::optional<int64_t> n = a.element(i).int64();
+      if (!n) return false;
+      f[i] = *n;
+    }
+    counters_[std::string(name)] = Counters{f[0], f[1], 0, f[2], f[3], f[4], f[5]};
+  }
+  for (const auto& [id, a] : v.member("leases").members()) {
+    const std::optional<int64_t> expires = a.element(1).int64();
+    if (a.size() != 2 || !a.element(0).is_string() || !expires) return false;
+    leases_[std::string(id)] = Lease{std::string(a.element(0).string()), *expires};
+  }
+  return true;
 }
 
 }  // namespace zproxy

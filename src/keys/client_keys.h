@@ -1,5 +1,5 @@
 #pragma once
-// Client keys with their own limits (CLIENT_KEYS, docs/contract.md §14 until built): who a
+// Client keys with their own limits (CLIENT_KEYS, docs/contract.md §3.6): who a
 // request is, which models it may use, and the memory backend of its limits (requests per
 // minute, concurrent requests, tokens per UTC day and month). Sans-I/O: times come in as Unix
 // milliseconds; the store holds no secret, only each key's configured name.
@@ -17,6 +17,17 @@
 
 namespace zproxy {
 
+class JsonValue;
+class JsonWriter;
+
+// A key's limits (an omitted one is unlimited).
+struct KeyQuota {
+  std::optional<int64_t> rpm;
+  std::optional<int64_t> max_concurrent;
+  std::optional<int64_t> tokens_per_day;
+  std::optional<int64_t> tokens_per_month;
+};
+
 struct ClientKey {
   std::string name;                  // [A-Za-z0-9._-]{1,64}, unique
   std::array<uint8_t, 32> digest{};  // SHA-256 of the key
@@ -29,6 +40,7 @@ struct ClientKey {
   bool disabled = false;
 
   bool limited() const { return rpm || max_concurrent || tokens_per_day || tokens_per_month; }
+  KeyQuota quota() const { return {rpm, max_concurrent, tokens_per_day, tokens_per_month}; }
   // Whether `model` (the name after model-name resolution) is on the key's list.
   bool allows(std::string_view model) const;
 };
@@ -47,8 +59,7 @@ std::optional<int64_t> parse_utc_timestamp(std::string_view text);
 enum class Limit : uint8_t { kNone, kRpm, kConcurrency, kTokensPerDay, kTokensPerMonth };
 
 struct Admission {
-  Limit refused = Limit::kNone;  // kNone: admitted (a concurrency lease is now held)
-  uint64_t lease = 0;            // admitted: the lease to renew and settle
+  Limit refused = Limit::kNone;  // kNone: admitted (the caller's lease is now held)
   int64_t retry_after_ms = 0;    // refused: when trying again can help
   // For keys with an rpm limit: x-ratelimit-* values after this request.
   int64_t rpm_remaining = -1;
@@ -60,23 +71,31 @@ struct KeyUsage {
   int64_t concurrent = 0;
   int64_t tokens_today = 0;
   int64_t tokens_this_month = 0;
+  int64_t window_reset_ms = 0;  // until the rpm window ends (0: no window open)
 };
 
 // The state-store operations on a client key's counters, and their memory backend (the one
 // the core runs; a shared store must give the same answers: tests/fixtures/state/vectors.json
-// pins them). One counter set per key name; no secret is kept.
+// pins them). One counter set per key name; no secret is kept. Leases are named by the
+// caller (unique across replicas).
 //   admit: refused by the first limit reached (tokens per day, per month, rpm, concurrency),
 //     counting nothing; else counted in the rpm window (60 s from its first admitted request)
-//     and given a concurrency lease that lapses after lease_ttl_ms unless renewed.
+//     and holding the lease, which lapses after lease_ttl_ms unless renewed.
 //   renew: extends a live lease (false when it has lapsed or is unknown).
 //   settle: ends the lease and charges the tokens to the UTC day and month.
 class KeyLimits {
  public:
   static constexpr int64_t kNoExpiry = INT64_MAX;
-  Admission admit(const ClientKey& key, int64_t now_ms, int64_t lease_ttl_ms = kNoExpiry);
-  bool renew(uint64_t lease, int64_t now_ms, int64_t lease_ttl_ms);
-  void settle(uint64_t lease, const std::string& name, int64_t tokens, int64_t now_ms);
+  Admission admit(const std::string& name, const KeyQuota& quota, const std::string& lease,
+                  int64_t now_ms, int64_t lease_ttl_ms = kNoExpiry);
+  bool renew(const std::string& lease, int64_t now_ms, int64_t lease_ttl_ms);
+  void settle(const std::string& lease, const std::string& name, int64_t tokens, int64_t now_ms);
   KeyUsage usage(const std::string& name, int64_t now_ms) const;
+  // Local decisions after a shared store's answer start from its counts.
+  void seed(const std::string& name, const KeyUsage& usage, int64_t now_ms);
+  // Every key's counters and live leases as JSON fields, and back (Durable Object storage).
+  void dump(JsonWriter& w) const;
+  bool load(const JsonValue& v);
 
  private:
   struct Counters {
@@ -95,8 +114,7 @@ class KeyLimits {
   void roll(Counters& c, int64_t now_ms) const;
   int64_t live_leases(const std::string& name, int64_t now_ms) const;
   std::map<std::string, Counters, std::less<>> counters_;
-  std::map<uint64_t, Lease> leases_;
-  uint64_t next_lease_ = 1;
+  std::map<std::string, Lease, std::less<>> leases_;
 };
 
 // Unix ms of the next UTC midnight / first of next month after `now_ms`.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/sha256.h"
+
 // Slot lifecycle (fetched pools): free -> live (on_fetched) -> dead or retired -> free again
 // once no lease holds it (inflight == 0). Retired means age >= max_age_ms; it is derived from
 // `created` and `now`, so an early retirement moves `created` back. Static slots never free.
@@ -34,14 +36,18 @@ struct AgeRule {
   }
 };
 
+int64_t cooling_until(const auto& slot) {
+  return std::max(slot.cooldown_until, slot.shared_cool_until);
+}
+
 // Ordered: from kCooling on, a slot holds a credential that is or will become usable.
 enum class SlotState : uint8_t { kFree, kDead, kRetired, kCooling, kReady };
 
 SlotState state_of(const auto& slot, AgeRule rule, int64_t now) {
   if (!slot.live) return SlotState::kFree;
-  if (slot.dead) return SlotState::kDead;
+  if (slot.dead || now < slot.shared_dead_until) return SlotState::kDead;
   if (rule.retired(slot.created, now)) return SlotState::kRetired;
-  if (now < slot.cooldown_until) return SlotState::kCooling;
+  if (now < cooling_until(slot)) return SlotState::kCooling;
   return SlotState::kReady;
 }
 
@@ -113,6 +119,7 @@ CredentialPool::CredentialPool(PoolSettings settings, std::vector<std::string> s
   slots_.reserve(static_secrets.size());
   for (std::string& secret : static_secrets) {
     Slot slot;
+    slot.cid = credential_cid(secret);
     slot.secret = std::move(secret);
     slot.generation = kFirstGeneration;
     slot.live = true;
@@ -133,7 +140,7 @@ Acquire CredentialPool::acquire(int64_t now, std::span<const Lease> avoid) {
     Slot& s = slots_[i];
     free_if_spent(s, fetched_, rule, now);
     const SlotState state = state_of(s, rule, now);
-    if (state == SlotState::kCooling) cooldown_end = std::min(cooldown_end, s.cooldown_until);
+    if (state == SlotState::kCooling) cooldown_end = std::min(cooldown_end, cooling_until(s));
     if (state != SlotState::kReady) continue;
     if (cap != 0 && s.inflight >= cap) {
       capped = true;
@@ -171,6 +178,51 @@ std::string CredentialPool::fingerprint(Lease lease) const {
   const size_t shown = std::min<size_t>(4, s.size() / 2);
   std::string out(kEllipsis);
   out.append(s.substr(s.size() - shown));
+  return out;
+}
+
+std::string CredentialPool::cid(Lease lease) const {
+  const Slot* slot = held(slots_, lease);
+  return slot != nullptr ? slot->cid : std::string();
+}
+
+void CredentialPool::apply_shared_health(std::span<const SharedMark> marks, int64_t now) {
+  for (Slot& s : slots_) {
+    if (s.cid.empty()) continue;
+    s.shared_dead_until = 0;
+    s.shared_cool_until = 0;
+    for (const SharedMark& m : marks) {
+      if (m.cid != s.cid || m.until <= now) continue;
+      (m.dead ? s.shared_dead_until : s.shared_cool_until) = m.until;
+    }
+  }
+  ++version_;
+}
+
+bool CredentialPool::clear_marks(std::string_view cid) {
+  bool found = false;
+  for (Slot& s : slots_) {
+    if (s.cid.empty() || s.cid != cid) continue;
+    found = true;
+    s.dead = false;
+    s.cooldown_until = 0;
+    s.shared_dead_until = 0;
+    s.shared_cool_until = 0;
+  }
+  if (found) ++version_;
+  return found;
+}
+
+std::vector<SharedMark> CredentialPool::local_marks(int64_t now) const {
+  std::vector<SharedMark> out;
+  for (const Slot& s : slots_) {
+    if (s.cid.empty() || !s.live) continue;
+    if (s.dead) {
+      out.push_back({s.cid, true, kNever});
+    } else if (s.cooldown_until > now) {
+      out.push_back({s.cid, false, s.cooldown_until});
+    }
+  }
   return out;
 }
 
@@ -249,7 +301,8 @@ int64_t CredentialPool::next_deadline(int64_t now) const {
   int64_t next = kNever;
   for (const Slot& s : slots_) {
     if (state_of(s, rule, now) < SlotState::kCooling) continue;
-    if (s.cooldown_until > now) next = std::min(next, s.cooldown_until);
+    if (cooling_until(s) > now) next = std::min(next, cooling_until(s));
+    if (s.shared_dead_until > now) next = std::min(next, s.shared_dead_until);
     if (!rule.ages()) continue;
     if (rule.replace_at(s.created) > now) next = std::min(next, rule.replace_at(s.created));
     next = std::min(next, rule.retire_at(s.created));
@@ -274,6 +327,19 @@ PoolCounts CredentialPool::counts(int64_t now) const {
     }
   }
   out.fetching = fetching_;
+  return out;
+}
+
+std::string credential_cid(std::string_view secret) {
+  std::string text = "zproxy-credential:";
+  text.append(secret);
+  const std::array<uint8_t, 32> d = sha256(text);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < 8; ++i) {
+    out += kHex[d[i] >> 4];
+    out += kHex[d[i] & 15];
+  }
   return out;
 }
 

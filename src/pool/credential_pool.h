@@ -49,6 +49,18 @@ struct Acquire {
   int64_t until = kNever;  // kWaitCooldown: earliest cooldown end (monotonic ms)
 };
 
+// A credential's fingerprint for a shared store and the admin API (docs/contract.md §14): 16
+// hex of SHA-256 over a fixed prefix and the secret. Never reversible to the secret.
+std::string credential_cid(std::string_view secret);
+
+// Health other replicas reported for a credential (STATE_STORE): dead or cooling until `until`
+// (monotonic ms of this replica).
+struct SharedMark {
+  std::string cid;
+  bool dead = false;
+  int64_t until = 0;
+};
+
 struct PoolCounts {
   size_t healthy = 0;   // usable now (in-flight cap aside)
   size_t cooling = 0;   // cooling down
@@ -84,6 +96,17 @@ class CredentialPool {
   // One fetch ended: a new secret, or failure (empty view) which extends the backoff.
   void on_fetched(int64_t now, std::string_view secret_or_empty);
 
+  // Static pools: the credential's cid (empty for a stale lease).
+  std::string cid(Lease lease) const;
+  // The health the shared store holds now: replaces what the previous call gave (a mark
+  // missing from `marks` has expired or was cleared). Local marks stay.
+  void apply_shared_health(std::span<const SharedMark> marks, int64_t now);
+  // Clears every mark (local and shared) of the credential `cid`; false when no credential
+  // has it.
+  bool clear_marks(std::string_view cid);
+  // This replica's own marks still in force, to publish to a store (dead: until kNever).
+  std::vector<SharedMark> local_marks(int64_t now) const;
+
   // Earliest monotonic time at which state changes by itself (cooldown end, age-out, backoff
   // end); kNever when nothing is scheduled.
   int64_t next_deadline(int64_t now) const;
@@ -103,6 +126,9 @@ class CredentialPool {
     int64_t last_used = -1;  // for LRU; -1 = never
     int64_t cooldown_until = 0;
     uint32_t inflight = 0;
+    std::string cid;  // static pools
+    int64_t shared_dead_until = 0;
+    int64_t shared_cool_until = 0;
   };
   bool fetched_ = false;
   PoolSettings settings_;

@@ -1,5 +1,5 @@
 #pragma once
-// The state-store seam (docs/contract.md §15): the operations replicas share — client keys'
+// The state-store seam (docs/contract.md §14): the operations replicas share — client keys'
 // limits and credential health — as typed values, the `memory` backend that applies them (the
 // core's own semantics, which every backend must give: tests/fixtures/state/vectors.json), and
 // the two wire forms of an operation (JSON for the Worker's Durable Object, which runs this
@@ -32,24 +32,14 @@ enum class StoreOpKind : uint8_t {
 // A credential's shared health: dead beats cool; of two marks of one kind the longer wins.
 enum class CredMark : uint8_t { kNone, kCool, kDead };
 
-struct KeyQuota {
-  std::optional<int64_t> rpm;
-  std::optional<int64_t> max_concurrent;
-  std::optional<int64_t> tokens_per_day;
-  std::optional<int64_t> tokens_per_month;
-  static KeyQuota of(const ClientKey& key) {
-    return {key.rpm, key.max_concurrent, key.tokens_per_day, key.tokens_per_month};
-  }
-};
-
 struct StoreOp {
   StoreOpKind kind = StoreOpKind::kUsage;
-  std::string key;     // a client key's name: admit, renew, settle, usage
-  KeyQuota limits;     // admit
-  std::string lease;   // admit, renew, settle: unique across replicas (random hex)
-  int64_t ttl_ms = 0;  // admit, renew: the lease's TTL; mark: how long the mark holds
-  int64_t tokens = 0;  // settle
-  std::string cid;     // mark, clear: the credential's fingerprint (16 hex)
+  std::string key;                  // a client key's name: admit, renew, settle, usage
+  KeyQuota limits;                  // admit
+  std::string lease;                // admit, renew, settle: unique across replicas (random hex)
+  int64_t ttl_ms = 0;               // admit, renew: the lease's TTL; mark: how long the mark holds
+  int64_t tokens = 0;               // settle
+  std::string cid;                  // mark, clear: the credential's fingerprint (16 hex)
   CredMark mark = CredMark::kNone;  // mark
 };
 
@@ -60,11 +50,11 @@ struct HealthEntry {
 };
 
 struct StoreReply {
-  Admission admission;               // admit
-  bool live = false;                 // renew
-  bool cleared = false;              // clear
-  KeyUsage usage;                    // admit, settle, usage: the key's counters afterwards
-  std::vector<HealthEntry> health;   // health: sorted by cid
+  Admission admission;              // admit
+  bool live = false;                // renew
+  bool cleared = false;             // clear
+  KeyUsage usage;                   // admit, settle, usage: the key's counters afterwards
+  std::vector<HealthEntry> health;  // health: sorted by cid
 };
 
 // The memory backend: one replica's state, and the semantics of every backend.
@@ -73,8 +63,7 @@ class MemoryStore {
   StoreReply apply(const StoreOp& op, int64_t now_ms);
 
   // Local decisions while a shared store is unreachable start from the counts it last gave.
-  void seed(const std::string& key, const KeyUsage& usage, int64_t window_reset_ms,
-            int64_t now_ms);
+  void seed(const std::string& key, const KeyUsage& usage, int64_t now_ms);
 
   // The whole state as JSON and back (a Durable Object persists it between calls); load()
   // of a bad text leaves the store empty and says so.
@@ -106,9 +95,5 @@ std::string apply_store_json(MemoryStore& store, std::string_view op_json, int64
 // The name the Durable Object holding an operation's state is addressed by: "pool" for
 // credential health, "key:<name>" for a client key's counters.
 std::string store_object_name(const StoreOp& op);
-
-// A credential's fingerprint for the store and the admin API: 16 hex of SHA-256 over a fixed
-// prefix and the secret.
-std::string credential_cid(std::string_view secret);
 
 }  // namespace zproxy

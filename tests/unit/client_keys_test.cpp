@@ -66,38 +66,37 @@ TEST_CASE("key limits: rpm window, concurrency, daily and monthly tokens", "[key
       R"([{"name":"a","key":"k","rpm":2,"max_concurrent":2,"tokens_per_day":100,"tokens_per_month":150}])");
   const ClientKey& k = ks[0];
   KeyLimits limits;
-  Admission first = limits.admit(k, kNoon);
+  Admission first = limits.admit(k.name, k.quota(), "l1", kNoon);
   CHECK(first.refused == Limit::kNone);
-  CHECK(first.lease != 0);
   CHECK(first.rpm_remaining == 1);
   CHECK(first.rpm_reset_ms == 60000);
-  const Admission second = limits.admit(k, kNoon + 1000);
+  const Admission second = limits.admit(k.name, k.quota(), "l2", kNoon + 1000);
   CHECK(second.refused == Limit::kNone);
   // Both slots are held: the rpm limit speaks first, counting nothing.
-  Admission third = limits.admit(k, kNoon + 2000);
+  Admission third = limits.admit(k.name, k.quota(), "l3", kNoon + 2000);
   CHECK(third.refused == Limit::kRpm);
   CHECK(third.retry_after_ms == 58000);
   CHECK(limits.usage("a", kNoon + 2000).requests_this_window == 2);
   // A new window: the concurrency limit.
-  Admission fourth = limits.admit(k, kNoon + 60000);
+  Admission fourth = limits.admit(k.name, k.quota(), "l4", kNoon + 60000);
   CHECK(fourth.refused == Limit::kConcurrency);
   CHECK(fourth.retry_after_ms == 1000);
-  limits.settle(first.lease, "a", 0, kNoon + 60000);
-  const Admission fifth = limits.admit(k, kNoon + 60001);
+  limits.settle("l1", "a", 0, kNoon + 60000);
+  const Admission fifth = limits.admit(k.name, k.quota(), "l5", kNoon + 60001);
   CHECK(fifth.refused == Limit::kNone);
-  limits.settle(second.lease, "a", 0, kNoon + 60001);
-  limits.settle(fifth.lease, "a", 0, kNoon + 60001);
+  limits.settle("l2", "a", 0, kNoon + 60001);
+  limits.settle("l5", "a", 0, kNoon + 60001);
   CHECK(limits.usage("a", kNoon + 60001).concurrent == 0);
   // Tokens: the day's quota, then the month's.
-  limits.settle(0, "a", 100, kNoon + 61000);
-  Admission over = limits.admit(k, kNoon + 200000);
+  limits.settle("", "a", 100, kNoon + 61000);
+  Admission over = limits.admit(k.name, k.quota(), "l6", kNoon + 200000);
   CHECK(over.refused == Limit::kTokensPerDay);
   CHECK(over.retry_after_ms == next_utc_day_ms(kNoon + 200000) - (kNoon + 200000));
   const int64_t tomorrow = kNoon + 86400000;
-  const Admission next_day = limits.admit(k, tomorrow);
+  const Admission next_day = limits.admit(k.name, k.quota(), "l7", tomorrow);
   CHECK(next_day.refused == Limit::kNone);
-  limits.settle(next_day.lease, "a", 60, tomorrow);
-  Admission month = limits.admit(k, tomorrow + 70000);
+  limits.settle("l7", "a", 60, tomorrow);
+  Admission month = limits.admit(k.name, k.quota(), "l8", tomorrow + 70000);
   CHECK(month.refused == Limit::kTokensPerMonth);
   CHECK(next_utc_month_ms(kNoon) == *parse_utc_timestamp("2026-07-01T00:00:00Z"));
   CHECK(next_utc_month_ms(*parse_utc_timestamp("2026-12-31T23:00:00Z")) ==
@@ -114,15 +113,17 @@ namespace zproxy {
 TEST_CASE("key limits: a lease lapses unless renewed", "[keys]") {
   const auto ks = keys(R"([{"name":"a","key":"k","max_concurrent":1}])");
   KeyLimits limits;
-  const Admission held = limits.admit(ks[0], kNoon, 30000);
+  const Admission held = limits.admit(ks[0].name, ks[0].quota(), "l9", kNoon, 30000);
   REQUIRE(held.refused == Limit::kNone);
-  CHECK(limits.admit(ks[0], kNoon + 20000, 30000).refused == Limit::kConcurrency);
-  CHECK(limits.renew(held.lease, kNoon + 20000, 30000));  // now good until +50 s
-  CHECK(limits.admit(ks[0], kNoon + 45000, 30000).refused == Limit::kConcurrency);
+  CHECK(limits.admit(ks[0].name, ks[0].quota(), "l10", kNoon + 20000, 30000).refused ==
+        Limit::kConcurrency);
+  CHECK(limits.renew("l9", kNoon + 20000, 30000));  // now good until +50 s
+  CHECK(limits.admit(ks[0].name, ks[0].quota(), "l11", kNoon + 45000, 30000).refused ==
+        Limit::kConcurrency);
   // Not renewed again: it lapses, and the slot is free (a crashed holder cannot keep it).
-  const Admission after = limits.admit(ks[0], kNoon + 50001, 30000);
+  const Admission after = limits.admit(ks[0].name, ks[0].quota(), "l12", kNoon + 50001, 30000);
   CHECK(after.refused == Limit::kNone);
-  CHECK_FALSE(limits.renew(held.lease, kNoon + 50002, 30000));
+  CHECK_FALSE(limits.renew("l9", kNoon + 50002, 30000));
 }
 
 }  // namespace zproxy

@@ -193,6 +193,9 @@ TEST_CASE("metrics: a fresh page lists every series at zero", "[metrics]") {
       {"zproxy_client_tokens_total", "counter"},
       {"zproxy_credentials", "gauge"},
       {"zproxy_inflight_requests", "gauge"},
+      {"zproxy_state_store_up", "gauge"},
+      {"zproxy_state_store_errors_total", "counter"},
+      {"zproxy_state_fallback_total", "counter"},
   };
   CHECK(page.type == families);
   for (const auto& [name, type] : families) {
@@ -202,10 +205,11 @@ TEST_CASE("metrics: a fresh page lists every series at zero", "[metrics]") {
   }
   // Requests appear once counted; every other series is there from the start.
   const size_t histogram_series = 13 * (kLe.size() + 3);  // 11 routes + 2 modes
-  CHECK(page.samples.size() == histogram_series + 16 + 2 + 2 + 2 + 4 + 1);
+  CHECK(page.samples.size() == histogram_series + 16 + 2 + 2 + 2 + 4 + 1 + 1);
   for (const auto& [key, value] : page.samples) {
     INFO(key);
-    CHECK(value == 0);
+    // The memory backend is always up.
+    CHECK(value == (key == R"(zproxy_state_store_up{backend="memory"})" ? 1 : 0));
   }
   for (const char* route :
        {"chat_completions", "models", "healthz", "readyz", "metrics", "other"}) {
