@@ -55,7 +55,7 @@ void check(zproxy::StoreOpKind kind, const zproxy::StoreReply& r) {
   using zproxy::Limit;
   const zproxy::KeyUsage& u = r.usage;
   if (u.requests_this_window < 0 || u.concurrent < 0 || u.tokens_today < 0 ||
-      u.tokens_this_month < 0) {
+      u.tokens_this_month < 0 || u.window_reset_ms < 0) {
     __builtin_trap();
   }
   if (kind == zproxy::StoreOpKind::kAdmit &&

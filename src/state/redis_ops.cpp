@@ -1,16 +1,16 @@
 #include "state/redis_ops.h"
 
+#include <algorithm>
 #include <array>
 
 namespace zproxy {
 namespace {
 
-// Shared by every script. Lua numbers are doubles: exact for Unix ms and token counts below
+// The start of every script. Lua numbers are doubles: exact for Unix ms and token counts below
 // 2^53. Numbers go to redis.call() through int(), never Lua's own %.14g formatting.
 // ARGV[1] is `at` or "" (the store's clock). Dates are UTC: days_from_civil and
 // civil_from_days are H. Hinnant's algorithms, the core's own civil time.
-#define ZP_LUA_PRELUDE \
-  R"lua(
+constexpr std::string_view kPrelude = R"lua(
 local DAY = 86400000
 local WINDOW = 60000
 local FAR = 8000000000000000
@@ -78,13 +78,20 @@ end
 local function live_leases(key, now)
   return redis.call('ZCOUNT', key, '(' .. int(now), '+inf')
 end
+local function usage(c, conc, now)
+  local reset = 0
+  if c.ws >= 0 then reset = c.ws + WINDOW - now end
+  return {c.wc, conc, c.td, c.tm, reset}
+end
+local function keep_until(key, until_ms, now)
+  if until_ms >= FAR then redis.call('PERSIST', key)
+  else redis.call('PEXPIRE', key, int(until_ms - now)) end
+end
 local function keep_leases(key, now)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', int(now))
   local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
   if last[2] == nil then return end
-  local until_ms = tonumber(last[2])
-  if until_ms >= FAR then redis.call('PERSIST', key)
-  else redis.call('PEXPIRE', key, int(until_ms - now)) end
+  keep_until(key, tonumber(last[2]), now)
 end
 local function live_marks(key, now)
   local all = redis.call('HGETALL', key)
@@ -99,16 +106,17 @@ local function live_marks(key, now)
       if last == nil or until_ms > last then last = until_ms end
     end
   end
-  if last ~= nil then redis.call('PEXPIRE', key, int(last - now)) end
+  if last ~= nil then keep_until(key, last, now) end
   return live
 end
-)lua"
+)lua";
 
 // admit. KEYS: counters, leases. ARGV: at, lease, ttl_ms, rpm, max_concurrent, tokens_per_day,
 // tokens_per_month ("" when unlimited). Refusal order, as in the memory backend: tokens/day,
 // tokens/month, rpm, concurrency. Reply: {refused (Limit), retry_after_ms, rpm_remaining,
-// rpm_reset_ms, requests_this_window, concurrent, tokens_today, tokens_this_month}.
-constexpr std::string_view kAdmit = ZP_LUA_PRELUDE R"lua(
+// rpm_reset_ms, then the usage: requests_this_window, concurrent, tokens_today,
+// tokens_this_month, window_reset_ms}.
+constexpr std::string_view kAdmitBody = R"lua(
 local now = clock()
 local c = counters(KEYS[1], now)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', int(now))
@@ -136,12 +144,13 @@ if rpm then
   rpm_reset = WINDOW
   if c.ws >= 0 then rpm_reset = c.ws + WINDOW - now end
 end
-return {refused, retry, remaining, rpm_reset, c.wc, conc, c.td, c.tm}
+local u = usage(c, conc, now)
+return {refused, retry, remaining, rpm_reset, u[1], u[2], u[3], u[4], u[5]}
 )lua";
 
 // renew. KEYS: leases. ARGV: at, lease, ttl_ms. Reply: 1 when the lease was live (and now
 // runs ttl_ms from now), 0 when it had lapsed or is unknown.
-constexpr std::string_view kRenew = ZP_LUA_PRELUDE R"lua(
+constexpr std::string_view kRenewBody = R"lua(
 local now = clock()
 local s = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[2]))
 if s == nil or s <= now then
@@ -155,8 +164,8 @@ return 1
 
 // settle. KEYS: counters, leases. ARGV: at, lease, tokens. Ends the lease, charges the tokens
 // to the UTC day and month. Reply: {requests_this_window, concurrent, tokens_today,
-// tokens_this_month}.
-constexpr std::string_view kSettle = ZP_LUA_PRELUDE R"lua(
+// tokens_this_month, window_reset_ms (0: no window open)}.
+constexpr std::string_view kSettleBody = R"lua(
 local now = clock()
 redis.call('ZREM', KEYS[2], ARGV[2])
 local tokens = tonumber(ARGV[3]) or 0
@@ -166,23 +175,23 @@ if tokens > 0 then
   c.tm = c.tm + tokens
   save(KEYS[1], c, now)
 end
-return {c.wc, live_leases(KEYS[2], now), c.td, c.tm}
+return usage(c, live_leases(KEYS[2], now), now)
 )lua";
 
 // usage. KEYS: counters, leases. ARGV: at. Read-only. Reply: as settle's.
-constexpr std::string_view kUsage = ZP_LUA_PRELUDE R"lua(
+constexpr std::string_view kUsageBody = R"lua(
 local now = clock()
 local c = counters(KEYS[1], now)
-return {c.wc, live_leases(KEYS[2], now), c.td, c.tm}
+return usage(c, live_leases(KEYS[2], now), now)
 )lua";
 
 // mark. KEYS: marks. ARGV: at, cid, mark (CredMark: 1 cool, 2 dead), ttl_ms. A live dead mark
 // beats a cool one; of one kind the later end wins. Reply: 1 when stored, 0 when kept.
-constexpr std::string_view kMark = ZP_LUA_PRELUDE R"lua(
+constexpr std::string_view kMarkBody = R"lua(
 local now = clock()
 local kind, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
 if kind == nil or kind < 1 or kind > 2 or ttl == nil or ttl <= 0 then return 0 end
-local until_ms = now + ttl
+local until_ms = expiry(now, ttl)
 for _, m in ipairs(live_marks(KEYS[1], now)) do
   if m[1] == ARGV[2] and (m[2] > kind or (m[2] == kind and m[3] >= until_ms)) then return 0 end
 end
@@ -192,14 +201,14 @@ return 1
 )lua";
 
 // clear. KEYS: marks. ARGV: at, cid. Reply: 1 when a live mark was removed.
-constexpr std::string_view kClear = ZP_LUA_PRELUDE R"lua(
+constexpr std::string_view kClearBody = R"lua(
 local now = clock()
 live_marks(KEYS[1], now)
 return redis.call('HDEL', KEYS[1], ARGV[2])
 )lua";
 
 // health. KEYS: marks. ARGV: at. Reply: {{cid, mark, remaining_ms}, …} sorted by cid.
-constexpr std::string_view kHealth = ZP_LUA_PRELUDE R"lua(
+constexpr std::string_view kHealthBody = R"lua(
 local now = clock()
 local out = {}
 for _, m in ipairs(live_marks(KEYS[1], now)) do out[#out + 1] = {m[1], m[2], m[3] - now} end
@@ -207,10 +216,22 @@ table.sort(out, function(a, b) return a[1] < b[1] end)
 return out
 )lua";
 
-#undef ZP_LUA_PRELUDE
+// A script: the prelude, then its body, joined at compile time.
+template <const std::string_view& Body>
+struct Script {
+  static constexpr std::array<char, kPrelude.size() + Body.size()> kText = [] {
+    std::array<char, kPrelude.size() + Body.size()> out{};
+    std::copy(kPrelude.begin(), kPrelude.end(), out.begin());
+    std::copy(Body.begin(), Body.end(), out.begin() + kPrelude.size());
+    return out;
+  }();
+  static constexpr std::string_view kView{kText.data(), kText.size()};
+};
 
-constexpr std::array<std::string_view, 7> kScripts = {kAdmit, kRenew, kSettle, kUsage,
-                                                      kMark,  kClear, kHealth};
+constexpr std::array<std::string_view, 7> kScripts = {
+    Script<kAdmitBody>::kView, Script<kRenewBody>::kView, Script<kSettleBody>::kView,
+    Script<kUsageBody>::kView, Script<kMarkBody>::kView,  Script<kClearBody>::kView,
+    Script<kHealthBody>::kView};
 static_assert(kScripts.size() == static_cast<size_t>(StoreOpKind::kHealth) + 1);
 
 std::string limit_arg(const std::optional<int64_t>& v) {
@@ -235,13 +256,14 @@ bool read_usage(const std::vector<RespValue>& e, size_t at, KeyUsage& u) {
   u.concurrent = e[at + 1].integer;
   u.tokens_today = e[at + 2].integer;
   u.tokens_this_month = e[at + 3].integer;
+  u.window_reset_ms = e[at + 4].integer;
   return u.requests_this_window >= 0 && u.concurrent >= 0 && u.tokens_today >= 0 &&
-         u.tokens_this_month >= 0;
+         u.tokens_this_month >= 0 && u.window_reset_ms >= 0;
 }
 
 Result<StoreReply> parse_admit(const RespValue& v) {
-  const std::vector<RespValue>* e = integers(v, 8);
-  if (e == nullptr) return bad_reply("admit: not 8 integers");
+  const std::vector<RespValue>* e = integers(v, 9);
+  if (e == nullptr) return bad_reply("admit: not 9 integers");
   StoreReply r;
   const int64_t refused = (*e)[0].integer;
   if (refused < 0 || refused > static_cast<int64_t>(Limit::kTokensPerMonth)) {
@@ -352,9 +374,9 @@ Result<StoreReply> parse_redis_reply(StoreOpKind kind, const RespValue& reply) {
     }
     case StoreOpKind::kSettle:
     case StoreOpKind::kUsage: {
-      const std::vector<RespValue>* e = integers(reply, 4);
+      const std::vector<RespValue>* e = integers(reply, 5);
       StoreReply r;
-      if (e == nullptr || !read_usage(*e, 0, r.usage)) return bad_reply("usage: not 4 counts");
+      if (e == nullptr || !read_usage(*e, 0, r.usage)) return bad_reply("usage: not 5 counts");
       return r;
     }
     case StoreOpKind::kMark:

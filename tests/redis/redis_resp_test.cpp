@@ -14,7 +14,7 @@ using native::RespReader;
 TEST_CASE("append_command writes RESP arrays of bulk strings", "[redis]") {
   std::string out;
   native::append_command(out, {"SET", "k", std::string_view("a\0b", 3)});
-  CHECK(out == std::string("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\na\0b\r\n", 26));
+  CHECK(out == std::string("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\na\0b\r\n", 29));
 
   RedisCall call;
   call.keys = {"zp:{pool}:m"};
@@ -34,7 +34,7 @@ TEST_CASE("RespReader: the same replies at every split point", "[redis]") {
     INFO("split at " << split);
     RespReader reader;
     std::vector<RespValue> got;
-    for (const std::string part : {wire.substr(0, split), wire.substr(split)}) {
+    for (const std::string& part : {wire.substr(0, split), wire.substr(split)}) {
       REQUIRE(reader.feed(part.data(), part.size()));
       RespValue v;
       while (reader.next(v) == RespReader::Next::kReply) got.push_back(v);

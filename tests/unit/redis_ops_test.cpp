@@ -85,7 +85,7 @@ TEST_CASE("redis_call: one slot per script, keys under the prefix", "[redis][sta
 
 TEST_CASE("parse_redis_reply: well-formed replies", "[redis][state]") {
   const auto admit =
-      parse_redis_reply(StoreOpKind::kAdmit, integers({1, 40000, 0, 40000, 2, 2, 10, 20}));
+      parse_redis_reply(StoreOpKind::kAdmit, integers({1, 40000, 0, 40000, 2, 2, 10, 20, 40000}));
   REQUIRE(admit.ok());
   CHECK(admit->admission.refused == Limit::kRpm);
   CHECK(admit->admission.retry_after_ms == 40000);
@@ -95,8 +95,9 @@ TEST_CASE("parse_redis_reply: well-formed replies", "[redis][state]") {
   CHECK(admit->usage.concurrent == 2);
   CHECK(admit->usage.tokens_today == 10);
   CHECK(admit->usage.tokens_this_month == 20);
+  CHECK(admit->usage.window_reset_ms == 40000);
 
-  const auto usage = parse_redis_reply(StoreOpKind::kUsage, integers({3, 1, 7, 9}));
+  const auto usage = parse_redis_reply(StoreOpKind::kUsage, integers({3, 1, 7, 9, 0}));
   REQUIRE(usage.ok());
   CHECK(usage->usage.tokens_this_month == 9);
   CHECK(parse_redis_reply(StoreOpKind::kRenew, integer(1))->live);
@@ -124,16 +125,17 @@ TEST_CASE("parse_redis_reply: malformed replies are errors", "[redis][state]") {
   const std::vector<Case> cases = {
       {"error reply", StoreOpKind::kUsage, text("ERR boom", RespValue::Type::kError)},
       {"nil", StoreOpKind::kAdmit, RespValue{}},
-      {"short admit", StoreOpKind::kAdmit, integers({0, 0, -1, 0, 1, 1, 0})},
-      {"long admit", StoreOpKind::kAdmit, integers({0, 0, -1, 0, 1, 1, 0, 0, 0})},
-      {"unknown limit", StoreOpKind::kAdmit, integers({5, 0, -1, 0, 1, 1, 0, 0})},
-      {"negative retry", StoreOpKind::kAdmit, integers({1, -5, 0, 0, 1, 1, 0, 0})},
+      {"short admit", StoreOpKind::kAdmit, integers({0, 0, -1, 0, 1, 1, 0, 0})},
+      {"long admit", StoreOpKind::kAdmit, integers({0, 0, -1, 0, 1, 1, 0, 0, 0, 0})},
+      {"unknown limit", StoreOpKind::kAdmit, integers({5, 0, -1, 0, 1, 1, 0, 0, 0})},
+      {"negative retry", StoreOpKind::kAdmit, integers({1, -5, 0, 0, 1, 1, 0, 0, 0})},
       {"string in admit", StoreOpKind::kAdmit,
        array({text("0"), integer(0), integer(-1), integer(0), integer(1), integer(1), integer(0),
-              integer(0)})},
+              integer(0), integer(0)})},
       {"usage as integer", StoreOpKind::kUsage, integer(4)},
-      {"short usage", StoreOpKind::kSettle, integers({1, 2, 3})},
-      {"negative count", StoreOpKind::kUsage, integers({1, -2, 3, 4})},
+      {"short usage", StoreOpKind::kSettle, integers({1, 2, 3, 4})},
+      {"negative count", StoreOpKind::kUsage, integers({1, -2, 3, 4, 0})},
+      {"negative reset", StoreOpKind::kUsage, integers({1, 2, 3, 4, -1})},
       {"renew 2", StoreOpKind::kRenew, integer(2)},
       {"renew as status", StoreOpKind::kRenew, text("OK", RespValue::Type::kStatus)},
       {"clear as array", StoreOpKind::kClear, integers({1})},
