@@ -42,7 +42,7 @@ fi
 bin=bench/out/bin
 core_bench=build-bench/zproxy_core_bench
 if [ "$build" = 1 ]; then
-  ensure_apt "${native_packages[@]}" nginx wrk gnuplot-nox libbenchmark-dev emscripten binaryen
+  ensure_apt "${native_packages[@]}" nginx wrk gnuplot-nox libbenchmark-dev emscripten binaryen redis-server
   ensure_node
   if ! [ -f bench/node_modules/.zproxy-lock ] || ! cmp -s bench/package-lock.json bench/node_modules/.zproxy-lock; then
     (cd bench && npm ci --no-audit --no-fund --loglevel=error)

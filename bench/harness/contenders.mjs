@@ -88,6 +88,7 @@ const zproxy = {
       Object.assign(env, { UPSTREAM_MODE: 'guest', ZAI_BASE_URL: `${scheme(up)}://127.0.0.1:${up.port}`, TOKEN_POOL_SIZE: '4' });
     }
     if (up.tls) env.UPSTREAM_CA_FILE = up.tls.cert;
+    Object.assign(env, w.env ?? {});  // a stage's own settings (the state stage's store)
     const proc = start(`z-ai-proxy-${w.mode}`, PROXY_CPU, [ctx.zproxyBin], { env, logDir: ctx.logDir });
     await waitForPort(port, proc);
     await waitReady(port, proc);

@@ -5,7 +5,7 @@
 //   node bench/harness/main.mjs --out DIR --zproxy BIN --loadgen BIN --paced BIN
 //        --core-bench BIN --wasm FILE [--smoke] [--soak-seconds N] [--stages a,b,...]
 //        [--md FILE] [--plot FILE] [--soak-plot FILE]
-// Stages: core, load, burst, paced, rss, soak (default: all).
+// Stages: core, load, burst, paced, state, rss, soak (default: all).
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,6 +17,7 @@ import { freePort, liveCount, recordPidsIn, start, stopAll, waitForPort } from '
 import { writeReport } from './report.mjs';
 import { burstStage, pacedStage } from './costs.mjs';
 import { coreStage, loadStage, log, rssStage, soakStage } from './stages.mjs';
+import { stateStage } from './state_stage.mjs';
 
 const BENCH = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const GEN_CPU = 1;
@@ -48,6 +49,7 @@ const FULL = {
   pacedRates: [1000, 2000, 4000],
   pacedSeconds: 6,
   pacedWarmup: 1,
+  stateRate: 1000,
 };
 
 const SMOKE = {
@@ -75,11 +77,12 @@ const SMOKE = {
   pacedRates: [500],
   pacedSeconds: 1,
   pacedWarmup: 0.2,
+  stateRate: 200,
 };
 
 function parseArgs() {
   const a = process.argv.slice(2);
-  const o = { smoke: false, stages: ['core', 'load', 'burst', 'paced', 'rss', 'soak'] };
+  const o = { smoke: false, stages: ['core', 'load', 'burst', 'paced', 'state', 'rss', 'soak'] };
   for (let i = 0; i < a.length; ++i) {
     const k = a[i];
     const v = () => a[++i];
@@ -216,6 +219,10 @@ async function main() {
   if (o.stages.includes('load')) results.load = await loadStage(ctx, p, up.canned);
   if (o.stages.includes('burst')) results.burst = await burstStage(ctx, p, up.canned, up.cannedTls);
   if (o.stages.includes('paced')) results.paced = await pacedStage(ctx, p, up.canned);
+  if (o.stages.includes('state')) {
+    log(`state store: a limited key, memory vs redis, @${p.stateRate}/s`);
+    results.state = await stateStage(ctx, p, up.canned);
+  }
   if (o.stages.includes('rss')) {
     log(`memory with ${p.streams} concurrent slow streams`);
     results.rss = await rssStage(ctx, p, up.paced);

@@ -120,6 +120,19 @@ function targets(results) {
     nat && was ? `guest ${rx(slow('guest'))}, API ${rx(slow('api'))} slower` : results.core?.wasm_error ?? '–',
     verdict(nat && was ? slow('guest') <= 2.5 && slow('api') <= 2.5 : null),
   ]);
+  const st = results.state;
+  if (st) {
+    rows.push([
+      `Proxy CPU added per limited request with Redis ≤ 20 µs (${int(st.rate)} req/s)`,
+      st.added_cpu_us != null ? `${f1(st.redis.cpu_us_per_req)} vs ${f1(st.memory.cpu_us_per_req)} µs = +${f1(st.added_cpu_us)} µs (redis-server itself ${f1(st.redis.redis_us_per_req)} µs)` : '–',
+      verdict(st.added_cpu_us == null ? null : st.added_cpu_us <= 20 && st.redis.errors === 0, [st.memory, st.redis]),
+    ]);
+    rows.push([
+      `Added p99 with Redis ≤ 0.3 ms (${int(st.rate)} req/s)`,
+      st.added_p99_us != null ? `${f2(ms(st.redis.p99_us))} vs ${f2(ms(st.memory.p99_us))} ms = ${st.added_p99_us >= 0 ? '+' : ''}${f2(ms(st.added_p99_us))} ms` : '–',
+      verdict(st.added_p99_us == null ? null : ms(st.added_p99_us) <= 0.3, [st.memory, st.redis]),
+    ]);
+  }
   // The Messages and Responses dialects cost at most 1.3x the chat dialect on the same bytes.
   for (const [which, label] of [['messages', 'Messages'], ['responses', 'Responses']]) {
     const dialect = (side, k) => ratio(side?.[k]?.mb_per_s, side?.[`${k}${which}`]?.mb_per_s);
@@ -361,6 +374,11 @@ function problems(results) {
     if (r.error) out.push(`memory ${r.contender}/${r.workload}: ${r.error.split('\n')[0]}`);
     else if (r.load.errors_total) out.push(`memory ${r.contender}/${r.workload}: ${r.load.errors_total} errors (${r.load.first_error})`);
   }
+  for (const b of ['memory', 'redis']) {
+    const x = results.state?.[b];
+    if (x?.errors) out.push(`state ${b}: ${x.errors} errors or failed runs`);
+    if (x?.invalid?.length) out.push(`state ${b}: marked invalid (†): ${x.invalid.join('; ')}`);
+  }
   if (results.soak?.error) out.push(`soak: ${results.soak.error.split('\n')[0]}`);
   else if (results.soak?.load?.errors_total) out.push(`soak: ${results.soak.load.errors_total} errors (${results.soak.load.first_error})`);
   return out;
@@ -377,6 +395,7 @@ function failureCount(results) {
   }
   for (const r of results.rss ?? []) if (r.error || r.load?.errors_total) ++n;
   if (results.soak?.error || results.soak?.load?.errors_total) ++n;
+  if (results.state && (results.state.memory?.errors || results.state.redis?.errors)) ++n;
   return n;
 }
 
@@ -390,6 +409,7 @@ function method(results) {
     `- **Saturation.** wrk, 1 thread, ${p.satConns} connections, ${p.satSeconds} s, closed loop.`,
     `- **Fixed rates.** \`bench/tools/loadgen\`: open loop at ${p.rates.join(', ')} req/s for ${p.rateSeconds} s each (first ${p.rateWarmup} s excluded), latency timed from each request's *scheduled* send time, keep-alive connections opened on demand; rates above ${p.rateCeiling}× a contender's saturation throughput are skipped (“over capacity”). “Added” = contender minus floor at the same rate in the same run. TTFB = time to the first response body byte (a stream's first event; z-ai-proxy sends its status line with the first content, by contract).`,
     `- **Memory.** Peak RSS (VmHWM; nginx: master + worker summed) after start-up, then with ${p.streams} concurrent slow streams (closed loop, ${p.streamChunks} chunks ${p.streamIntervalMs} ms apart from the paced upstream \`bench/tools/paced_upstream\`) for ${p.streamSeconds} s.`,
+    `- **State store.** z-ai-proxy (API mode, non-streaming) serving one client key with an rpm limit too high to refuse, so every request is admitted through the store and settled into it: \`STATE_STORE=memory\` and \`STATE_STORE=redis\` (Debian's redis-server on CPU 1, no persistence), interleaved, ${p.costReps} runs each at ${p.stateRate ?? '–'} req/s open loop; medians. redis-server's CPU is read from its own /proc entry and reported apart.`,
     `- **Soak.** ${p.soakSeconds} s at ${p.soakRate} req/s, RSS sampled every ${p.soakSampleSeconds} s.`,
     `- **Core.** \`bench/core_bench.cpp\` (Google Benchmark, CPU time, median of ${p.coreReps}) feeds a 2 MiB synthetic guest stream (thinking, closing edit, answer) and a 2 MiB official-API stream through \`zproxy::Translator\` in 16 KiB reads; \`bench/wasm_bench.mjs\` runs the same bytes through \`build-wasm/zproxy_test.wasm\` (the Worker's core built alike, plus fixture hooks) under Node with the same per-read loop inside the module (\`fixtureBench\`; process CPU time; output first checked byte for byte against the native build's through \`fixtureRun\`). MB = 10⁶ bytes of upstream input.`,
   ].join('\n');

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/ascii.h"
 #include "core/civil_time.h"
 #include "core/sha256.h"
 #include "json/json.h"
@@ -13,10 +14,7 @@ constexpr int64_t kDayMs = 86400000;
 constexpr int64_t kWindowMs = 60000;
 
 bool valid_name(std::string_view name) {
-  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
+  return !name.empty() && name.size() <= 64 && only_alnum_or(name, "._-");
 }
 
 std::optional<std::array<uint8_t, 32>> hex_digest(std::string_view hex) {

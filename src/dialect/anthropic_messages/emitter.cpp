@@ -3,6 +3,7 @@
 #include <array>
 #include <utility>
 
+#include "core/ascii.h"
 #include "json/json.h"
 
 namespace zproxy {
@@ -19,13 +20,7 @@ std::string_view stop_reason(const AnswerEnd& end) {
 }
 
 bool valid_tool_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
+  return !id.empty() && id.size() <= 64 && only_alnum_or(id, "_-");
 }
 
 std::span<const uint8_t> seed_bytes(const uint64_t& seed) {

@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "core/ascii.h"
 #include "core/sha256.h"
 #include "json/json.h"
 
@@ -394,10 +395,7 @@ Status check_stop(JsonValue body, Parse& p) {
 
 // ^[a-zA-Z0-9_-]{1,128}$ (names over 64 go upstream shortened: core/tool_names.h)
 bool valid_tool_name(std::string_view name) {
-  return !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
-  });
+  return !name.empty() && name.size() <= 128 && only_alnum_or(name, "_-");
 }
 
 // {type?: "custom", name, description?, input_schema}; server tools (another type) refused in

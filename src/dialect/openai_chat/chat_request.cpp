@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "core/ascii.h"
 #include "json/json.h"
 
 namespace zproxy {
@@ -332,10 +333,7 @@ Status check_stop(JsonValue body, CanonicalRequest& req) {
 
 // ^[a-zA-Z0-9_-]{1,64}$
 bool valid_function_name(std::string_view name) {
-  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
-  });
+  return !name.empty() && name.size() <= 64 && only_alnum_or(name, "_-");
 }
 
 // {type: "function", function: {name, description?, parameters?, strict?}}

@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <utility>
 
+#include "core/ascii.h"
 #include "core/tool_names.h"
 #include "json/json.h"
 
@@ -343,10 +344,7 @@ constexpr std::string_view kCustomSchema =
     R"({"type":"object","properties":{"input":{"type":"string"}},"required":["input"]})";
 
 bool valid_name(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
-  });
+  return !name.empty() && only_alnum_or(name, "_-");
 }
 
 // One function or custom tool (top level, or a namespace's child named "<ns>__<name>").
