@@ -74,7 +74,7 @@ struct Pending {
   StoreOpKind kind = StoreOpKind::kUsage;
   RedisCall call;
   RedisClient::Done done;
-  std::unique_ptr<asio::steady_timer> timer;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   bool finished = false;
   bool by_text = false;  // sent again as EVAL after a NOSCRIPT
 };
@@ -83,7 +83,7 @@ using PendingPtr = std::shared_ptr<Pending>;
 class ClientImpl final : public RedisClient {
  public:
   ClientImpl(asio::io_context& io, RedisSettings s, std::optional<ssl::context> tls)
-      : io_(io), s_(std::move(s)), tls_(std::move(tls)), backoff_(io) {}
+      : io_(io), s_(std::move(s)), tls_(std::move(tls)), backoff_(io), deadlines_(io) {}
 
   void start() override;
   void perform(const StoreCall& call, Done done) override;
@@ -106,6 +106,11 @@ class ClientImpl final : public RedisClient {
   void send(const PendingPtr& p);
   void on_reply(RespValue&& v);
   void on_timeout(const PendingPtr& p);
+  // One timer for every call's timeout, armed at the earliest deadline asked since it last
+  // fired (a later deadline costs no timer operation); on firing it times out what is due and
+  // re-arms for the earliest deadline left.
+  void arm(std::chrono::steady_clock::time_point at);
+  void on_deadline();
   void finish(const PendingPtr& p, std::string_view error, StoreReply reply = {});
   void fail_all(std::string_view waiting_reason, std::string_view sent_reason);
   int64_t next_backoff_ms();
@@ -114,6 +119,8 @@ class ClientImpl final : public RedisClient {
   RedisSettings s_;
   std::optional<ssl::context> tls_;
   asio::steady_timer backoff_;
+  asio::steady_timer deadlines_;
+  std::chrono::steady_clock::time_point armed_at_ = std::chrono::steady_clock::time_point::max();
   Phase phase_ = Phase::kIdle;
   std::string_view last_error_ = kConnect;  // of the last connection attempt
   int attempts_ = 0;                        // failed attempts since the last success
@@ -135,6 +142,7 @@ void ClientImpl::stop() {
   const bool running = phase_ != Phase::kIdle;
   phase_ = Phase::kStopped;
   backoff_.cancel();
+  deadlines_.cancel();
   if (link_) link_->close();
   if (!running) fail_all(kConnect, kConnect);  // else run() does, as it ends
 }
@@ -151,12 +159,8 @@ void ClientImpl::perform(const StoreCall& call, Done done) {
     return;
   }
   if (call.timeout_ms > 0) {
-    p->timer = std::make_unique<asio::steady_timer>(io_);
-    p->timer->expires_after(std::chrono::milliseconds(call.timeout_ms));
-    p->timer->async_wait([this, w = std::weak_ptr<Pending>(p)](const error_code& ec) {
-      const PendingPtr p = w.lock();
-      if (!ec && p && !p->finished) on_timeout(p);
-    });
+    p->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(call.timeout_ms);
+    arm(p->deadline);
   }
   if (phase_ == Phase::kReady) {
     send(p);
@@ -179,7 +183,6 @@ void ClientImpl::send(const PendingPtr& p) {
 void ClientImpl::finish(const PendingPtr& p, std::string_view error, StoreReply reply) {
   if (p->finished) return;
   p->finished = true;
-  if (p->timer) p->timer->cancel();
   StoreResult r;
   r.ok = error.empty();
   r.error = error;
@@ -194,6 +197,37 @@ void ClientImpl::on_timeout(const PendingPtr& p) {
   const bool oldest = !sent_.empty() && sent_.front() == p;
   finish(p, kTimeout);
   if (oldest && link_) link_->close(kTimeout);
+}
+
+void ClientImpl::arm(std::chrono::steady_clock::time_point at) {
+  if (at >= armed_at_ || phase_ == Phase::kStopped) return;
+  armed_at_ = at;
+  deadlines_.expires_at(at);
+  deadlines_.async_wait([this](const error_code& ec) {
+    if (ec) return;  // re-armed earlier, or stopped
+    armed_at_ = std::chrono::steady_clock::time_point::max();
+    on_deadline();
+  });
+}
+
+void ClientImpl::on_deadline() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<PendingPtr> due;
+  auto next = std::chrono::steady_clock::time_point::max();
+  const auto scan = [&](const auto& calls) {
+    for (const PendingPtr& p : calls) {
+      if (p->finished) continue;
+      if (p->deadline <= now) {
+        due.push_back(p);
+      } else {
+        next = std::min(next, p->deadline);
+      }
+    }
+  };
+  scan(sent_);
+  scan(waiting_);
+  for (const PendingPtr& p : due) on_timeout(p);
+  arm(next);  // max: nothing left to time
 }
 
 void ClientImpl::on_reply(RespValue&& v) {
@@ -281,6 +315,7 @@ asio::awaitable<std::string_view> ClientImpl::connect_once(Link& link, RespReade
   co_await asio::async_connect(link.socket, endpoints, awaitable_ec(ec));
   if (ec || link.closed) co_return kConnect;
   link.socket.set_option(tcp::no_delay(true), ec);
+  if (!tls_) link.socket.non_blocking(true, ec);  // read_some() after a readiness wait
   if (tls_) {
     link.tls = std::make_unique<ssl::stream<tcp::socket&>>(link.socket, *tls_);
     if (!is_ip_literal(s_.host))
@@ -378,7 +413,12 @@ asio::awaitable<size_t> ClientImpl::read_some(Link& link, error_code& ec) {
     const size_t n = co_await link.tls->async_read_some(asio::buffer(buf_), awaitable_ec(ec));
     co_return n;
   }
-  const size_t n = co_await link.socket.async_read_some(asio::buffer(buf_), awaitable_ec(ec));
+  // Plain TCP: wait for readability, then take what is there (a read attempted first would
+  // mostly find nothing: one system call per reply saved).
+  co_await link.socket.async_wait(tcp::socket::wait_read, awaitable_ec(ec));
+  if (ec) co_return 0;
+  const size_t n = link.socket.read_some(asio::buffer(buf_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
   co_return n;
 }
 
