@@ -21,6 +21,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "native/redis_client.h"
+#include "state/redis_ops.h"
 #include "support/redis_server.h"
 
 namespace zproxy {
@@ -257,6 +258,36 @@ TEST_CASE("Redis client: failures are reasons, never waits", "[redis][native]") 
     auto& later = h.call(usage_op("a"), 8000);
     REQUIRE(h.settle(6000));
     CHECK(later->error == "connect");
+  }
+
+  SECTION("a reply over 1 MiB: \"reply\", and the connection is dropped") {
+    HeldPort fake(true);  // a hand-played server: script SHAs, then one endless bulk string
+    REQUIRE(fake.port != 0);
+    RedisSettings s;
+    s.host = "127.0.0.1";
+    s.port = fake.port;
+    Harness h(s);
+    h.client().start();
+    h.run_for(100);  // connected (the kernel accepted) and the hello written
+    const int conn = ::accept(fake.fd, nullptr, nullptr);
+    REQUIRE(conn >= 0);
+    std::string shas;
+    for (size_t i = 0; i < redis_script_count(); ++i)
+      shas += "$40\r\n" + std::string(40, 'a') + "\r\n";
+    REQUIRE(::send(conn, shas.data(), shas.size(), 0) == static_cast<ssize_t>(shas.size()));
+    h.run_for(100);  // ready
+    auto& r = h.call(usage_op("a"), 20000);
+    std::string big = "$4000000\r\n" + std::string(1200000, 'x');
+    size_t sent = 0;
+    for (int round = 0; round < 2000 && sent < big.size() && !r.has_value(); ++round) {
+      const ssize_t n = ::send(conn, big.data() + sent, big.size() - sent, MSG_DONTWAIT);
+      if (n > 0) sent += static_cast<size_t>(n);
+      h.run_for(5);
+    }
+    REQUIRE(h.settle());
+    CHECK(r->error == "reply");
+    CHECK(sent > (1u << 20));
+    ::close(conn);
   }
 
   SECTION("a call before start() fails at once") {
