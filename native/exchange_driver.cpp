@@ -45,7 +45,8 @@ asio::awaitable<void> ExchangeDriver::run(std::unique_ptr<Exchange> exchange) {
   host_.after_step(step_);
   // The last piece of output leaves with the end of the response (below), in one send.
   while (step_.action != Action::kFinish) {
-    co_await client_.send(*ex_, step_, false);
+    const SendStatus sent = client_.send(*ex_, step_, false);
+    if (sent == SendStatus::kPending) co_await client_.flush();
     step_.output_bytes = 0;  // sent (or dropped with a failed connection)
     if (deliver_events()) continue;
     const Action action = step_.action;
@@ -68,7 +69,8 @@ asio::awaitable<void> ExchangeDriver::run(std::unique_ptr<Exchange> exchange) {
     host_.remove_waiter(&waker_);  // a credential may have become free: let it look
     apply(ex_->on_timer(now_ms()));
   }
-  co_await client_.send(*ex_, step_, true);
+  const SendStatus sent = client_.send(*ex_, step_, true);
+  if (sent == SendStatus::kPending) co_await client_.flush();
   abort_upstream();
   host_.gw().finish(std::move(ex_), now_ms(), wall_ms());
   host_.poll();

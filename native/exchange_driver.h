@@ -25,16 +25,23 @@ enum class BodyStatus : uint8_t {
   kFailed,    // the client left, stalled or sent a broken body
 };
 
+enum class SendStatus : uint8_t {
+  kDone,     // nothing of it is left to write (written, nothing to write, or the client is gone)
+  kPending,  // the socket took part of it: flush() before anything else
+};
+
 // The client connection as the driver needs it.
 class ClientSide {
  public:
   virtual ~ClientSide() = default;
   // Reads the request body, at most `limit` bytes.
   virtual asio::awaitable<BodyStatus> read_body(size_t limit, std::string& body) = 0;
-  // Writes what `step` announces: the head once (when head_ready), then the body pieces as
-  // they come (output_bytes), each in one send. `last`: the exchange is done; end the
-  // response (with the last piece, in the same send).
-  virtual asio::awaitable<void> send(Exchange& exchange, const Step& step, bool last) = 0;
+  // Writes what `step` announces, without waiting: the head once (when head_ready), then the
+  // body pieces as they come (output_bytes), each in one send. `last`: the exchange is done;
+  // end the response (with the last piece, in the same send).
+  virtual SendStatus send(Exchange& exchange, const Step& step, bool last) = 0;
+  // Writes what send() left (kPending), waiting for the socket.
+  virtual asio::awaitable<void> flush() = 0;
   // From now until the exchange ends, report the client leaving through client_gone().
   virtual void watch() = 0;
 };

@@ -120,7 +120,8 @@ class HttpSession final : public Session,
   void close_now() override;
 
   asio::awaitable<BodyStatus> read_body(size_t limit, std::string& body) override;
-  asio::awaitable<void> send(Exchange& exchange, const Step& step, bool last) override;
+  SendStatus send(Exchange& exchange, const Step& step, bool last) override;
+  asio::awaitable<void> flush() override;
   void watch() override;
 
  private:
@@ -149,8 +150,11 @@ class HttpSession final : public Session,
   std::string response_head(const Exchange& exchange, size_t content_length);
   // Writes `a` then `b` (one gathered send when they fit).
   asio::awaitable<bool> write(std::string_view a, std::string_view b = {});
-  // Writes the parts in order, in one gathered send when they fit.
-  asio::awaitable<bool> write_parts(std::span<const std::string_view> parts);
+  // Writes the parts in order, in one gathered send when they fit; kPending: the rest waits
+  // in pending_ for write_pending().
+  SendStatus write_now(std::span<const std::string_view> parts);
+  asio::awaitable<void> write_pending();
+  SendStatus sent(SendStatus status);
   bool parse_buffered(error_code& ec);
   // The connection's I/O deadline (monotonic ms, kNever for none): when it passes, the socket
   // closes and whatever waits on it fails (kClose), or the pending read is cancelled and
@@ -215,6 +219,14 @@ class HttpSession final : public Session,
     }
   };
   std::unique_ptr<Resume> resume_;
+  // What send() writes: alive until the next send(), so that a remainder can wait for the
+  // socket (pending_) without a copy.
+  std::string send_head_;
+  std::string send_out_;
+  char size_line_[24] = {};
+  static constexpr size_t kMaxParts = 4;
+  std::array<asio::const_buffer, kMaxParts> pending_;
+  size_t pending_count_ = 0;
 };
 
 asio::awaitable<void> HttpSession::run(std::shared_ptr<HttpSession> self) {
@@ -461,41 +473,54 @@ asio::awaitable<BodyStatus> HttpSession::read_body(size_t limit, std::string& bo
 
 // The head goes out once (with the whole body when not streaming); then what each step
 // produced, as one chunk, in one send (the last chunk of the response with it when `last`).
-// Nothing is read upstream meanwhile: the driver waits for this write, which is what slows
-// upstream down to the client's pace.
-asio::awaitable<void> HttpSession::send(Exchange& exchange, const Step& step, bool last) {
+// Nothing is read upstream meanwhile: the driver flushes what the socket did not take before
+// it goes on, which is what slows upstream down to the client's pace.
+SendStatus HttpSession::send(Exchange& exchange, const Step& step, bool last) {
   if (!step.head_ready) {
     if (last) rq_.close_after = true;  // nothing was answered (the client left)
-    co_return;
+    return SendStatus::kDone;
   }
-  if (rq_.head_sent && step.output_bytes == 0 && !last) co_return;
-  std::string out = step.output_bytes > 0 ? exchange.take_output() : std::string();
-  if (rq_.write_failed) co_return;  // nobody to send it to
+  if (rq_.head_sent && step.output_bytes == 0 && !last) return SendStatus::kDone;
+  send_out_ = step.output_bytes > 0 ? exchange.take_output() : std::string();
+  if (rq_.write_failed) return sent(SendStatus::kDone);  // nobody to send it to
   const bool body_allowed = !rq_.head_method && status_has_body(exchange.status());
-  std::string head;
+  send_head_.clear();
   if (!rq_.head_sent) {
     rq_.head_sent = true;
-    head = response_head(exchange, out.size());
+    send_head_ = response_head(exchange, send_out_.size());
     if (!rq_.chunked) {  // head and body in one gathered send, without copying the body
-      if (!body_allowed) out.clear();
-      co_await write(head, out);
-      co_return;
+      if (!body_allowed) send_out_.clear();
+      const std::array<std::string_view, 2> parts{send_head_, send_out_};
+      return sent(write_now(parts));
     }
   } else if (!exchange.streaming()) {
-    co_return;
+    return sent(SendStatus::kDone);
   }
-  if (!body_allowed) out.clear();
-  std::array<std::string_view, 4> parts{head, {}, out, {}};
-  char size_buf[24];
-  if (rq_.chunked && !out.empty()) parts[1] = chunk_size_line(size_buf, out.size());
+  if (!body_allowed) send_out_.clear();
+  std::array<std::string_view, 4> parts{send_head_, {}, send_out_, {}};
+  if (rq_.chunked && !send_out_.empty()) parts[1] = chunk_size_line(size_line_, send_out_.size());
   if (rq_.chunked && body_allowed) {
     if (last) {
-      parts[3] = out.empty() ? kLastChunk : kChunkEndAndLast;
-    } else if (!out.empty()) {
+      parts[3] = send_out_.empty() ? kLastChunk : kChunkEndAndLast;
+    } else if (!send_out_.empty()) {
       parts[3] = kChunkEnd;
     }
   }
-  co_await write_parts(parts);
+  return sent(write_now(parts));
+}
+
+asio::awaitable<void> HttpSession::flush() {
+  co_await write_pending();
+  sent(SendStatus::kDone);
+}
+
+// A written answer's memory is not kept until the next one (an idle connection holds none).
+SendStatus HttpSession::sent(SendStatus status) {
+  if (status == SendStatus::kDone) {
+    std::string().swap(send_head_);
+    std::string().swap(send_out_);
+  }
+  return status;
 }
 
 std::string HttpSession::response_head(const Exchange& exchange, size_t content_length) {
@@ -524,15 +549,18 @@ std::string HttpSession::response_head(const Exchange& exchange, size_t content_
 // `a` and `b` must stay alive until the write completes (callers pass named locals or
 // constants).
 asio::awaitable<bool> HttpSession::write(std::string_view a, std::string_view b) {
+  if (rq_.write_failed || closed_) co_return false;
   const std::array<std::string_view, 2> parts{a, b};
-  const bool ok = co_await write_parts(parts);
-  co_return ok;
+  if (write_now(parts) == SendStatus::kPending) co_await write_pending();
+  co_return !rq_.write_failed;
 }
 
-// The parts must stay alive until the write completes.
-asio::awaitable<bool> HttpSession::write_parts(std::span<const std::string_view> parts) {
-  if (rq_.write_failed || closed_) co_return false;
-  constexpr size_t kMaxParts = 4;
+// A direct send first: most answers fit the socket buffer, and then no asynchronous write (no
+// coroutine, no trip through the event loop) is needed. What the socket does not take is left
+// in pending_ for write_pending(); the parts must stay alive until then.
+SendStatus HttpSession::write_now(std::span<const std::string_view> parts) {
+  pending_count_ = 0;
+  if (rq_.write_failed || closed_) return SendStatus::kDone;
   std::array<asio::const_buffer, kMaxParts> bufs;
   size_t n = 0;
   size_t total = 0;
@@ -542,28 +570,38 @@ asio::awaitable<bool> HttpSession::write_parts(std::span<const std::string_view>
       total += p.size();
     }
   }
-  if (total == 0) co_return true;
-  // A direct send first: most answers fit the socket buffer, and then no asynchronous write
-  // (and no trip through the event loop) is needed.
+  if (total == 0) return SendStatus::kDone;
   error_code ec;
   const std::span<const asio::const_buffer> all(bufs.data(), n);
-  size_t sent = stream_.write_some(all, ec);
+  size_t took = stream_.write_some(all, ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
-  if (!ec && sent < total) {
-    const int64_t timeout =
-        std::max<int64_t>(host_.gw().config().stream_idle_timeout_ms, kMinWriteTimeoutMs);
-    size_t first = 0;  // drop what left already
-    while (sent >= bufs[first].size()) sent -= bufs[first++].size();
-    bufs[first] += sent;
-    const std::span<const asio::const_buffer> rest(bufs.data() + first, n - first);
-    io_deadline(now_ms() + timeout);
-    co_await asio::async_write(stream_, rest, awaitable_ec(ec));
-    io_deadline(kNever);
+  if (ec) {
+    rq_.write_failed = true;
+    lost_client();
+    return SendStatus::kDone;
   }
-  if (!ec) co_return true;
+  if (took == total) return SendStatus::kDone;
+  size_t first = 0;  // drop what left already
+  while (took >= bufs[first].size()) took -= bufs[first++].size();
+  bufs[first] += took;
+  for (size_t i = first; i < n; ++i) pending_[pending_count_++] = bufs[i];
+  return SendStatus::kPending;
+}
+
+// Writes what write_now() left, within the write timeout.
+asio::awaitable<void> HttpSession::write_pending() {
+  if (pending_count_ == 0) co_return;
+  const std::span<const asio::const_buffer> rest(pending_.data(), pending_count_);
+  const int64_t timeout =
+      std::max<int64_t>(host_.gw().config().stream_idle_timeout_ms, kMinWriteTimeoutMs);
+  error_code ec;
+  io_deadline(now_ms() + timeout);
+  co_await asio::async_write(stream_, rest, awaitable_ec(ec));
+  io_deadline(kNever);
+  pending_count_ = 0;
+  if (!ec) co_return;
   rq_.write_failed = true;
   lost_client();
-  co_return false;
 }
 
 // Feeds the bytes already buffered to the body parser. true: the body is complete or the

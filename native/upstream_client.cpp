@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -43,8 +44,12 @@ constexpr uint32_t kMaxHeaderBytes = 64 * 1024;  // upstream heads (CDN cookies 
 constexpr size_t kProxyHeadLimit = 16 * 1024;
 constexpr int64_t kIdleMaxMs = 30000;   // idle connections older than this are dropped
 constexpr int64_t kFreshIdleMs = 1000;  // idle shorter than this: reused without a check
-constexpr size_t kIdlePerKey = 16;
-constexpr size_t kIdleTotal = 64;
+// Idle connections kept: as many as calls ran at once (the cache never holds more than that),
+// up to these. A cache smaller than the concurrency closes connections as they come back and
+// opens new ones (resolve, connect, close) for later requests: with 16 per upstream, a burst of
+// 32 clients opened a connection on one request in eight, about a tenth of the proxy's CPU.
+constexpr size_t kIdlePerKey = 512;
+constexpr size_t kIdleTotal = 1024;
 
 HeadResult head_error(CallError e) {
   HeadResult r;
@@ -138,6 +143,49 @@ ssl::context make_tls_context(const std::string& ca_file) {
   return ctx;
 }
 
+// The response parser: Beast's HTTP/1.1 grammar (framing, chunks, limits, keep-alive) without
+// a message. Nothing reads an upstream answer's header fields, so none are stored (Beast's own
+// parser allocates one node per field); the status is kept, and body bytes go straight to the
+// place set with output() (as buffer_body would take them: when it is full, put() stops with
+// http::error::need_buffer).
+class ResponseParser final : public http::basic_parser<false> {
+ public:
+  int status() const { return status_; }
+  // Body bytes go to [at, at + room) from the next put() on.
+  void output(char* at, size_t room) {
+    out_ = at;
+    room_ = room;
+  }
+  size_t room() const { return room_; }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
+                       error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, error_code&) override { status_ = code; }
+  void on_field_impl(http::field, beast::string_view, beast::string_view, error_code&) override {}
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  size_t on_body_impl(beast::string_view body, error_code& ec) override { return take(body, ec); }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code& ec) override {
+    return take(body, ec);
+  }
+  void on_finish_impl(error_code&) override {}
+
+  size_t take(beast::string_view body, error_code& ec) {
+    const size_t n = std::min(room_, body.size());
+    if (n > 0) std::memcpy(out_, body.data(), n);
+    out_ += n;
+    room_ -= n;
+    if (n < body.size()) ec = http::error::need_buffer;
+    return n;
+  }
+
+  int status_ = 0;
+  char* out_ = nullptr;
+  size_t room_ = 0;
+};
+
 class ClientImpl;
 
 ReadResult reset_result() {
@@ -189,7 +237,7 @@ class CallImpl final : public UpstreamCall,
   std::unique_ptr<tcp::resolver> resolver_;      // only for new connections
   std::unique_ptr<asio::steady_timer> timeout_;  // cancel_after's (token fetches only)
   std::unique_ptr<Conn> conn_;
-  std::optional<http::response_parser<http::buffer_body>> parser_;
+  std::optional<ResponseParser> parser_;
   std::string tail_;       // unparsed bytes, when not held in the scratch buffer
   size_t held_begin_ = 0;  // the unparsed bytes in the scratch buffer, while holding_
   size_t held_end_ = 0;
@@ -223,36 +271,53 @@ class ClientImpl final : public UpstreamClient {
 
   // Most recently used first: the warmest connection is the likeliest to still be open.
   std::unique_ptr<Conn> take_idle(const std::string& key) {
+    const auto it = idle_.find(key);
+    if (it == idle_.end()) return nullptr;
+    std::vector<std::unique_ptr<Conn>>& list = it->second;
     const int64_t now = now_ms();
-    while (true) {
-      auto range = idle_.equal_range(key);
-      if (range.first == range.second) return nullptr;
-      auto it = std::prev(range.second);
-      std::unique_ptr<Conn> c = std::move(it->second);
-      idle_.erase(it);
+    while (!list.empty()) {
+      std::unique_ptr<Conn> c = std::move(list.back());
+      list.pop_back();
+      --idle_count_;
       if (reusable(*c, now)) return c;
     }
+    return nullptr;
   }
 
   void put_idle(std::unique_ptr<Conn> c) {
     const int64_t now = now_ms();
-    for (auto it = idle_.begin(); it != idle_.end();) {
-      it = now - it->second->idle_since > kIdleMaxMs ? idle_.erase(it) : std::next(it);
+    drop_expired(now);
+    std::vector<std::unique_ptr<Conn>>& list = idle_[c->key];
+    if (list.size() >= kIdlePerKey) {  // the coldest goes
+      list.erase(list.begin());
+      --idle_count_;
     }
-    if (idle_.count(c->key) >= kIdlePerKey) idle_.erase(idle_.find(c->key));
-    if (idle_.size() >= kIdleTotal) return;  // c closes here
+    if (idle_count_ >= kIdleTotal) return;  // c closes here
     c->idle_since = now;
-    const std::string key = c->key;
-    idle_.emplace(key, std::move(c));
+    list.push_back(std::move(c));
+    ++idle_count_;
   }
 
  private:
+  // Each list is in the order connections came back, so the expired ones lead it.
+  void drop_expired(int64_t now) {
+    for (auto& [key, list] : idle_) {
+      size_t n = 0;
+      while (n < list.size() && now - list[n]->idle_since > kIdleMaxMs) ++n;
+      if (n == 0) continue;
+      list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(n));
+      idle_count_ -= n;
+    }
+  }
+
   asio::io_context& io_;
   std::string ca_file_;
   std::optional<ssl::context> ctx_;
   std::optional<ProxySetting> proxy_;
   NoProxy no_proxy_;
-  std::multimap<std::string, std::unique_ptr<Conn>> idle_;
+  // Per connection key ("http://host:port"), least recently returned first.
+  std::map<std::string, std::vector<std::unique_ptr<Conn>>, std::less<>> idle_;
+  size_t idle_count_ = 0;
 };
 
 CallImpl::CallImpl(ClientImpl& client) : client_(client) {}
@@ -377,12 +442,12 @@ asio::awaitable<HeadResult> CallImpl::send_and_read_head(const WireRequest& req)
   while (true) {
     const bool got_head = co_await read_head();
     if (!got_head || cancelled_) co_return head_error(CallError::kReset);
-    const unsigned status = parser_->get().result_int();
+    const int status = parser_->status();
     if (status >= 200 || status == 101) break;
     new_parser();  // an interim 1xx answer: the real head follows
   }
   HeadResult head;
-  head.status = static_cast<int>(parser_->get().result_int());
+  head.status = parser_->status();
   co_return head;
 }
 
@@ -481,14 +546,12 @@ bool CallImpl::fill(error_code& ec) {
 
 void CallImpl::parse(size_t& out_len, error_code& ec) {
   char* out = read_scratch().out.data();
-  auto& body = parser_->get().body();
   while (!parser_->is_done() && unparsed() > 0 && out_len < kScratchBytes) {
     char* in = gather();
-    body.data = out + out_len;
-    body.size = kScratchBytes - out_len;
+    parser_->output(out + out_len, kScratchBytes - out_len);
     const size_t used = parser_->put(asio::buffer(in + held_begin_, held_end_ - held_begin_), ec);
     held_begin_ += used;
-    out_len = kScratchBytes - body.size;
+    out_len = kScratchBytes - parser_->room();
     if (held_begin_ == held_end_) let_go();
     if (ec == http::error::need_more || ec == http::error::need_buffer) {
       ec = {};
@@ -539,8 +602,8 @@ void CallImpl::interrupt_wait() {
 
 void CallImpl::release() {
   if (!conn_) return;
-  const bool keep = !cancelled_ && parser_ && parser_->is_done() && parser_->get().keep_alive() &&
-                    unparsed() == 0;
+  const bool keep =
+      !cancelled_ && parser_ && parser_->is_done() && parser_->keep_alive() && unparsed() == 0;
   if (keep) {
     client_.put_idle(std::move(conn_));
   } else {

@@ -34,22 +34,22 @@ std::string IdSource::uuid4() {
   return out;
 }
 
+// The ids are written in place (no push_back per character): a request draws about 80.
 std::string IdSource::hex(size_t words) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(16 * words);
+  std::string out(16 * words, '0');
+  char* p = out.data();
   for (size_t i = 0; i < words; ++i) {
     const uint64_t v = next();
-    for (int j = 0; j < 16; ++j) out.push_back(kHex[(v >> (4 * j)) & 15]);
+    for (int j = 0; j < 16; ++j) *p++ = kHex[(v >> (4 * j)) & 15];
   }
   return out;
 }
 
 std::string IdSource::alnum(size_t n) {
   static constexpr char kChars[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-  std::string out;
-  out.reserve(n);
-  for (size_t i = 0; i < n; ++i) out.push_back(kChars[next() % 62]);
+  std::string out(n, '0');
+  for (char& c : out) c = kChars[next() % 62];
   return out;
 }
 

@@ -59,8 +59,10 @@ for (const mode of ['guest', 'api']) {
       }
       const t0 = Date.now();
       sock.destroy();
-      await waitFor('upstream hang-up after the client left', () => up.hungUp, { timeoutMs: 2000 });
-      assert.ok(up.hungUpAt - t0 <= 2000);
+      // Generous for a busy 2-core CI machine (wrangler dev under load takes seconds); a proxy
+      // that kept reading would never hang up.
+      await waitFor('upstream hang-up after the client left', () => up.hungUp, { timeoutMs: 10_000 });
+      assert.ok(up.hungUpAt - t0 <= 10_000);
       await waitFor('/healthz still fine', async () => (await s.request('/healthz', { key: null })).status === 200);
     });
   });

@@ -1,6 +1,6 @@
 // Process life cycle, where docs/contract.md §11 lets the hosts differ: command line (native), bad
-// settings (native: exit 2 with one JSON log line; Worker: 500 invalid_config), graceful
-// shutdown (native).
+// settings (native: exit 2 with one JSON log line; Worker: 500 invalid_config), SIGHUP
+// reloading client keys (native), graceful shutdown (native).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { HOST_KIND, NATIVE_BIN, hostOnly, runNative, startHost } from './hosts.mjs';
 import { expected } from './oracle.mjs';
-import { CLIENT_KEY, GUEST_MODEL, chatBody, request, startStack, waitPool } from './stack.mjs';
+import { API_MODEL, CLIENT_KEY, GUEST_MODEL, chatBody, request, startStack, waitPool } from './stack.mjs';
 import { promptFor } from '../fake-upstream/streams.mjs';
 import { connectionRefused, freePort, freshFetch, waitFor } from './util.mjs';
 
@@ -27,7 +27,7 @@ const SETTINGS = [
   'TOKEN_MAX_AGE_S', 'KEEPALIVE_S', 'CORS_ORIGINS', 'SHUTDOWN_GRACE_S', 'UPSTREAM_CA_FILE', 'LOG_LEVEL', 'LOG_BODIES',
   'CLIENT_REQUEST_TIMEOUT_MS', 'CLIENT_IDLE_TIMEOUT_S', 'MAX_CONNECTIONS', 'CLAUDE_MODEL_MAP', 'COUNT_TOKENS',
   'JSON_SCHEMA', 'MODEL_CAPS', 'MODEL_FALLBACKS', 'VISION_MODELS', 'VISION_MODEL', 'WEB_SEARCH', 'WEB_SEARCH_ENGINE',
-  'CLIENT_KEYS', 'ADMIN_KEY',
+  'CLIENT_KEYS', 'ADMIN_KEY', 'STATE_STORE', 'REDIS_URL', 'STATE_LEASE_TTL_MS',
 ];
 const DEFAULT_KEY = 'sk-z2api-key-2024';
 
@@ -61,6 +61,10 @@ const BAD = [
   [{ CLIENT_KEYS: '[{"name":"x"}]' }, 'CLIENT_KEYS'],
   [{ CLIENT_KEYS: '[{"name":"x","key":"sk-x-0001"}]', ALLOW_OPEN_ACCESS: 'true' }, /CLIENT_KEYS|ALLOW_OPEN_ACCESS/],
   [{ ADMIN_KEY: 'short' }, 'ADMIN_KEY'],
+  [{ STATE_STORE: 'durable_object' }, 'STATE_STORE'],
+  [{ STATE_STORE: 'redis', REDIS_URL: 'http://x' }, 'REDIS_URL'],
+  [{ STATE_STORE: 'redis' }, 'REDIS_URL'],
+  [{ STATE_LEASE_TTL_MS: '999' }, 'STATE_LEASE_TTL_MS'],
 ];
 const names = (v) => (v instanceof RegExp ? v : new RegExp(`\\b${v}\\b`));
 
@@ -136,6 +140,62 @@ describe('native command line', () => {
     }
   });
 
+  test('SIGHUP during an open stream: the stream ends whole, the removed key gets 401 at once, the new key works', { ...T, ...NATIVE }, async () => {
+    const [a, c] = ['sk-hup-open-a-0003', 'sk-hup-new-c-0004'];
+    const digest = (k) => createHash('sha256').update(k).digest('hex');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'zproxy-hup-'));
+    const file = path.join(dir, 'keys.json');
+    writeFileSync(file, JSON.stringify([{ name: 'a', key_sha256: digest(a) }]));
+    const s = await startStack({ mode: 'api', settings: { CLIENT_KEYS: `@${file}` } });
+    const as = (k) => ({ key: null, headers: { authorization: `Bearer ${k}` } });
+    const post = (k, text, extra = {}) => s.request('/v1/chat/completions', { method: 'POST', body: { ...chatBody(text, { model: API_MODEL }), ...extra }, ...as(k) });
+    try {
+      assert.equal((await post(c, 'hup-before')).status, 401, 'C is not a key yet');
+      // The recording's 5 events, 1 s apart: the stream stays open about 4 s.
+      s.fake.script({ text: 'hup-open-stream', times: 1, dripMs: 1000 });
+      const res = await freshFetch(`${s.host.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${a}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...chatBody('hup-open-stream', { model: API_MODEL }), stream: true }),
+      });
+      assert.equal(res.status, 200);
+      const reader = res.body.getReader();
+      const dec = new TextDecoder();
+      let text = dec.decode((await reader.read()).value, { stream: true });
+      let ended = false;
+      const rest = (async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          text += dec.decode(value, { stream: true });
+        }
+        ended = true;
+      })();
+
+      writeFileSync(file, JSON.stringify([{ name: 'c', key_sha256: digest(c) }]));
+      const reloads = () => s.host.logs.filter((l) => l.event === 'client_keys_reloaded').length;
+      const before = reloads();
+      process.kill(s.host.pid, 'SIGHUP');
+      await waitFor('a client_keys_reloaded line', () => reloads() > before);
+
+      const gone = await post(a, 'hup-after-a');
+      assert.equal(ended, false, 'the 401 came while the stream still ran');
+      assertError(gone, { status: 401, code: 'invalid_api_key' });
+      const fresh = await post(c, 'hup-after-c');
+      assert.equal(fresh.status, 200, fresh.text);
+      assert.equal(ended, false, 'the new key was served while the stream still ran');
+
+      await rest;
+      assertStreamText({ status: res.status, headers: res.headers, text }, { model: API_MODEL, ...(await expected('api', 'answer_only')) });
+      assert.equal(s.fake.entries('api_chat').filter((e) => JSON.stringify(e.body.messages).includes('hup-after-a')).length, 0);
+      assert.equal((await s.request('/v1/usage', as(c))).json.name, 'c');
+      assert.ok(!JSON.stringify(s.host.logs).includes(a) && !JSON.stringify(s.host.logs).includes(c));
+    } finally {
+      await s.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('--healthcheck exits 0 against a serving proxy, 1 otherwise', { ...T, ...NATIVE }, async () => {
     const host = await startHost('native', { API_KEY: CLIENT_KEY, TOKEN_POOL_SIZE: 0 });
     try {
@@ -170,6 +230,7 @@ describe('bad settings', () => {
     const cases = [
       [{ TOKEN_POOL_SIZE: 'many' }, 'TOKEN_POOL_SIZE'],
       [{ ZAI_API_KEYS: 'zk-1', API_KEY: DEFAULT_KEY }, 'API_KEY'],
+      [{ STATE_STORE: 'redis' }, 'STATE_STORE'], // the native host's backend
     ];
     await Promise.all(
       cases.map(async ([settings, variable]) => {
@@ -186,6 +247,17 @@ describe('bad settings', () => {
         }
       }),
     );
+  });
+});
+
+describe('a bad REDIS_URL is never echoed (it may hold a password)', () => {
+  test('native: exit 2 naming REDIS_URL, without its value', { ...T, ...NATIVE }, async () => {
+    for (const url of ['http://x', 'redis://user:pw-e2e-hidden@host:port', 'redis://:pw-e2e-hidden@[::1/0']) {
+      const r = await runNative([], { HOST: '127.0.0.1', PORT: await freePort(), API_KEY: CLIENT_KEY, STATE_STORE: 'redis', REDIS_URL: url });
+      assert.equal(r.code, 2, `${url}: ${r.stderr}`);
+      assert.match(r.stderr, /\bREDIS_URL\b/);
+      for (const part of [url, 'pw-e2e-hidden', '//x']) assert.ok(!(r.stdout + r.stderr).includes(part), `${url}: "${part}" not echoed: ${r.stderr}`);
+    }
   });
 });
 

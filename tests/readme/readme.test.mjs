@@ -1,14 +1,15 @@
 // The README's own commands, run as written: the fake upstream started the way "Trying it
 // without Z.AI" says, `scripts/run.sh` with that section's settings (guest and API), then the
 // curl and OpenAI SDK examples of "Run it", and in API mode the Claude Code command and the
-// Anthropic SDK example. The only edits are the ones the README asks the reader to make: the
-// fake's port N, and a free port instead of 3000 (PORT) so the test never collides with a server
-// already running here. Claude Code runs as the pinned npm package's binary (on PATH as
-// `claude`, as a global install puts it) with a throw-away HOME and its telemetry and update
-// checks off, since this machine is offline.
+// Anthropic SDK example; also the --hash-key line of "Client keys for teams". The only edits
+// are the ones the README asks the reader to make: the fake's port N, and a free port instead
+// of 3000 (PORT) so the test never collides with a server already running here. Claude Code
+// runs as the pinned npm package's binary (on PATH as `claude`, as a global install puts it)
+// with a throw-away HOME and its telemetry and update checks off, since this machine is offline.
 
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -82,6 +83,33 @@ async function run(cmd, env = {}) {
 }
 
 const readmeFakeBlock = () => block((b) => b.text.includes('node tests/fake-upstream/server.mjs'), 'the fake upstream');
+
+describe('README: hashing a client key, as written', () => {
+  test('"Client keys for teams": the --hash-key line and its sha256sum alternative print the SHA-256 of the key', T, async () => {
+    const text = block((b) => b.lang === 'sh' && b.text.includes('--hash-key'), 'the --hash-key command');
+    const raw = text.split('\n').find((l) => l.includes('--hash-key'));
+    const line = commands(text).find((l) => l.includes('--hash-key'));
+    const key = /^printf %s "([^"]+)" \|/.exec(line)?.[1];
+    assert.ok(key, `the line hashes a literal key: ${line}`);
+    const alternative = /#\s*or:\s*(.+)$/.exec(raw)?.[1].trim();
+    assert.ok(alternative?.includes('"$KEY"'), `the comment shows the sha256sum way: ${raw}`);
+    // The binary the line runs: build it as scripts/run.sh would when it is not there yet.
+    if (!existsSync(path.join(ROOT, 'build', 'z-ai-proxy'))) {
+      const built = await run('bash scripts/build-native.sh');
+      assert.equal(built.code, 0, built.err.slice(-2000));
+    }
+    const digest = createHash('sha256').update(key).digest('hex');
+    const proxy = await run(line);
+    assert.equal(proxy.code, 0, proxy.err);
+    const sum = await run(`printf %s ${JSON.stringify(key)} | sha256sum`);
+    assert.equal(sum.code, 0, sum.err);
+    const other = await run(alternative, { KEY: key });
+    assert.equal(other.code, 0, other.err);
+    assert.equal(proxy.out, `${digest}\n`, 'one line: the hex digest');
+    assert.equal(proxy.out.trim(), sum.out.split(/\s+/)[0]);
+    assert.equal(other.out.split(/\s+/)[0], digest);
+  });
+});
 
 describe('README examples, run as written', () => {
   let fake;
