@@ -12,7 +12,7 @@ RUN apt-get update && bash scripts/build-native.sh && strip build/z-ai-proxy
 
 FROM debian:bookworm
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libssl3 ca-certificates \
+ && apt-get install -y --no-install-recommends libssl3 libhiredis0.14 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin zproxy
 COPY --from=build /src/build/z-ai-proxy /usr/local/bin/z-ai-proxy

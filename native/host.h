@@ -39,6 +39,7 @@ namespace zproxy::native {
 namespace asio = boost::asio;
 
 class UpstreamClient;
+class RedisClient;
 
 // Monotonic milliseconds (the gateway's `now`) and Unix milliseconds (its `wall`).
 int64_t now_ms();
@@ -136,6 +137,9 @@ class Host {
   asio::io_context& io() { return io_; }
   Gateway& gw() { return gw_; }
   UpstreamClient& upstream() { return upstream_; }
+  // The state store's connection (STATE_STORE=redis), else nullptr.
+  RedisClient* store() { return store_; }
+  void set_store(RedisClient* store) { store_ = store; }
 
   // Collects what the gateway has for the host (gw.poll): log lines, batched (written within
   // kLogFlushMs, or at once when kLogFlushBytes are pending); a wake-up for the exchanges that
@@ -160,6 +164,7 @@ class Host {
   asio::io_context& io_;
   Gateway& gw_;
   UpstreamClient& upstream_;
+  RedisClient* store_ = nullptr;
   std::unordered_set<Waker*> waiters_;
   Waker poll_timer_;
   asio::steady_timer log_timer_;
@@ -168,7 +173,8 @@ class Host {
   bool stopping_ = false;
 };
 
-// Performs one job of a poll (a guest token fetch) and reports it with gw.on_job_done().
+// Performs one job of a poll (a guest token fetch, a state-store call) and reports it with
+// gw.on_job_done().
 void start_job(Host& host, Job job);
 
 }  // namespace zproxy::native

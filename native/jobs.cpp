@@ -1,12 +1,15 @@
 // The jobs a gateway poll hands over: each guest token fetch runs as its own task, within the
-// job's time budget and body cap, and reports back with gw.on_job_done().
+// job's time budget and body cap; each state-store call goes to the Redis connection. Both
+// report back with gw.on_job_done().
 
 #include <utility>  // before Asio (Boost 1.74)
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 
 #include "host.h"
+#include "redis_client.h"
 #include "upstream_client.h"
 
 namespace zproxy::native {
@@ -41,11 +44,31 @@ asio::awaitable<void> run_fetch(Host& host, uint64_t id, HttpFetch fetch) {
   host.poll();
 }
 
+// The client answers later on the loop, never from inside perform(): gw.poll() is not re-entered.
+void run_store_call(Host& host, uint64_t id, const StoreCall& call) {
+  auto report = [&host, id](const StoreResult& result) {
+    if (host.stopping()) return;
+    host.gw().on_job_done(id, result, now_ms(), wall_ms());
+    host.poll();
+  };
+  if (RedisClient* store = host.store()) {
+    store->perform(call, std::move(report));
+    return;
+  }
+  asio::post(host.io(), [report] {  // no store configured on this host
+    StoreResult r;
+    r.error = "connect";
+    report(r);
+  });
+}
+
 }  // namespace
 
 void start_job(Host& host, Job job) {
   if (auto* fetch = std::get_if<HttpFetch>(&job.work)) {
     asio::co_spawn(host.io(), run_fetch(host, job.id, std::move(*fetch)), asio::detached);
+  } else if (const auto* call = std::get_if<StoreCall>(&job.work)) {
+    run_store_call(host, job.id, *call);
   }
 }
 

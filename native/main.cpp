@@ -39,6 +39,7 @@
 #include "healthcheck.h"
 #include "host.h"
 #include "listener.h"
+#include "redis_client.h"
 #include "session.h"
 #include "upstream_client.h"
 
@@ -206,6 +207,23 @@ asio::awaitable<void> reload_on_hangup(asio::signal_set& hangups, Host& host) {
   }
 }
 
+// STATE_STORE=redis: the connection's settings, from the configuration the core resolved.
+RedisSettings redis_settings(const Config& cfg) {
+  const StateSettings& st = cfg.state;
+  RedisSettings s;
+  s.tls = st.redis.tls;
+  s.host = st.redis.host;
+  s.port = st.redis.port;
+  s.user = st.redis.user;
+  s.password = st.redis.password;
+  s.db = st.redis.db;
+  s.ca_file = st.redis_ca_file;
+  s.key_prefix = st.key_prefix;
+  s.backoff_max_ms = st.backoff_max_ms;
+  s.connect_timeout_ms = cfg.connect_timeout_ms;
+  return s;
+}
+
 int serve(const EnvMap& env) {
   Gateway gw(env, kNativeLimits, now_ms(), wall_ms());
   const auto take_logs = [&gw] { return gw.poll(now_ms()).logs; };
@@ -230,6 +248,20 @@ int serve(const EnvMap& env) {
     return 2;
   }
   Host host(io, gw, **client);
+  // The store connects in the background: serving never waits for it (calls made meanwhile
+  // fail or wait within their own timeouts, and the core decides locally).
+  std::unique_ptr<RedisClient> store;
+  if (gw.config().state.backend == StateBackend::kRedis) {
+    auto made = RedisClient::create(io, redis_settings(gw.config()));
+    if (!made) {
+      gw.log(LogLevel::kError, "invalid_config", made.error().message, wall_ms());
+      write_stderr(take_logs());
+      return 2;
+    }
+    store = std::move(*made);
+    host.set_store(store.get());
+    store->start();
+  }
   Sessions sessions;
   Listener listener(host, sessions);
   if (Status st = listener.open(gw.config().host, gw.config().port); !st) {

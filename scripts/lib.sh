@@ -40,7 +40,9 @@ ensure_npm_deps() {
   cp "$root/package-lock.json" "$stamp"
 }
 
-native_packages=(ca-certificates cmake g++ make libboost-dev libssl-dev rapidjson-dev catch2 openssl)
+# libhiredis-dev: the Redis state store's RESP reader and formatter (pkg-config finds it).
+native_packages=(ca-certificates cmake g++ make pkg-config libboost-dev libssl-dev libhiredis-dev
+  rapidjson-dev catch2 openssl)
 
 # Prints "stage NAME: Ns" after running the rest of the arguments.
 stage() {

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine (idempotently: apt, Node >= 20, npm ci) and runs every test:
-# unit + golden + fuzz-corpus replays (release and ASan/UBSan), the Wasm build and its golden
-# fixtures, the Worker's shared state store (Durable Objects under Miniflare and wrangler dev),
-# a miniature benchmark run, the end-to-end suite against the native server and against
-# `wrangler dev`, the README's commands as written, and the container image. Prints
+# unit + golden + fuzz-corpus replays + the Redis backend against a redis-server of its own
+# (release and ASan/UBSan), the Wasm build and its golden fixtures, the Worker's shared state
+# store (Durable Objects under Miniflare and wrangler dev), a miniature benchmark run, the
+# end-to-end suite against the native server and against `wrangler dev`, the README's commands
+# as written, and the container image. Prints
 # each stage's duration; exits non-zero if any stage failed.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$root"
 
 setup() {
+  # redis-server: the Redis backend's tests start their own (ctest's `redis`).
   ensure_apt "${native_packages[@]}" clang clang-format libclang-rt-14-dev emscripten binaryen curl \
-    podman buildah debootstrap runc uidmap slirp4netns fuse-overlayfs procps
+    podman buildah debootstrap runc uidmap slirp4netns fuse-overlayfs procps redis-server
   ensure_node && ensure_npm_deps
 }
 
