@@ -3,7 +3,8 @@
 # unit + golden + fuzz-corpus replays + the Redis backend against a redis-server of its own
 # (release and ASan/UBSan), the Wasm build and its golden fixtures, the Worker's shared state
 # store (Durable Objects under Miniflare and wrangler dev), a miniature benchmark run, the
-# end-to-end suite against the native server and against `wrangler dev`, the README's commands
+# end-to-end suite against the native server (alone, and as two replicas sharing a redis-server)
+# and against `wrangler dev`, the README's commands
 # as written, and the container image. Prints
 # each stage's duration; exits non-zero if any stage failed.
 set -uo pipefail
@@ -106,6 +107,9 @@ run worker-store node --test --test-concurrency=1 tests/worker/
 run bench-smoke bash bench/run.sh --smoke
 run fake-upstream node --test tests/fake-upstream/
 run e2e-native e2e native
+# STATE_STORE=redis: two native replicas sharing one redis-server of the tests' own (credential
+# health, rpm, usage, the store killed and restarted under load, a wrong password).
+run replicas node --test --test-concurrency=1 tests/replicas/
 # The README's run command and its curl and SDK examples, as written, against the fake.
 run readme node --test tests/readme/
 # The same suite against `wrangler dev`; a case may only be skipped for what docs/contract.md

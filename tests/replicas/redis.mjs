@@ -67,7 +67,10 @@ export async function startRedis({ password } = {}) {
     child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += c));
-    exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    });
     if (child.pid === undefined) {
       // The spawn failed (ENOENT: not installed); the error event says why.
       const err = await new Promise((resolve) => child.once('error', resolve));
