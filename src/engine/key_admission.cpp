@@ -147,17 +147,7 @@ void write_key_usage(JsonWriter& w, const ClientKey* key, const KeyUsage& u, boo
     w.Null();
   }
   w.EndObject();
-  w.Key("usage");
-  w.StartObject();
-  w.Key("requests_this_window");
-  w.Int64(u.requests_this_window);
-  w.Key("concurrent");
-  w.Int64(u.concurrent);
-  w.Key("tokens_today");
-  w.Int64(u.tokens_today);
-  w.Key("tokens_this_month");
-  w.Int64(u.tokens_this_month);
-  w.EndObject();
+  write_key_usage_json(w, u, false);
   w.Key("source");
   w.String(from_store ? "store" : "local");
   w.EndObject();

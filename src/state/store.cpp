@@ -26,22 +26,6 @@ bool uses_key(StoreOpKind k) {
          k == StoreOpKind::kUsage;
 }
 
-void write_usage(JsonWriter& w, const KeyUsage& u) {
-  w.Key("usage");
-  w.StartObject();
-  w.Key("requests_this_window");
-  w.Int64(u.requests_this_window);
-  w.Key("concurrent");
-  w.Int64(u.concurrent);
-  w.Key("tokens_today");
-  w.Int64(u.tokens_today);
-  w.Key("tokens_this_month");
-  w.Int64(u.tokens_this_month);
-  w.Key("window_reset_ms");
-  w.Int64(u.window_reset_ms);
-  w.EndObject();
-}
-
 Error bad(std::string what) {
   return make_error(Errc::kInternalError, "state store: " + std::move(what));
 }
@@ -129,6 +113,24 @@ Status MemoryStore::load(std::string_view json) {
     marks_[std::string(cid)] = Mark{static_cast<CredMark>(*mark), *until};
   }
   return ok_status();
+}
+
+void write_key_usage_json(JsonWriter& w, const KeyUsage& u, bool with_window) {
+  w.Key("usage");
+  w.StartObject();
+  w.Key("requests_this_window");
+  w.Int64(u.requests_this_window);
+  w.Key("concurrent");
+  w.Int64(u.concurrent);
+  w.Key("tokens_today");
+  w.Int64(u.tokens_today);
+  w.Key("tokens_this_month");
+  w.Int64(u.tokens_this_month);
+  if (with_window) {
+    w.Key("window_reset_ms");
+    w.Int64(u.window_reset_ms);
+  }
+  w.EndObject();
 }
 
 std::string store_op_json(const StoreOp& op) {
@@ -232,7 +234,7 @@ std::string store_reply_json(const StoreOp& op, const StoreReply& reply) {
       w.Int64(a.rpm_remaining);
       w.Key("rpm_reset_ms");
       w.Int64(a.rpm_reset_ms);
-      write_usage(w, reply.usage);
+      write_key_usage_json(w, reply.usage, true);
       break;
     }
     case StoreOpKind::kRenew:
@@ -240,7 +242,7 @@ std::string store_reply_json(const StoreOp& op, const StoreReply& reply) {
       w.Bool(reply.live);
       break;
     case StoreOpKind::kSettle:
-    case StoreOpKind::kUsage: write_usage(w, reply.usage); break;
+    case StoreOpKind::kUsage: write_key_usage_json(w, reply.usage, true); break;
     case StoreOpKind::kMark: break;
     case StoreOpKind::kClear:
       w.Key("cleared");

@@ -88,6 +88,10 @@ Result<StoreOp> parse_store_op(std::string_view json, int64_t* at = nullptr);
 std::string store_reply_json(const StoreOp& op, const StoreReply& reply);
 Result<StoreReply> parse_store_reply(StoreOpKind kind, std::string_view json);
 
+// `"usage":{requests_this_window, concurrent, tokens_today, tokens_this_month}` (the store's
+// replies add window_reset_ms; GET /v1/usage does not show it).
+void write_key_usage_json(JsonWriter& w, const KeyUsage& u, bool with_window);
+
 // A Durable Object's request handler: the op's JSON in, the reply's JSON out (400-style
 // {"error":"…"} for a bad op).
 std::string apply_store_json(MemoryStore& store, std::string_view op_json, int64_t now_ms);
