@@ -432,8 +432,9 @@ asio::awaitable<size_t> ClientImpl::read_some(Link& link, error_code& ec) {
     const size_t n = co_await link.tls->async_read_some(asio::buffer(buf_), awaitable_ec(ec));
     co_return n;
   }
-  // Plain TCP: wait for readability, then take what is there (a read attempted first would
-  // mostly find nothing: one system call per reply saved).
+  // Plain TCP: wait for readability, then take what is there. On Boost 1.74 the wait costs an
+  // epoll_ctl per batch of replies (every async_wait re-arms); async_read_some instead costs a
+  // read that finds nothing (it always tries first): one extra system call either way.
   co_await link.socket.async_wait(tcp::socket::wait_read, awaitable_ec(ec));
   if (ec) co_return 0;
   const size_t n = link.socket.read_some(asio::buffer(buf_), ec);
