@@ -2,6 +2,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include <charconv>
+
 namespace zproxy::native {
 namespace {
 
@@ -48,17 +50,38 @@ void append_command(std::string& out, const std::vector<std::string_view>& argv)
   redisFreeCommand(cmd);
 }
 
+namespace {
+
+// "<tag><n>\r\n": an array's or a bulk string's header.
+void append_header(std::string& out, char tag, size_t n) {
+  char buf[24];
+  buf[0] = tag;
+  char* end = std::to_chars(buf + 1, buf + sizeof buf - 2, n).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  out.append(buf, static_cast<size_t>(end - buf));
+}
+
+void append_bulk(std::string& out, std::string_view s) {
+  append_header(out, '$', s.size());
+  out.append(s);
+  out.append("\r\n", 2);
+}
+
+}  // namespace
+
+// Written here rather than through redisFormatCommandArgv: the same bytes, without its
+// allocation and the argv arrays it needs (one script call per store call).
 void append_script_call(std::string& out, const RedisCall& call, std::string_view sha_or_text,
                         bool by_text) {
-  const std::string nkeys = std::to_string(call.keys.size());
-  std::vector<std::string_view> argv;
-  argv.reserve(3 + call.keys.size() + call.args.size());
-  argv.push_back(by_text ? "EVAL" : "EVALSHA");
-  argv.push_back(sha_or_text);
-  argv.push_back(nkeys);
-  for (const std::string& k : call.keys) argv.push_back(k);
-  for (const std::string& a : call.args) argv.push_back(a);
-  append_command(out, argv);
+  char nkeys[24];
+  const char* nkeys_end = std::to_chars(nkeys, nkeys + sizeof nkeys, call.keys.size()).ptr;
+  append_header(out, '*', 3 + call.keys.size() + call.args.size());
+  append_bulk(out, by_text ? "EVAL" : "EVALSHA");
+  append_bulk(out, sha_or_text);
+  append_bulk(out, std::string_view(nkeys, static_cast<size_t>(nkeys_end - nkeys)));
+  for (const std::string& k : call.keys) append_bulk(out, k);
+  for (const std::string& a : call.args) append_bulk(out, a);
 }
 
 void RespReader::Free::operator()(redisReader* r) const {
