@@ -220,7 +220,7 @@ void settle_key(ExchangeState& s, int64_t wall) {
   gw.local.apply(op, wall);  // local memory keeps counting: the fallback starts from it
   if (s.store_admitted) {
     store_send(gw, std::move(op), false);
-  } else if (gw.shared && tokens > 0) {
+  } else if (gw.shared && tokens > 0 && s.key->limited()) {
     gw.unsettled[s.key->name] += tokens;  // decided locally: the store gets them when it can
     if (gw.store_health != StoreHealth::kDown) {
       StoreOp owed;
@@ -237,7 +237,8 @@ void settle_key(ExchangeState& s, int64_t wall) {
 // GET /v1/usage: the caller's own key, its limits and what it has used; from the shared
 // store when it answers in time.
 void answer_usage(ExchangeState& s, int64_t now) {
-  if (!s.key || !s.gw.shared) {
+  // Keys without limits never reach the store: their usage is this replica's.
+  if (!s.key || !s.gw.shared || !s.key->limited()) {
     StoreOp op;
     if (s.key) op.key = s.key->name;
     const KeyUsage u = s.key ? s.gw.local.apply(op, s.gw.wall_at(now)).usage : KeyUsage{};

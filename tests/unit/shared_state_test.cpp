@@ -95,8 +95,12 @@ TEST_CASE("shared store: keys without limits never wait for the store", "[state]
   Harness h(env(R"([{"name":"free","key":"k2"}])"));
   const Got got = h.run("POST", "/v1/chat/completions", kChat, answer, bearer("k2"));
   CHECK(got.status == 200);
+  h.serve_jobs();
+  CHECK(h.run("GET", "/v1/usage", "", answer, bearer("k2")).status == 200);
+  h.serve_jobs();
   CHECK(count_ops(h, StoreOpKind::kAdmit) == 0);
   CHECK(count_ops(h, StoreOpKind::kSettle) == 0);
+  CHECK(count_ops(h, StoreOpKind::kUsage) == 0);
 }
 
 TEST_CASE("shared store: a stalled store is decided locally at the timeout", "[state]") {
