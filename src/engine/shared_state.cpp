@@ -9,13 +9,6 @@
 namespace zproxy {
 namespace {
 
-constexpr std::string_view kOpNames[] = {"admit", "renew", "settle", "usage",
-                                         "mark",  "clear", "health"};
-
-std::string_view op_name(StoreOpKind k) {
-  return kOpNames[static_cast<size_t>(k)];
-}
-
 std::string_view backend_name(StateBackend b) {
   switch (b) {
     case StateBackend::kRedis: return "redis";
@@ -115,7 +108,7 @@ std::optional<StoreOutcome> store_take(GatewayCore& gw, uint64_t id) {
 }
 
 void store_abandon(GatewayCore& gw, uint64_t id, StoreOpKind kind) {
-  if (gw.store_awaited.erase(id) > 0) gw.metrics.store_fallback(op_name(kind));
+  if (gw.store_awaited.erase(id) > 0) gw.metrics.store_fallback(store_op_name(kind));
 }
 
 void store_on_request(GatewayCore& gw, int64_t now) {
@@ -147,7 +140,7 @@ void store_on_result(GatewayCore& gw, uint64_t id, const StoreResult& r, int64_t
   if (op.kind == StoreOpKind::kHealth) gw.health_sync_in_flight = false;
   if (!r.ok) {
     const std::string_view reason = r.error.empty() ? std::string_view("error") : r.error;
-    gw.metrics.store_error(op_name(op.kind), reason);
+    gw.metrics.store_error(store_op_name(op.kind), reason);
     went_down(gw, reason, wall);
     if (op.kind == StoreOpKind::kSettle && op.tokens > 0) gw.unsettled[op.key] += op.tokens;
   } else {

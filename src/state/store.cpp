@@ -32,6 +32,10 @@ Error bad(std::string what) {
 
 }  // namespace
 
+std::string_view store_op_name(StoreOpKind kind) {
+  return kOpNames[static_cast<size_t>(kind)];
+}
+
 StoreReply MemoryStore::apply(const StoreOp& op, int64_t now_ms) {
   StoreReply r;
   switch (op.kind) {
@@ -138,7 +142,7 @@ std::string store_op_json(const StoreOp& op) {
   JsonWriter w(buf);
   w.StartObject();
   w.Key("op");
-  w.String(kOpNames[static_cast<size_t>(op.kind)]);
+  w.String(store_op_name(op.kind));
   if (uses_key(op.kind)) {
     w.Key("key");
     w.String(op.key);

@@ -29,6 +29,9 @@ enum class StoreOpKind : uint8_t {
   kHealth,  // → every live mark with its remaining ms
 };
 
+// "admit", "renew", … (the JSON form's `op`, metric labels).
+std::string_view store_op_name(StoreOpKind kind);
+
 // A credential's shared health: dead beats cool; of two marks of one kind the longer wins.
 enum class CredMark : uint8_t { kNone, kCool, kDead };
 

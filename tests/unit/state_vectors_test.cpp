@@ -4,35 +4,16 @@
 
 #include <catch2/catch.hpp>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "json/json.h"
 #include "state/store.h"
+#include "support/state_vectors.h"
 
 namespace zproxy {
 
-namespace {
-
-std::string text_of(JsonValue v) {
-  JsonBuffer buf;
-  JsonWriter w(buf);
-  w.Value(v);
-  return buf.take();
-}
-
-std::string read_vectors() {
-  std::ifstream in(std::string(ZPROXY_FIXTURE_DIR) + "/state/vectors.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
-
 TEST_CASE("state store vectors: the memory backend", "[keys][state]") {
-  const std::string vectors = read_vectors();
+  const std::string vectors = test::read_state_vectors();
   auto doc = parse_json(vectors);
   REQUIRE(doc.ok());
   const JsonValue cases = doc->member("cases");
@@ -42,19 +23,11 @@ TEST_CASE("state store vectors: the memory backend", "[keys][state]") {
     INFO(c.member("name").string());
     MemoryStore store;
     for (const JsonValue step : c.member("steps").elements()) {
-      const std::string op_json = text_of(step);
+      const std::string op_json = test::json_text(step);
       INFO(op_json);
       const std::string reply_text = apply_store_json(store, op_json, 0);
-      auto reply = parse_json(reply_text);
-      REQUIRE(reply.ok());
       INFO(reply_text);
-      REQUIRE_FALSE(reply->member("error"));
-      for (const auto& [name, want] : step.member("expect").members()) {
-        JsonValue got = reply->member(name);
-        if (!got) got = reply->member("usage").member(name);
-        CHECK(std::string(name) + "=" + text_of(got) == std::string(name) + "=" + text_of(want));
-        ++checked;
-      }
+      checked += test::check_step_reply(step, reply_text);
       // The reply's JSON form decodes to what the store said (the Worker's side of the call).
       int64_t at = 0;
       auto op = parse_store_op(op_json, &at);
