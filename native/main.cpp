@@ -187,6 +187,12 @@ asio::awaitable<void> shutdown_on_signal(asio::signal_set& signals, Host& host, 
   }
   const auto never = std::make_shared<bool>(false);
   co_await drain(host, sessions, now_ms() + kForceCloseWaitMs, false, never);
+  // The last settlements reach the shared store (each call ends by its own timeout at worst).
+  host.poll();
+  const int64_t store_end = now_ms() + gw.config().state.timeout_ms + kForceCloseWaitMs;
+  while (gw.store_calls_pending() > 0 && now_ms() < store_end) {
+    co_await sleep_for(host.io(), kPollInterval);
+  }
   gw.log(LogLevel::kInfo, "shutdown",
          cut == 0 ? std::string("all requests finished")
                   : std::to_string(cut) + " request(s) cut at the end of the grace period",

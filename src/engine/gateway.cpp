@@ -124,7 +124,7 @@ void Gateway::finish(std::unique_ptr<Exchange> exchange, int64_t now, int64_t wa
     if (!s.error_code.empty()) line.str("error_code", s.error_code);
     gw.emit_log(status >= 500 ? LogLevel::kWarn : LogLevel::kInfo, line.done());
   }
-  settle_key(s, wall);
+  settle_key(s, now, wall);
   if (gw.open > 0) --gw.open;
   ++gw.own_version;
   exchange.reset();
@@ -145,10 +145,11 @@ Poll Gateway::poll(int64_t now) {
                             gw.limits.max_job_body_bytes}});
     }
   }
+  const int64_t held_until = store_poll(gw, now);
   for (Job& j : gw.store_jobs) p.jobs.push_back(std::move(j));
   gw.store_jobs.clear();
   p.logs.swap(gw.logs);
-  p.next_deadline = gw.pool.next_deadline(now);
+  p.next_deadline = std::min(gw.pool.next_deadline(now), held_until);
   const uint64_t v = gw.version();
   p.changed = v != gw.polled_version;
   gw.polled_version = v;
@@ -222,6 +223,10 @@ void Gateway::begin_shutdown() {
 
 size_t Gateway::open_exchanges() const {
   return impl_->open;
+}
+
+size_t Gateway::store_calls_pending() const {
+  return impl_->store_in_flight.size();
 }
 
 }  // namespace zproxy

@@ -71,11 +71,17 @@ struct HostLimits {
   int64_t store_timeout_ms = 250;
   int64_t store_sync_ms = 1000;
   int64_t lease_ttl_ms = 30000;
+  // How long a settlement may wait to share the next store call's round trip (one round trip
+  // per limited request under load instead of two); 0: sent at once. Another replica sees the
+  // freed slot and the tokens this much later. A Worker's calls are separate subrequests, so
+  // holding one back saves nothing there.
+  int64_t store_settle_hold_ms = 20;
 };
 
-inline constexpr HostLimits kNativeLimits{0, 8, 1u << 20, StateBackend::kRedis, 250, 1000, 30000};
+inline constexpr HostLimits kNativeLimits{0,    8,    1u << 20, StateBackend::kRedis,
+                                          250,  1000, 30000,    20};
 inline constexpr HostLimits kWorkerLimits{256,  1,    1u << 20, StateBackend::kDurableObject,
-                                          1000, 2000, 120000};
+                                          1000, 2000, 120000,   0};
 
 enum class Action : uint8_t { kReadBody, kFetch, kReadUpstream, kWait, kFinish };
 
@@ -240,6 +246,9 @@ class Gateway {
   // Native shutdown bookkeeping: /readyz answers 503 from now on (the host stops accepting).
   void begin_shutdown();
   size_t open_exchanges() const;
+  // State-store calls handed out (or held) whose results have not come back: settlements a
+  // host lets finish before it exits.
+  size_t store_calls_pending() const;
 
  private:
   std::unique_ptr<GatewayCore> impl_;

@@ -53,6 +53,8 @@ struct GatewayCore {
   // a shared state store (shared_state.cpp); unused with STATE_STORE=memory
   bool shared = false;
   std::vector<Job> store_jobs;                                    // for the next poll
+  std::vector<Job> store_held;  // settlements waiting to share the next call's round trip
+  int64_t store_held_until = kNever;  // when they go out on their own
   std::map<uint64_t, StoreOp> store_in_flight;                    // job id -> its operation
   std::map<uint64_t, std::optional<StoreOutcome>> store_awaited;  // exchanges wait for these
   StoreHealth store_health = StoreHealth::kUnknown;
@@ -66,7 +68,8 @@ struct GatewayCore {
   // token dead: the version moved), or a token fetch due now. Later work is covered by the
   // poll's next_deadline.
   bool wants_poll(int64_t now) const {
-    return !logs.empty() || !store_jobs.empty() || version() != polled_version ||
+    return !logs.empty() || !store_jobs.empty() || now >= store_held_until ||
+           version() != polled_version ||
            (!config_error && config.mode == UpstreamMode::kGuest && pool.wants_fetch(now));
   }
   int64_t wall_at(int64_t now) const { return now + wall_minus_mono; }
@@ -191,7 +194,7 @@ enum class Admit : uint8_t { kGo, kStop, kWait };
 bool key_allows(ExchangeState& s, const std::string& model);
 Admit admit_limits(ExchangeState& s, int64_t now);
 Admit admission_on_timer(ExchangeState& s, int64_t now);  // Phase::kWaitStore
-void settle_key(ExchangeState& s, int64_t wall);          // when the exchange ends
+void settle_key(ExchangeState& s, int64_t now, int64_t wall);          // when the exchange ends
 void answer_usage(ExchangeState& s, int64_t now);
 void usage_on_timer(ExchangeState& s, int64_t now);  // Phase::kWaitStore
 void write_key_usage(JsonWriter& w, const ClientKey* key, const KeyUsage& u, bool from_store);
@@ -199,6 +202,8 @@ void write_key_usage(JsonWriter& w, const ClientKey* key, const KeyUsage& u, boo
 // shared_state.cpp
 void configure_store(GatewayCore& gw);  // host defaults, the host's backend, gw.shared
 uint64_t store_send(GatewayCore& gw, StoreOp op, bool awaited);
+void store_send_later(GatewayCore& gw, StoreOp op, int64_t now);  // a settlement: may be held
+int64_t store_poll(GatewayCore& gw, int64_t now);  // releases held calls when due; their deadline
 std::optional<StoreOutcome> store_take(GatewayCore& gw, uint64_t id);  // once it came
 void store_abandon(GatewayCore& gw, uint64_t id, StoreOpKind kind);    // decided locally
 void store_on_request(GatewayCore& gw, int64_t now);  // refreshes credential health when due

@@ -207,7 +207,7 @@ void renew_lease(ExchangeState& s, int64_t now) {
 
 // The key's slot comes back; its tokens are charged from upstream's usage, else estimated
 // from the bytes both ways (⌈bytes/4⌉) when an answer started but reported none.
-void settle_key(ExchangeState& s, int64_t wall) {
+void settle_key(ExchangeState& s, int64_t now, int64_t wall) {
   GatewayCore& gw = s.gw;
   if (s.store_job != 0) gw.store_awaited.erase(s.store_job);
   if (!s.admitted) return;
@@ -219,7 +219,7 @@ void settle_key(ExchangeState& s, int64_t wall) {
   op.tokens = tokens;
   gw.local.apply(op, wall);  // local memory keeps counting: the fallback starts from it
   if (s.store_admitted) {
-    store_send(gw, std::move(op), false);
+    store_send_later(gw, std::move(op), now);
   } else if (gw.shared && tokens > 0 && s.key->limited()) {
     gw.unsettled[s.key->name] += tokens;  // decided locally: the store gets them when it can
     if (gw.store_health != StoreHealth::kDown) {

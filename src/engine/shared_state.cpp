@@ -91,12 +91,44 @@ void configure_store(GatewayCore& gw) {
   gw.shared = st.backend != StateBackend::kMemory;
 }
 
+namespace {
+
+// Held settlements go out ahead of whatever is sent next, in the order they were made.
+void release_held(GatewayCore& gw) {
+  if (gw.store_held.empty()) return;
+  for (Job& j : gw.store_held) gw.store_jobs.push_back(std::move(j));
+  gw.store_held.clear();
+  gw.store_held_until = kNever;
+}
+
+}  // namespace
+
 uint64_t store_send(GatewayCore& gw, StoreOp op, bool awaited) {
+  release_held(gw);
   const uint64_t id = gw.next_job_id++;
   gw.store_in_flight.emplace(id, op);
   if (awaited) gw.store_awaited.emplace(id, std::nullopt);
   gw.store_jobs.push_back(Job{id, StoreCall{std::move(op), gw.config.state.timeout_ms}});
   return id;
+}
+
+// A settlement needs no answer: it waits up to the host's hold to travel with the next call
+// (the same write, and its reply in the same read), or goes out alone when the hold ends.
+void store_send_later(GatewayCore& gw, StoreOp op, int64_t now) {
+  const int64_t hold = gw.limits.store_settle_hold_ms;
+  if (hold <= 0 || gw.shutting_down) {
+    store_send(gw, std::move(op), false);
+    return;
+  }
+  const uint64_t id = gw.next_job_id++;
+  gw.store_in_flight.emplace(id, op);
+  gw.store_held.push_back(Job{id, StoreCall{std::move(op), gw.config.state.timeout_ms}});
+  gw.store_held_until = std::min(gw.store_held_until, now + hold);
+}
+
+int64_t store_poll(GatewayCore& gw, int64_t now) {
+  if (now >= gw.store_held_until || gw.shutting_down) release_held(gw);
+  return gw.store_held_until;
 }
 
 std::optional<StoreOutcome> store_take(GatewayCore& gw, uint64_t id) {

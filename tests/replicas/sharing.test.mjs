@@ -162,4 +162,19 @@ describe('two native replicas sharing one redis-server', () => {
       assert.equal(u.usage.tokens_today, 0, JSON.stringify(u));
     });
   });
+
+  test('a replica stopped right after its last answer has settled it into the store first', T, async () => {
+    // A settlement may wait briefly to share the next store call's round trip; SIGTERM must
+    // not lose it: replica B reports A's last tokens as soon as A has exited, without waiting.
+    const want = (await expected('api', 'answer_only', 'json')).usage.total_tokens;
+    await withReplicas('redis', async ({ a, b }) => {
+      const r = await chat(a, METERED.key, promptFor('answer_only', 'settled-before-exit'));
+      assert.equal(r.status, 200, r.text);
+      const exit = await a.stop();
+      assert.equal(exit.code, 0, `A exited ${JSON.stringify(exit)}\n${a.tail()}`);
+      const u = await usage(b, METERED.key);
+      assert.equal(u.source, 'store', JSON.stringify(u));
+      assert.equal(u.usage.tokens_today, want, JSON.stringify(u));
+    });
+  });
 });

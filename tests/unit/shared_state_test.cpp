@@ -71,7 +71,14 @@ TEST_CASE("shared store: two replicas share one key's rpm", "[state]") {
   const Got first = a.run("POST", "/v1/chat/completions", kChat, answer, bearer("k1"));
   CHECK(first.status == 200);
   CHECK(first.header("x-ratelimit-remaining-requests") == "0");
-  a.serve_jobs();  // the settlement
+  // The settlement waits up to the host's hold for a call to share a round trip with...
+  a.serve_jobs();
+  CHECK(count_ops(a, StoreOpKind::kSettle) == 0);
+  CHECK(a.gw.store_calls_pending() == 1);
+  CHECK(a.gw.poll(a.now).next_deadline == a.now + kNativeLimits.store_settle_hold_ms);
+  a.now += kNativeLimits.store_settle_hold_ms;  // ...and goes alone when none came
+  a.serve_jobs();
+  CHECK(a.gw.store_calls_pending() == 0);
   // Replica B never saw a request of this key: only the store knows the window is used up.
   const Got second = b.run("POST", "/v1/chat/completions", kChat, answer, bearer("k1"));
   CHECK(second.status == 429);
@@ -89,6 +96,47 @@ TEST_CASE("shared store: two replicas share one key's rpm", "[state]") {
   const Got ready = a.run("GET", "/readyz", "", answer, {});
   CHECK(has(ready.body, R"("state_store":"up")"));
   CHECK_FALSE(has(a.logs, "secret-pw"));
+}
+
+TEST_CASE("shared store: a settlement shares the next call's round trip", "[state]") {
+  MemoryStore backend;
+  Harness h(env(R"([{"name":"team","key":"k1","max_concurrent":1}])"));
+  serve_from(h, backend);
+  CHECK(h.run("POST", "/v1/chat/completions", kChat, answer, bearer("k1")).status == 200);
+  h.serve_jobs();
+  const auto key_calls = [&] {
+    std::vector<StoreOp> ops;
+    for (const StoreOp& op : h.calls) {
+      if (op.kind != StoreOpKind::kHealth) ops.push_back(op);
+    }
+    return ops;
+  };
+  REQUIRE(key_calls().size() == 1);  // the admission; the settlement is held
+  // The next request of a one-slot key: the held settlement goes first in the same poll, so
+  // the store frees the slot before it admits.
+  CHECK(h.run("POST", "/v1/chat/completions", kChat, answer, bearer("k1")).status == 200);
+  const std::vector<StoreOp> ops = key_calls();
+  REQUIRE(ops.size() >= 3);
+  CHECK(ops[1].kind == StoreOpKind::kSettle);
+  CHECK(ops[1].tokens == 24);
+  CHECK(ops[2].kind == StoreOpKind::kAdmit);
+  // Shutting down holds nothing back: the last settlement goes with the next poll.
+  h.gw.begin_shutdown();
+  h.serve_jobs();
+  CHECK(count_ops(h, StoreOpKind::kSettle) == 2);
+  CHECK(h.gw.store_calls_pending() == 0);
+  StoreOp usage;
+  usage.key = "team";
+  CHECK(backend.apply(usage, h.wall).usage.tokens_today == 2 * 24);
+  // A host without a hold (the Worker) sends it at once.
+  MemoryStore other;
+  HostLimits no_hold = kNativeLimits;
+  no_hold.store_settle_hold_ms = 0;
+  Harness w(env(R"([{"name":"team","key":"k1","max_concurrent":1}])"), no_hold);
+  serve_from(w, other);
+  CHECK(w.run("POST", "/v1/chat/completions", kChat, answer, bearer("k1")).status == 200);
+  w.serve_jobs();
+  CHECK(count_ops(w, StoreOpKind::kSettle) == 1);
 }
 
 TEST_CASE("shared store: keys without limits never wait for the store", "[state]") {
@@ -147,6 +195,7 @@ TEST_CASE("shared store: an outage is logged once, decided locally, settled afte
   CHECK(has(ready.body, R"("state_store":"down")"));
   down = false;
   CHECK(h.run("POST", "/v1/chat/completions", kChat, answer, bearer("k1")).status == 200);
+  h.now += kNativeLimits.store_settle_hold_ms;
   h.serve_jobs();
   // Every request's 24 tokens reached the store: 1 before, 3 owed from the outage, 1 after.
   StoreOp usage;
