@@ -69,7 +69,7 @@ if [ "$build" = 1 ]; then
   fi
   if command -v emcmake >/dev/null; then bash scripts/build-wasm.sh --with-test-module; fi
   mkdir -p "$bin"
-  for tool in loadgen paced_upstream; do
+  for tool in loadgen paced_upstream roundtrip_floor; do
     srcs=(bench/tools/$tool.cpp)
     [ "$tool" = loadgen ] && srcs+=(bench/tools/http_reader.cpp)
     if [ ! -x "$bin/$tool" ] || [ -n "$(find "${srcs[@]}" bench/tools/*.h -newer "$bin/$tool")" ]; then
@@ -84,6 +84,7 @@ fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 args=(--zproxy "${ZPROXY_BIN:-build/z-ai-proxy}" --loadgen "$bin/loadgen" --paced "$bin/paced_upstream"
+  --floor "$bin/roundtrip_floor"
   --core-bench "$core_bench" --wasm build-wasm/zproxy_test.wasm)
 [ -n "$soak" ] && args+=(--soak-seconds "$soak")
 [ -n "$stages" ] && args+=(--stages "$stages")

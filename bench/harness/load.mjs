@@ -28,7 +28,8 @@ export function invalidReason(r) {
   return why.length ? why.join(', ') : null;
 }
 
-function run(argv, timeoutMs) {
+// Runs a tool to completion on the generator's core. -> {stdout, stderr}
+export function run(argv, timeoutMs) {
   return new Promise((resolve, reject) => {
     const child = execFile('taskset', ['-c', String(GEN_CPU), ...argv], { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${argv[0]} failed: ${err.message}\n${stderr}`));

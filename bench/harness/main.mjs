@@ -91,6 +91,7 @@ function parseArgs() {
     else if (k === '--zproxy') o.zproxy = v();
     else if (k === '--loadgen') o.loadgen = v();
     else if (k === '--paced') o.paced = v();
+    else if (k === '--floor') o.floor = v();
     else if (k === '--core-bench') o.coreBench = v();
     else if (k === '--wasm') o.wasm = v();
     else if (k === '--soak-seconds') o.soakSeconds = Number(v());
@@ -101,7 +102,7 @@ function parseArgs() {
     else if (k === '--soak-plot') o.soakPlot = v();
     else throw new Error(`unknown option ${k}`);
   }
-  for (const k of ['out', 'zproxy', 'loadgen', 'paced', 'coreBench', 'wasm']) {
+  for (const k of ['out', 'zproxy', 'loadgen', 'paced', 'floor', 'coreBench', 'wasm']) {
     if (!o[k]) throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is required`);
   }
   return o;
@@ -200,6 +201,7 @@ async function main() {
     zproxyBin: path.resolve(o.zproxy),
     loadgenBin: path.resolve(o.loadgen),
     pacedBin: path.resolve(o.paced),
+    floorBin: path.resolve(o.floor),
     coreBenchBin: path.resolve(o.coreBench),
     wasmFile: path.resolve(o.wasm),
     seq: () => ++seq,

@@ -124,7 +124,10 @@ function targets(results) {
   if (st) {
     rows.push([
       `Proxy CPU added per limited request with Redis ≤ 20 µs (${int(st.rate)} req/s)`,
-      st.added_cpu_us != null ? `${f1(st.redis.cpu_us_per_req)} vs ${f1(st.memory.cpu_us_per_req)} µs = +${f1(st.added_cpu_us)} µs (redis-server itself ${f1(st.redis.redis_us_per_req)} µs)` : '–',
+      st.added_cpu_us != null
+        ? `${f1(st.redis.cpu_us_per_req)} vs ${f1(st.memory.cpu_us_per_req)} µs = +${f1(st.added_cpu_us)} µs (redis-server itself ${f1(st.redis.redis_us_per_req)} µs)` +
+          (st.floor?.added_us != null ? `; one bare loopback round trip at this rate: +${f1(st.floor.added_us)} µs, so Redis costs ${rx(ratio(st.added_cpu_us, st.floor.added_us))} of that floor` : '')
+        : '–',
       verdict(st.added_cpu_us == null ? null : st.added_cpu_us <= 20 && st.redis.errors === 0, [st.memory, st.redis]),
     ]);
     rows.push([
@@ -409,7 +412,7 @@ function method(results) {
     `- **Saturation.** wrk, 1 thread, ${p.satConns} connections, ${p.satSeconds} s, closed loop.`,
     `- **Fixed rates.** \`bench/tools/loadgen\`: open loop at ${p.rates.join(', ')} req/s for ${p.rateSeconds} s each (first ${p.rateWarmup} s excluded), latency timed from each request's *scheduled* send time, keep-alive connections opened on demand; rates above ${p.rateCeiling}× a contender's saturation throughput are skipped (“over capacity”). “Added” = contender minus floor at the same rate in the same run. TTFB = time to the first response body byte (a stream's first event; z-ai-proxy sends its status line with the first content, by contract).`,
     `- **Memory.** Peak RSS (VmHWM; nginx: master + worker summed) after start-up, then with ${p.streams} concurrent slow streams (closed loop, ${p.streamChunks} chunks ${p.streamIntervalMs} ms apart from the paced upstream \`bench/tools/paced_upstream\`) for ${p.streamSeconds} s.`,
-    `- **State store.** z-ai-proxy (API mode, non-streaming) serving one client key with an rpm limit too high to refuse, so every request is admitted through the store and settled into it: \`STATE_STORE=memory\` and \`STATE_STORE=redis\` (Debian's redis-server on CPU 1, no persistence), interleaved, ${p.costReps} runs each at ${p.stateRate ?? '–'} req/s open loop; medians. redis-server's CPU is read from its own /proc entry and reported apart.`,
+    `- **State store.** z-ai-proxy (API mode, non-streaming) serving one client key with an rpm limit too high to refuse, so every request is admitted through the store and settled into it: \`STATE_STORE=memory\` and \`STATE_STORE=redis\` (Debian's redis-server on CPU 1, no persistence), interleaved, ${p.costReps} runs each at ${p.stateRate ?? '–'} req/s open loop; medians. redis-server's CPU is read from its own /proc entry and reported apart. Beside it, \`tools/roundtrip_floor\` measures what one bare loopback TCP round trip per request (200 bytes to an echo server on CPU 1, an idle wait in epoll_wait, the reply) adds to a client's CPU at the same rate: the floor under any store call that is awaited.`,
     `- **Soak.** ${p.soakSeconds} s at ${p.soakRate} req/s, RSS sampled every ${p.soakSampleSeconds} s.`,
     `- **Core.** \`bench/core_bench.cpp\` (Google Benchmark, CPU time, median of ${p.coreReps}) feeds a 2 MiB synthetic guest stream (thinking, closing edit, answer) and a 2 MiB official-API stream through \`zproxy::Translator\` in 16 KiB reads; \`bench/wasm_bench.mjs\` runs the same bytes through \`build-wasm/zproxy_test.wasm\` (the Worker's core built alike, plus fixture hooks) under Node with the same per-read loop inside the module (\`fixtureBench\`; process CPU time; output first checked byte for byte against the native build's through \`fixtureRun\`). MB = 10⁶ bytes of upstream input.`,
   ].join('\n');

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { CLIENT_KEY, CONTENDERS, WORKLOADS, probe, stopStarted } from './contenders.mjs';
-import { GEN_CPU, loadgen, measure } from './load.mjs';
+import { GEN_CPU, loadgen, measure, run } from './load.mjs';
 import { cpuSeconds, freePort, start, stop, waitForPort } from './procs.mjs';
 import { log } from './stages.mjs';
 
@@ -79,6 +79,16 @@ export async function stateStage(ctx, p, up) {
     await stop(redis.proc);
   }
   const out = { rate: p.stateRate };
+  // The floor: what one bare loopback round trip per request costs a client on this machine
+  // at the same rate (an echo server on the generator's core, the client on the proxy's).
+  try {
+    const count = Math.max(200, Math.round(p.stateRate * p.rateSeconds / 2));
+    const argv = [ctx.floorBin, '--rate', String(p.stateRate), '--count', String(count), '--reps', String(p.costReps)];
+    out.floor = JSON.parse((await run(argv, 600_000)).stdout);
+  } catch (e) {
+    out.floor = { error: e.message };
+    log(`  round-trip floor FAILED: ${e.message.split('\n')[0]}`);
+  }
   for (const backend of ['memory', 'redis']) {
     const ok = runs[backend].filter((r) => !r.error);
     out[backend] = {
@@ -99,7 +109,8 @@ export async function stateStage(ctx, p, up) {
     `  state @${p.stateRate}/s: memory ${m.cpu_us_per_req?.toFixed(1)} us/req (${m.cpu_us_per_req_all.map((x) => x.toFixed(1)).join(', ')}), ` +
       `redis ${r.cpu_us_per_req?.toFixed(1)} (${r.cpu_us_per_req_all.map((x) => x.toFixed(1)).join(', ')}), ` +
       `added ${out.added_cpu_us?.toFixed(1)} us, redis-server ${r.redis_us_per_req?.toFixed(1)} us/req, ` +
-      `added p99 ${out.added_p99_us == null ? '-' : (out.added_p99_us / 1000).toFixed(2)} ms, errors ${m.errors + r.errors}`,
+      `added p99 ${out.added_p99_us == null ? '-' : (out.added_p99_us / 1000).toFixed(2)} ms, errors ${m.errors + r.errors}; ` +
+      `a bare loopback round trip adds ${out.floor?.added_us ?? '-'} us`,
   );
   return out;
 }
