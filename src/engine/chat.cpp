@@ -651,6 +651,10 @@ void chat_on_timer(ExchangeState& s, int64_t now) {
     usage_on_timer(s, now);
     return;
   }
+  if (s.phase == Phase::kWaitStore && s.route == Route::kAdmin) {
+    key_page_on_timer(s, now);
+    return;
+  }
   if (s.phase == Phase::kWaitStore) {
     if (admission_on_timer(s, now) == Admit::kGo) answer_or_attempt(s, now);
     return;

@@ -182,7 +182,6 @@ void answer_admin(ExchangeState& s, std::string_view method, std::string_view pa
       limit = n;
     }
   }
-  const int64_t wall = s.gw.wall_at(now);
   const std::vector<ClientKey>& keys = s.gw.config.client_keys;
   size_t start = 0;
   if (!after.empty()) {
@@ -190,36 +189,7 @@ void answer_admin(ExchangeState& s, std::string_view method, std::string_view pa
     while (start < keys.size() && keys[start].name != wanted) ++start;
     if (start < keys.size()) ++start;
   }
-  const size_t end = std::min(keys.size(), start + limit);
-  JsonBuffer buf;
-  JsonWriter w(buf);
-  w.StartObject();
-  w.Key("object");
-  w.String("list");
-  w.Key("data");
-  w.StartArray();
-  for (size_t i = start; i < end; ++i) {
-    StoreOp op;
-    op.key = keys[i].name;
-    write_key_usage(w, &keys[i], s.gw.local.apply(op, wall).usage, false);
-  }
-  w.EndArray();
-  w.Key("first_id");
-  if (start < end) {
-    w.String(keys[start].name);
-  } else {
-    w.Null();
-  }
-  w.Key("last_id");
-  if (start < end) {
-    w.String(keys[end - 1].name);
-  } else {
-    w.Null();
-  }
-  w.Key("has_more");
-  w.Bool(end < keys.size());
-  w.EndObject();
-  respond_json(s, 200, buf.take());
+  answer_key_page(s, start, std::min(keys.size(), start + limit), now);
 }
 
 void answer_metrics(ExchangeState& s, int64_t now) {

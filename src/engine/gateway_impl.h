@@ -105,6 +105,9 @@ struct ExchangeState {
   std::string key_lease;            // that lease (random hex: unique across replicas)
   bool store_admitted = false;      // the shared store holds the lease (else local memory)
   uint64_t store_job = 0;           // the store operation this exchange waits for
+  std::vector<ClientKey> page_keys;  // GET /admin/keys: the page (kept across a reload)
+  std::vector<uint64_t> page_jobs;   // a usage call per key of it (0: answered locally)
+  bool page_has_more = false;
   int64_t store_deadline = kNever;  // decided locally from then on
   int64_t lease_renewed = 0;        // monotonic ms of its last renewal
   size_t request_bytes = 0;         // for the token estimate when upstream reports no usage
@@ -197,6 +200,10 @@ Admit admission_on_timer(ExchangeState& s, int64_t now);  // Phase::kWaitStore
 void settle_key(ExchangeState& s, int64_t now, int64_t wall);          // when the exchange ends
 void answer_usage(ExchangeState& s, int64_t now);
 void usage_on_timer(ExchangeState& s, int64_t now);  // Phase::kWaitStore
+// GET /admin/keys: keys [start, end) as /v1/usage shows them; with a shared store, limited
+// keys' usage comes from it (all asked at once, each decided locally at the timeout).
+void answer_key_page(ExchangeState& s, size_t start, size_t end, int64_t now);
+void key_page_on_timer(ExchangeState& s, int64_t now);  // Phase::kWaitStore
 void write_key_usage(JsonWriter& w, const ClientKey* key, const KeyUsage& u, bool from_store);
 
 // shared_state.cpp
@@ -204,6 +211,7 @@ void configure_store(GatewayCore& gw);  // host defaults, the host's backend, gw
 uint64_t store_send(GatewayCore& gw, StoreOp op, bool awaited);
 void store_send_later(GatewayCore& gw, StoreOp op, int64_t now);  // a settlement: may be held
 int64_t store_poll(GatewayCore& gw, int64_t now);  // releases held calls when due; their deadline
+bool store_ready(const GatewayCore& gw, uint64_t id);                  // its reply came
 std::optional<StoreOutcome> store_take(GatewayCore& gw, uint64_t id);  // once it came
 void store_abandon(GatewayCore& gw, uint64_t id, StoreOpKind kind);    // decided locally
 void store_on_request(GatewayCore& gw, int64_t now);  // refreshes credential health when due

@@ -98,11 +98,70 @@ void write_usage_answer(ExchangeState& s, const KeyUsage& u, bool from_store) {
   respond_json(s, 200, buf.take());
 }
 
-void wait_for_store(ExchangeState& s, StoreOp op, int64_t now) {
-  s.store_job = store_send(s.gw, std::move(op), true);
+void wait_for_store(ExchangeState& s, int64_t now) {
   s.store_deadline = now + s.gw.config.state.timeout_ms;
   s.phase = Phase::kWaitStore;
   s.action = Action::kWait;
+}
+
+void wait_for_store(ExchangeState& s, StoreOp op, int64_t now) {
+  s.store_job = store_send(s.gw, std::move(op), true);
+  wait_for_store(s, now);
+}
+
+StoreOp usage_op(const std::string& key) {
+  StoreOp op;
+  op.kind = StoreOpKind::kUsage;
+  op.key = key;
+  return op;
+}
+
+// The page's keys: each from the store's reply when it came in time, else from local memory.
+void write_key_page(ExchangeState& s, int64_t now) {
+  GatewayCore& gw = s.gw;
+  const int64_t wall = gw.wall_at(now);
+  JsonBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("object");
+  w.String("list");
+  w.Key("data");
+  w.StartArray();
+  for (size_t i = 0; i < s.page_keys.size(); ++i) {
+    const ClientKey& key = s.page_keys[i];
+    const uint64_t job = i < s.page_jobs.size() ? s.page_jobs[i] : 0;
+    std::optional<StoreOutcome> got = job ? store_take(gw, job) : std::nullopt;
+    if (got && got->ok) {
+      write_key_usage(w, &key, got->reply.usage, true);
+      continue;
+    }
+    if (job && !got) {
+      store_abandon(gw, job, StoreOpKind::kUsage);
+    } else if (got) {
+      gw.metrics.store_fallback("usage");
+    }
+    StoreOp op;
+    op.key = key.name;
+    write_key_usage(w, &key, gw.local.apply(op, wall).usage, false);
+  }
+  s.page_jobs.clear();
+  w.EndArray();
+  w.Key("first_id");
+  if (!s.page_keys.empty()) {
+    w.String(s.page_keys.front().name);
+  } else {
+    w.Null();
+  }
+  w.Key("last_id");
+  if (!s.page_keys.empty()) {
+    w.String(s.page_keys.back().name);
+  } else {
+    w.Null();
+  }
+  w.Key("has_more");
+  w.Bool(s.page_has_more);
+  w.EndObject();
+  respond_json(s, 200, buf.take());
 }
 
 }  // namespace
@@ -210,6 +269,7 @@ void renew_lease(ExchangeState& s, int64_t now) {
 void settle_key(ExchangeState& s, int64_t now, int64_t wall) {
   GatewayCore& gw = s.gw;
   if (s.store_job != 0) gw.store_awaited.erase(s.store_job);
+  for (uint64_t job : s.page_jobs) gw.store_awaited.erase(job);  // a page nobody waits for
   if (!s.admitted) return;
   int64_t tokens = s.charged_tokens;
   if (tokens <= 0 && s.output_bytes > 0 && s.status == 200) {
@@ -245,10 +305,37 @@ void answer_usage(ExchangeState& s, int64_t now) {
     write_usage_answer(s, u, false);
     return;
   }
-  StoreOp op;
-  op.kind = StoreOpKind::kUsage;
-  op.key = s.key->name;
-  wait_for_store(s, std::move(op), now);
+  wait_for_store(s, usage_op(s.key->name), now);
+}
+
+void answer_key_page(ExchangeState& s, size_t start, size_t end, int64_t now) {
+  GatewayCore& gw = s.gw;
+  const std::vector<ClientKey>& keys = gw.config.client_keys;
+  s.page_keys.assign(keys.begin() + static_cast<std::ptrdiff_t>(start),
+                     keys.begin() + static_cast<std::ptrdiff_t>(end));
+  s.page_has_more = end < keys.size();
+  s.page_jobs.assign(s.page_keys.size(), 0);
+  bool asked = false;
+  for (size_t i = 0; gw.shared && i < s.page_keys.size(); ++i) {
+    if (!s.page_keys[i].limited()) continue;  // never in the store: the replica's own usage
+    s.page_jobs[i] = store_send(gw, usage_op(s.page_keys[i].name), true);
+    asked = true;
+  }
+  if (!asked) {
+    write_key_page(s, now);
+    return;
+  }
+  wait_for_store(s, now);
+}
+
+void key_page_on_timer(ExchangeState& s, int64_t now) {
+  if (now < s.store_deadline) {
+    for (uint64_t job : s.page_jobs) {
+      if (job && !store_ready(s.gw, job)) return;
+    }
+  }
+  s.store_deadline = kNever;
+  write_key_page(s, now);
 }
 
 void usage_on_timer(ExchangeState& s, int64_t now) {

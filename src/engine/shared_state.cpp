@@ -131,6 +131,11 @@ int64_t store_poll(GatewayCore& gw, int64_t now) {
   return gw.store_held_until;
 }
 
+bool store_ready(const GatewayCore& gw, uint64_t id) {
+  auto it = gw.store_awaited.find(id);
+  return it != gw.store_awaited.end() && it->second.has_value();
+}
+
 std::optional<StoreOutcome> store_take(GatewayCore& gw, uint64_t id) {
   auto it = gw.store_awaited.find(id);
   if (it == gw.store_awaited.end() || !it->second) return std::nullopt;

@@ -12,14 +12,16 @@ import { promptFor } from '../fake-upstream/streams.mjs';
 import { waitFor } from '../e2e/util.mjs';
 import { startRedis } from './redis.mjs';
 import { request } from '../e2e/stack.mjs';
-import { ZAI_KEYS, chat, metrics, startReplicas, tick, usage } from './replicas.mjs';
+import { ADMIN_KEY, ZAI_KEYS, chat, metrics, startReplicas, tick, usage } from './replicas.mjs';
 
 const T = { timeout: 180_000 };
 const SYNC_MS = 500;
 const TEAM = { name: 'team', key: 'sk-replicas-team-0000000001' };
 const RPM = { name: 'rpm10', key: 'sk-replicas-rpm10-000000002', rpm: 10 };
 const METERED = { name: 'metered', key: 'sk-replicas-metered-0000003', tokens_per_day: 10_000_000 };
-const KEYS = [TEAM, RPM, METERED];
+// Its own key: the store outlives each case's replicas, so keys are not shared between cases.
+const LAST = { name: 'last', key: 'sk-replicas-last-00000000004', tokens_per_day: 10_000_000 };
+const KEYS = [TEAM, RPM, METERED, LAST];
 // Generous: on a busy machine a store call must not turn into a local decision.
 const SETTINGS = { STATE_SYNC_MS: SYNC_MS, STATE_STORE_TIMEOUT_MS: 5000 };
 
@@ -151,6 +153,14 @@ describe('two native replicas sharing one redis-server', () => {
       assert.equal(seen.usage.tokens_today, want, JSON.stringify(seen));
       assert.equal(seen.usage.tokens_this_month, want, JSON.stringify(seen));
       assert.equal(seen.name, METERED.name);
+      // The operator's list through B: the limited key from the store, the unlimited one
+      // (never in the store) from B's own memory.
+      const page = await request(b, '/admin/keys', { key: ADMIN_KEY });
+      assert.equal(page.status, 200, page.text);
+      const byName = Object.fromEntries(page.json.data.map((k) => [k.name, k]));
+      assert.equal(byName.metered.source, 'store', page.text);
+      assert.equal(byName.metered.usage.tokens_today, want, page.text);
+      assert.equal(byName.team.source, 'local', page.text);
     });
     // Control: each replica on its own, B knows nothing of A's tokens.
     await withReplicas('memory', async ({ a, b }) => {
@@ -168,11 +178,11 @@ describe('two native replicas sharing one redis-server', () => {
     // not lose it: replica B reports A's last tokens as soon as A has exited, without waiting.
     const want = (await expected('api', 'answer_only', 'json')).usage.total_tokens;
     await withReplicas('redis', async ({ a, b }) => {
-      const r = await chat(a, METERED.key, promptFor('answer_only', 'settled-before-exit'));
+      const r = await chat(a, LAST.key, promptFor('answer_only', 'settled-before-exit'));
       assert.equal(r.status, 200, r.text);
       const exit = await a.stop();
       assert.equal(exit.code, 0, `A exited ${JSON.stringify(exit)}\n${a.tail()}`);
-      const u = await usage(b, METERED.key);
+      const u = await usage(b, LAST.key);
       assert.equal(u.source, 'store', JSON.stringify(u));
       assert.equal(u.usage.tokens_today, want, JSON.stringify(u));
     });

@@ -139,6 +139,44 @@ TEST_CASE("shared store: a settlement shares the next call's round trip", "[stat
   CHECK(count_ops(w, StoreOpKind::kSettle) == 1);
 }
 
+TEST_CASE("shared store: GET /admin/keys shows the store's usage of limited keys", "[state]") {
+  const std::string keys =
+      R"([{"name":"free","key":"k2"},{"name":"metered","key":"k3","tokens_per_day":1000},)"
+      R"({"name":"team","key":"k1","rpm":5}])";
+  const EnvMap settings = {{"ADMIN_KEY", "admin-key-admin-key-admin-key-0123"},
+                           {"STATE_STORE_TIMEOUT_MS", "300"}};
+  const auto admin = bearer("admin-key-admin-key-admin-key-0123");
+  MemoryStore backend;
+  Harness a(env(keys, settings));
+  Harness b(env(keys, settings));
+  serve_from(a, backend);
+  serve_from(b, backend);
+  CHECK(a.run("POST", "/v1/chat/completions", kChat, answer, bearer("k3")).status == 200);
+  CHECK(a.run("POST", "/v1/chat/completions", kChat, answer, bearer("k2")).status == 200);
+  a.now += kNativeLimits.store_settle_hold_ms;
+  a.serve_jobs();
+  // B served nothing itself: the limited key's usage is the store's, the free key's B's own.
+  const Got page = b.run("GET", "/admin/keys?limit=2", "", answer, admin);
+  CHECK(page.status == 200);
+  CHECK(has(page.body, R"("name":"metered")"));
+  CHECK(has(page.body, R"("tokens_today":24,"tokens_this_month":24},"source":"store")"));
+  CHECK(has(page.body, R"("name":"free")"));
+  CHECK(has(page.body, R"("tokens_today":0,"tokens_this_month":0},"source":"local")"));
+  CHECK(has(page.body, R"("first_id":"free","last_id":"metered","has_more":true)"));
+  CHECK(count_ops(b, StoreOpKind::kUsage) == 1);  // the free key never reaches the store
+  // A store that does not answer: the page comes at the timeout, from local memory.
+  b.store = nullptr;
+  b.wait_step_ms = 50;
+  const int64_t start = b.now;
+  const Got stalled = b.run("GET", "/admin/keys", "", answer, admin);
+  CHECK(stalled.status == 200);
+  CHECK(b.now - start >= 300);
+  CHECK_FALSE(has(stalled.body, R"("source":"store")"));
+  CHECK(has(stalled.body, R"("last_id":"team","has_more":false)"));
+  const Got m = b.run("GET", "/metrics", "", answer, admin);
+  CHECK(has(m.body, R"(zproxy_state_fallback_total{op="usage"} 2)"));
+}
+
 TEST_CASE("shared store: keys without limits never wait for the store", "[state]") {
   Harness h(env(R"([{"name":"free","key":"k2"}])"));
   const Got got = h.run("POST", "/v1/chat/completions", kChat, answer, bearer("k2"));

@@ -17,6 +17,7 @@ const TEAM_KEY = 'sk-team-a-0000000000000001';
 const sha = (k) => createHash('sha256').update(k).digest('hex');
 const ZAI_KEYS = ['zk-one-1111', 'zk-two-2222'];
 const SYNC_MS = 500;
+const ADMIN_KEY = 'admin-worker-store-0123456789abcdef01234';
 
 let bundle;
 let fake;
@@ -81,13 +82,21 @@ async function burst(w) {
 
 describe('durable_object state store: two Workers, one object class', () => {
   test('rpm=10 and 40 concurrent requests across both Workers: exactly 10 admitted', T, async () => {
-    const w = await twoWorkers(settings('durable_object'));
+    const w = await twoWorkers(settings('durable_object', { ADMIN_KEY }));
     let statuses;
+    let page;
     try {
       statuses = await burst(w);
+      // The operator's list through either Worker shows the key's shared window.
+      const res = await w.b.fetch('http://proxy.test/admin/keys', { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      page = { status: res.status, text: await res.text() };
     } finally {
       await w.dispose();
     }
+    assert.equal(page.status, 200, page.text);
+    const listed = JSON.parse(page.text).data[0];
+    assert.equal(listed.source, 'store', page.text);
+    assert.equal(listed.usage.requests_this_window, 10, page.text);
     const ok = statuses.filter((s) => s === 200).length;
     assert.equal(ok, 10, `statuses: ${statuses.join(' ')}`);
     assert.equal(statuses.filter((s) => s === 429).length, 30, `statuses: ${statuses.join(' ')}`);
