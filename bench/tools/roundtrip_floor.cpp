@@ -62,12 +62,18 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const long v = std::atol(argv[i + 1]);
-    if (k == "--rate") rate = v;
-    else if (k == "--count") count = v;
-    else if (k == "--bytes") bytes = v;
-    else if (k == "--reps") reps = v;
-    else if (k == "--client-cpu") client_cpu = static_cast<int>(v);
-    else if (k == "--echo-cpu") echo_cpu = static_cast<int>(v);
+    if (k == "--rate")
+      rate = v;
+    else if (k == "--count")
+      count = v;
+    else if (k == "--bytes")
+      bytes = v;
+    else if (k == "--reps")
+      reps = v;
+    else if (k == "--client-cpu")
+      client_cpu = static_cast<int>(v);
+    else if (k == "--echo-cpu")
+      echo_cpu = static_cast<int>(v);
     else {
       std::fprintf(stderr, "roundtrip_floor: unknown option %s\n", k.c_str());
       return 2;
@@ -82,8 +88,8 @@ int main(int argc, char** argv) {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof addr;
-  if (ls < 0 || bind(ls, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(ls, 1) != 0 ||
-      getsockname(ls, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  if (ls < 0 || bind(ls, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(ls, 1) != 0 || getsockname(ls, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     die("listen");
   }
   const pid_t child = fork();
@@ -104,7 +110,8 @@ int main(int argc, char** argv) {
   pin(client_cpu);
   const int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   if (s < 0) die("socket");
-  if (connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) die("connect");
+  if (connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS)
+    die("connect");
   const int one = 1;
   setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   const int ep = epoll_create1(0);
@@ -130,7 +137,8 @@ int main(int argc, char** argv) {
       }
       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, nullptr);
       if (!round_trip) continue;
-      if (send(s, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) die("send");
+      if (send(s, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size()))
+        die("send");
       size_t got = 0;
       while (got < msg.size()) {
         const ssize_t r = recv(s, buf, sizeof buf, 0);
@@ -156,8 +164,9 @@ int main(int argc, char** argv) {
   }
   close(s);
   waitpid(child, nullptr, 0);
-  std::printf("{\"rate\":%ld,\"count\":%ld,\"bytes\":%ld,\"reps\":%ld,\"tick_us\":%.2f,"
-              "\"round_trip_us\":%.2f,\"added_us\":%.2f}\n",
-              rate, count, bytes, reps, median(tick), median(trip), median(added));
+  std::printf(
+      "{\"rate\":%ld,\"count\":%ld,\"bytes\":%ld,\"reps\":%ld,\"tick_us\":%.2f,"
+      "\"round_trip_us\":%.2f,\"added_us\":%.2f}\n",
+      rate, count, bytes, reps, median(tick), median(trip), median(added));
   return 0;
 }
