@@ -78,8 +78,8 @@ struct HostLimits {
   int64_t store_settle_hold_ms = 20;
 };
 
-inline constexpr HostLimits kNativeLimits{0,    8,    1u << 20, StateBackend::kRedis,
-                                          250,  1000, 30000,    20};
+inline constexpr HostLimits kNativeLimits{0,   8,    1u << 20, StateBackend::kRedis,
+                                          250, 1000, 30000,    20};
 inline constexpr HostLimits kWorkerLimits{256,  1,    1u << 20, StateBackend::kDurableObject,
                                           1000, 2000, 120000,   0};
 
