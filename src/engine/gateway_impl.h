@@ -52,8 +52,8 @@ struct GatewayCore {
 
   // a shared state store (shared_state.cpp); unused with STATE_STORE=memory
   bool shared = false;
-  std::vector<Job> store_jobs;                                    // for the next poll
-  std::vector<Job> store_held;  // settlements waiting to share the next call's round trip
+  std::vector<Job> store_jobs;        // for the next poll
+  std::vector<Job> store_held;        // settlements waiting to share the next call's round trip
   int64_t store_held_until = kNever;  // when they go out on their own
   std::map<uint64_t, StoreOp> store_in_flight;                    // job id -> its operation
   std::map<uint64_t, std::optional<StoreOutcome>> store_awaited;  // exchanges wait for these
@@ -99,12 +99,12 @@ struct ExchangeState {
   Route route = Route::kOther;
   Dialect dialect = Dialect::kChat;  // the shape of answers and errors
   std::string origin;
-  std::string query;                // the request target's query string, without '?'
-  std::optional<ClientKey> key;     // the client key the request presented (none: open access)
-  bool admitted = false;            // the key's limits admitted it: a concurrency lease is held
-  std::string key_lease;            // that lease (random hex: unique across replicas)
-  bool store_admitted = false;      // the shared store holds the lease (else local memory)
-  uint64_t store_job = 0;           // the store operation this exchange waits for
+  std::string query;                 // the request target's query string, without '?'
+  std::optional<ClientKey> key;      // the client key the request presented (none: open access)
+  bool admitted = false;             // the key's limits admitted it: a concurrency lease is held
+  std::string key_lease;             // that lease (random hex: unique across replicas)
+  bool store_admitted = false;       // the shared store holds the lease (else local memory)
+  uint64_t store_job = 0;            // the store operation this exchange waits for
   std::vector<ClientKey> page_keys;  // GET /admin/keys: the page (kept across a reload)
   std::vector<uint64_t> page_jobs;   // a usage call per key of it (0: answered locally)
   bool page_has_more = false;
@@ -196,8 +196,8 @@ int64_t lease_deadline(const ExchangeState& s);
 enum class Admit : uint8_t { kGo, kStop, kWait };
 bool key_allows(ExchangeState& s, const std::string& model);
 Admit admit_limits(ExchangeState& s, int64_t now);
-Admit admission_on_timer(ExchangeState& s, int64_t now);  // Phase::kWaitStore
-void settle_key(ExchangeState& s, int64_t now, int64_t wall);          // when the exchange ends
+Admit admission_on_timer(ExchangeState& s, int64_t now);       // Phase::kWaitStore
+void settle_key(ExchangeState& s, int64_t now, int64_t wall);  // when the exchange ends
 void answer_usage(ExchangeState& s, int64_t now);
 void usage_on_timer(ExchangeState& s, int64_t now);  // Phase::kWaitStore
 // GET /admin/keys: keys [start, end) as /v1/usage shows them; with a shared store, limited
