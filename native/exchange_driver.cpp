@@ -55,15 +55,18 @@ asio::awaitable<void> ExchangeDriver::run(std::unique_ptr<Exchange> exchange) {
       co_await read_body();
       continue;
     }
-    client_.watch();
+    // The client is watched (its leaving stops the upstream call) from the first wait on;
+    // an answer that is there at once needs no watch (each costs a readability wait).
     if (action == Action::kFetch) {
       co_await fetch();
       continue;
     }
     if (action == Action::kReadUpstream) {
+      if (up_.wait) client_.watch();
       co_await read_upstream();
       continue;
     }
+    client_.watch();
     host_.add_waiter(&waker_);
     co_await waker_.wait_until(timer_due());
     host_.remove_waiter(&waker_);  // a credential may have become free: let it look
@@ -167,6 +170,9 @@ asio::awaitable<void> ExchangeDriver::fetch() {
     apply(ex_->on_upstream_connected(now_ms()));
     if (gen_ == gen) waker_.call_at(timer_due(), interrupt);  // the first-byte deadline now
   };
+  call->on_first_wait([this, gen] {
+    if (gen_ == gen) client_.watch();
+  });
   HeadResult head = co_await call->start(std::move(request), connect_timeout_ms, on_connected);
   fetching_ = false;
   waker_.clear_due();

@@ -63,6 +63,11 @@ std::array<uint8_t, 32> entropy() {
   return out;
 }
 
+EarlyReads& early_reads(EarlyReads::Site site) {
+  thread_local std::array<EarlyReads, EarlyReads::kSites> sites;
+  return sites[site];
+}
+
 ReadScratch& read_scratch() {
   thread_local std::unique_ptr<ReadScratch> scratch = std::make_unique<ReadScratch>();
   return *scratch;

@@ -12,6 +12,7 @@
 
 #include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without including it
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -85,6 +86,32 @@ struct ReadScratch {
   std::array<char, kScratchBytes> out;
   ScratchHolder* holder = nullptr;  // whose unparsed bytes sit in `in`
 };
+
+// Whether to read before waiting for readability. After sending, a connection usually waits
+// for its answer (or a client for its next request) with a readability wait, which Asio 1.74
+// pays with an epoll_ctl re-arm. Under load, letting the loop turn's other ready handlers run
+// first and then reading usually finds the bytes there: one read, no wait. When the process
+// is idle the read finds nothing (EAGAIN) and the wait follows anyway. So each site learns
+// from its outcomes (per thread): it reads first while that pays, and after a miss only every
+// kProbeEvery-th time, to notice when load returns.
+class EarlyReads {
+ public:
+  enum Site : uint8_t { kUpstreamAnswer, kNextRequest, kSites };
+  bool worth_trying() {
+    if (score_ >= 0) return true;
+    if (++skipped_ < kProbeEvery) return false;
+    skipped_ = 0;
+    return true;
+  }
+  void outcome(bool got) { score_ = got ? std::min(score_ + 1, kMaxScore) : -1; }
+
+ private:
+  static constexpr int kMaxScore = 2;
+  static constexpr int kProbeEvery = 16;
+  int score_ = 0;
+  int skipped_ = 0;
+};
+EarlyReads& early_reads(EarlyReads::Site site);
 
 // This thread's scratch buffer. claim() hands out `in` to `user`: a different holder spills
 // its bytes first; `user` becomes the holder.

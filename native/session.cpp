@@ -307,7 +307,8 @@ asio::awaitable<ReadState> HttpSession::read_head_bytes() {
   const int64_t waiting_since = first_request_ ? accepted_at_ : now_ms();
   const int64_t idle_due = waiting_since + config.client_idle_timeout_ms;
   request_due_ = first_request_ && timeout > 0 ? accepted_at_ + timeout : kNever;
-  bool began = false;  // a byte of this request arrived
+  bool began = false;   // a byte of this request arrived
+  bool looked = false;  // tried a read before any readability wait
   error_code ec;
   while (true) {
     if (buffer_.size() > 0) {
@@ -320,10 +321,19 @@ asio::awaitable<ReadState> HttpSession::read_head_bytes() {
     const int64_t due = began || request_due_ != kNever ? request_due_ : idle_due;
     io_deadline(due, IoExpiry::kCancel);
     // The watch of the previous exchange is still waiting for this request: one readability
-    // wait per request, and then one read.
+    // wait per request, and then one read. Without a watch, the other handlers ready in this
+    // loop turn may run first and then one read looks (see EarlyReads).
+    bool looking = false;
+    if (!maybe_readable_ && !watching_ && !looked &&
+        early_reads(EarlyReads::kNextRequest).worth_trying()) {
+      looked = looking = true;
+      co_await asio::post(stream_.get_executor(), asio::use_awaitable);
+      maybe_readable_ = true;
+    }
     if (!maybe_readable_) co_await await_readable();
     const bool expired = io_expired_;
     receive(ec);  // fails when the deadline cancelled the wait
+    if (looking) early_reads(EarlyReads::kNextRequest).outcome(!would_block(ec));
     io_deadline(kNever);
     if (closed_) co_return ReadState::kGone;
     if (!ec || would_block(ec)) continue;

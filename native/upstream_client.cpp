@@ -209,6 +209,7 @@ class CallImpl final : public UpstreamCall,
                                     const std::function<void()>& on_connected) override;
   ReadResult read_available() override;
   asio::awaitable<void> wait_readable() override;
+  void on_first_wait(std::function<void()> hook) override { on_wait_ = std::move(hook); }
   void interrupt_wait() override;
   void cancel() override;
   void cancel_after(int64_t ms) override;
@@ -242,7 +243,14 @@ class CallImpl final : public UpstreamCall,
   size_t held_begin_ = 0;  // the unparsed bytes in the scratch buffer, while holding_
   size_t held_end_ = 0;
   bool holding_ = false;
-  bool drained_ = false;  // the last read found the socket empty: wait before reading
+  bool drained_ = false;           // the last read found the socket empty: wait before reading
+  std::function<void()> on_wait_;  // on_first_wait's
+  void announce_wait() {
+    if (!on_wait_) return;
+    const std::function<void()> hook = std::move(on_wait_);
+    on_wait_ = nullptr;
+    hook();
+  }
   bool cancelled_ = false;
 };
 
@@ -343,6 +351,7 @@ asio::awaitable<HeadResult> CallImpl::start(UpstreamRequest&& request, int64_t c
     conn_ = round == 0 ? client_.take_idle(key) : nullptr;
     const bool reused = conn_ != nullptr;
     if (!reused) {
+      announce_wait();
       const bool connected = co_await connect(*url, connect_timeout_ms);
       if (!connected) co_return head_error(CallError::kConnect);
       conn_->key = key;
@@ -434,11 +443,27 @@ asio::awaitable<HeadResult> CallImpl::send_and_read_head(const WireRequest& req)
     const size_t sent = conn_->plain->socket().write_some(req.buffers(0), ec);
     if (would_block(ec)) ec = {};
     if (!ec && sent < req.size()) {
+      announce_wait();
       co_await asio::async_write(*conn_->plain, req.buffers(sent), awaitable_ec(ec));
     }
   }
   if (ec || cancelled_) co_return head_error(CallError::kReset);
-  drained_ = true;  // the answer takes the upstream a while: wait before reading
+  if (conn_->tls) {
+    drained_ = true;  // the answer takes the upstream a while: wait before reading
+  } else {
+    // The other handlers ready in this loop turn run first, then one read looks: under load
+    // the answer is usually there (see EarlyReads).
+    drained_ = true;
+    EarlyReads& early = early_reads(EarlyReads::kUpstreamAnswer);
+    if (early.worth_trying()) {
+      co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+      if (cancelled_ || !conn_) co_return head_error(CallError::kReset);
+      const size_t had = unparsed();
+      const bool ok = fill(ec);
+      early.outcome(!ok || unparsed() > had);
+      if (!ok) co_return head_error(CallError::kReset);
+    }
+  }
   while (true) {
     const bool got_head = co_await read_head();
     if (!got_head || cancelled_) co_return head_error(CallError::kReset);
@@ -588,6 +613,8 @@ ReadResult CallImpl::read_available() {
 
 asio::awaitable<void> CallImpl::wait_readable() {
   auto self = shared_from_this();
+  if (!conn_ || cancelled_) co_return;
+  announce_wait();
   if (!conn_ || cancelled_) co_return;
   error_code ec;
   co_await conn_->tcp().socket().async_wait(tcp::socket::wait_read, awaitable_ec(ec));

@@ -63,6 +63,9 @@ class UpstreamCall {
   // Returns once the connection has bytes (or an error or end) to read, or after
   // interrupt_wait(). Interrupting loses nothing: no byte was read.
   virtual asio::awaitable<void> wait_readable() = 0;
+  // Runs `hook` once, just before the call first waits for the network (a connect, a write the
+  // socket did not take, a readability wait); never when the answer came without waiting.
+  virtual void on_first_wait(std::function<void()> hook) = 0;
   virtual void interrupt_wait() = 0;
   virtual void cancel() = 0;
   // cancel() after `ms` milliseconds unless the call was destroyed first.
