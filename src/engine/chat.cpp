@@ -575,7 +575,8 @@ void chat_on_head(ExchangeState& s, int status, int64_t now) {
                               : s.chat->stream                 ? UpstreamShape::kApiStream
                                                                : UpstreamShape::kApiBody;
   s.translator.emplace(shape, s.dialect, make_emitter(s), thinking_mode(s), s.chat->stop,
-                       SseLimits::from_mib(cfg.sse_max_event_bytes >> 20), s.gw.wall_at(now));
+                       SseLimits::from_mib(cfg.sse_max_event_bytes >> 20), s.gw.wall_at(now),
+                       &s.gw.answer_json);
   if (s.chat->response_format == ResponseFormat::kJsonSchema) s.translator->check_json();
   s.phase = Phase::kUpstreamBody;
 }
