@@ -47,9 +47,14 @@ std::string IdSource::hex(size_t words) {
 }
 
 std::string IdSource::alnum(size_t n) {
+  return alnum({}, n);
+}
+
+std::string IdSource::alnum(std::string_view prefix, size_t n) {
   static constexpr char kChars[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-  std::string out(n, '0');
-  for (char& c : out) c = kChars[next() % 62];
+  std::string out(prefix.size() + n, '0');
+  prefix.copy(out.data(), prefix.size());
+  for (size_t i = prefix.size(); i < out.size(); ++i) out[i] = kChars[next() % 62];
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace zproxy {
 
@@ -15,8 +16,9 @@ class IdSource {
   uint64_t next();
   // RFC 4122 version 4 UUID text, lowercase.
   std::string uuid4();
-  // n characters of [0-9a-zA-Z].
+  // n characters of [0-9a-zA-Z]; with a prefix, `prefix` and then those (one allocation).
   std::string alnum(size_t n);
+  std::string alnum(std::string_view prefix, size_t n);
   // 16 * words lowercase hex digits.
   std::string hex(size_t words);
 

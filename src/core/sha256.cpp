@@ -19,6 +19,16 @@ constexpr uint32_t rotr(uint32_t x, int n) {
   return (x >> n) | (x << (32 - n));
 }
 
+// One round (FIPS 180-4 §6.2.2 step 3), Ch and Maj in their shorter equivalent forms; the
+// caller passes the working variables rotated by one name per round.
+inline void sha_round(uint32_t a, uint32_t b, uint32_t c, uint32_t& d, uint32_t e, uint32_t f,
+                      uint32_t g, uint32_t& h, uint32_t kw) {
+  const uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + (g ^ (e & (f ^ g))) + kw;
+  const uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) | (c & (a | b)));
+  d += t1;
+  h = t1 + t2;
+}
+
 void compress(std::array<uint32_t, 8>& h, const uint8_t* block) {
   std::array<uint32_t, 64> w{};
   for (int i = 0; i < 16; ++i) {
@@ -31,21 +41,16 @@ void compress(std::array<uint32_t, 8>& h, const uint8_t* block) {
     w[i] = w[i - 16] + s0 + w[i - 7] + s1;
   }
   uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
-  for (int i = 0; i < 64; ++i) {
-    const uint32_t s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
-    const uint32_t ch = (e & f) ^ (~e & g);
-    const uint32_t t1 = k + s1 + ch + kK[i] + w[i];
-    const uint32_t s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
-    const uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
-    const uint32_t t2 = s0 + maj;
-    k = g;
-    g = f;
-    f = e;
-    e = d + t1;
-    d = c;
-    c = b;
-    b = a;
-    a = t1 + t2;
+  // Eight rounds per turn with the names rotated instead of the values moved.
+  for (int i = 0; i < 64; i += 8) {
+    sha_round(a, b, c, d, e, f, g, k, kK[i] + w[i]);
+    sha_round(k, a, b, c, d, e, f, g, kK[i + 1] + w[i + 1]);
+    sha_round(g, k, a, b, c, d, e, f, kK[i + 2] + w[i + 2]);
+    sha_round(f, g, k, a, b, c, d, e, kK[i + 3] + w[i + 3]);
+    sha_round(e, f, g, k, a, b, c, d, kK[i + 4] + w[i + 4]);
+    sha_round(d, e, f, g, k, a, b, c, kK[i + 5] + w[i + 5]);
+    sha_round(c, d, e, f, g, k, a, b, kK[i + 6] + w[i + 6]);
+    sha_round(b, c, d, e, f, g, k, a, kK[i + 7] + w[i + 7]);
   }
   h[0] += a;
   h[1] += b;

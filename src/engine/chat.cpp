@@ -198,7 +198,7 @@ void build_upstream(ExchangeState& s, int64_t now) {
                                            gw.wall_at(now));
   } else {
     s.upstream = api::build_chat_request(*s.chat, gw.config, s.upstream_model, secret,
-                                         "zp-" + s.ids.alnum(24));
+                                         s.ids.alnum("zp-", 24));
   }
 }
 
@@ -525,7 +525,7 @@ void messages_on_body(ExchangeState& s, std::string_view body, int64_t now) {
   }
   s.thinking_text = req.thinking_text;
   s.input_estimate = req.input_estimate;
-  s.completion_id = "msg_" + s.ids.alnum(24);
+  s.completion_id = s.ids.alnum("msg_", 24);
   if (!admit(s, req.canonical, now)) return;
   go_on(s, now);
 }
@@ -557,7 +557,7 @@ void chat_on_body(ExchangeState& s, std::string_view body, int64_t now) {
     respond_error(s, req.error());
     return;
   }
-  s.completion_id = "chatcmpl-" + s.ids.alnum(29);
+  s.completion_id = s.ids.alnum("chatcmpl-", 29);
   if (!admit(s, *req, now)) return;
   go_on(s, now);
 }
@@ -575,7 +575,8 @@ void chat_on_head(ExchangeState& s, int status, int64_t now) {
                               : s.chat->stream                 ? UpstreamShape::kApiStream
                                                                : UpstreamShape::kApiBody;
   s.translator.emplace(shape, s.dialect, make_emitter(s), thinking_mode(s), s.chat->stop,
-                       SseLimits::from_mib(cfg.sse_max_event_bytes >> 20), s.gw.wall_at(now));
+                       SseLimits::from_mib(cfg.sse_max_event_bytes >> 20), s.gw.wall_at(now),
+                       &s.gw.answer_json);
   if (s.chat->response_format == ResponseFormat::kJsonSchema) s.translator->check_json();
   s.phase = Phase::kUpstreamBody;
 }

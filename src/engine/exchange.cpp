@@ -316,7 +316,7 @@ std::unique_ptr<Exchange> Gateway::start(const RequestHead& head, int64_t now, i
   s.last_output = now;
   const std::span<const HeaderView> hs(head.headers);
   const std::string_view client_id = sane_request_id(find_header(hs, "x-request-id"));
-  s.request_id = client_id.empty() ? "req_" + s.ids.alnum(24) : std::string(client_id);
+  s.request_id = client_id.empty() ? s.ids.alnum("req_", 24) : std::string(client_id);
   s.origin = std::string(find_header(hs, "origin"));
   std::string_view path = head.target;
   if (const size_t q = path.find('?'); q != std::string_view::npos) {
@@ -326,6 +326,7 @@ std::unique_ptr<Exchange> Gateway::start(const RequestHead& head, int64_t now, i
   const RouteMatch posted = match_route("POST", path);
   if (posted.anthropic) s.dialect = Dialect::kMessages;
   if (posted.route == Route::kResponses) s.dialect = Dialect::kResponses;
+  s.headers.reserve(8);  // CORS, the id, the type, an admission's rate-limit headers
   add_cors_headers(s.headers, impl_->config.cors_origins, s.origin,
                    s.dialect == Dialect::kMessages);
   s.headers.push_back({"X-Request-Id", s.request_id});

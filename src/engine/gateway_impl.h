@@ -16,6 +16,7 @@
 #include "engine/http.h"
 #include "engine/metrics.h"
 #include "engine/translator.h"
+#include "json/json.h"
 #include "json/writer.h"
 #include "keys/client_keys.h"
 #include "pool/credential_pool.h"
@@ -40,6 +41,9 @@ struct GatewayCore {
   MemoryStore local;  // client keys' limits: the memory backend, a shared store's fallback
   Metrics metrics;
   std::string logs;
+  // Reads non-streaming upstream answers, each within one call (Translator::finish), so one
+  // parser serves every exchange and its memory is reused.
+  JsonEventParser answer_json;
   std::set<uint64_t> jobs_in_flight;
   uint64_t next_job_id = 1;
   std::optional<Error> last_fetch_error;  // the most recent token fetch failed with this

@@ -32,10 +32,11 @@ std::string_view Translator::end_reason() const {
 
 Translator::Translator(UpstreamShape shape, Dialect dialect, std::unique_ptr<AnswerEmitter> emitter,
                        ThinkingMode thinking, const std::vector<std::string>& stop,
-                       SseLimits limits, int64_t wall)
+                       SseLimits limits, int64_t wall, JsonEventParser* body_parser)
     : dialect_(dialect),
       emitter_(std::move(emitter)),
       rules_(*emitter_, thinking, stop),
+      body_parser_(body_parser),
       wall_(wall) {
   switch (shape) {
     case UpstreamShape::kGuestStream: decoder_.emplace<guest::StreamDecoder>(limits); break;
@@ -61,7 +62,11 @@ void Translator::finish() {
     a->finish(rules_);
   } else if (!body_done_) {
     body_done_ = true;
-    api::decode_completion(body_, wall_, rules_);
+    if (body_parser_ != nullptr) {
+      api::decode_completion(body_, wall_, rules_, *body_parser_);
+    } else {
+      api::decode_completion(body_, wall_, rules_);
+    }
     body_.clear();
     body_.shrink_to_fit();
   }

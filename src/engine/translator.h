@@ -37,9 +37,11 @@ enum class UpstreamShape : uint8_t {
 
 class Translator {
  public:
+  // `body_parser` (kApiBody; borrowed, must outlive finish()) reads the answer, or null: a
+  // parser of its own for the one call.
   Translator(UpstreamShape shape, Dialect dialect, std::unique_ptr<AnswerEmitter> emitter,
              ThinkingMode thinking, const std::vector<std::string>& stop, SseLimits limits,
-             int64_t wall);
+             int64_t wall, JsonEventParser* body_parser = nullptr);
 
   void feed(std::string_view bytes);
   void finish();       // upstream body ended
@@ -69,6 +71,7 @@ class Translator {
   AnswerRules rules_;
   std::variant<std::monostate, guest::StreamDecoder, api::StreamDecoder> decoder_;
   std::string body_;  // kApiBody: the body collected until finish()
+  JsonEventParser* body_parser_;
   int64_t wall_;
   bool body_done_ = false;
 };

@@ -55,9 +55,9 @@ class JsonDocument : public JsonValue {
 // may go away after the call.
 Result<JsonDocument> parse_json(std::string_view text, JsonLimits limits = {});
 
-// parse_json of a text the document takes over: strings are unescaped where they lie and point
-// into it, so a large body is not copied again. Same checks, same errors.
-Result<JsonDocument> parse_json_in_place(std::string text, JsonLimits limits = {});
+// parse_json of one copy of `text` the document keeps: strings are unescaped where they lie in
+// it and point into it, so a large body is not copied again. Same checks, same errors.
+Result<JsonDocument> parse_json_in_place(std::string_view text, JsonLimits limits = {});
 
 // parse_json for a stream of small documents (one per upstream SSE event), reusing its memory
 // from one to the next: a typical event is parsed without allocating. Same checks, same errors.

@@ -65,15 +65,15 @@ Result<JsonDocument> parse_json(std::string_view text, JsonLimits limits) {
   return JsonAccess::document(std::move(storage));
 }
 
-Result<JsonDocument> parse_json_in_place(std::string text, JsonLimits limits) {
+Result<JsonDocument> parse_json_in_place(std::string_view text, JsonLimits limits) {
   if (auto err = detail::prescan(text, limits)) return std::move(*err);
   auto storage = std::make_unique<JsonStorage>(detail::pool_chunk_bytes(text.size()));
   // NUL-terminated, plus padding: RapidJSON's UTF-8 validation takes a multi-byte sequence's
   // continuation bytes before checking them, so a lead byte at the end reads up to 3 further.
   // The text is padded where it will stay: strings will point into it.
   constexpr size_t kPad = 4;
-  storage->text = std::move(text);
-  storage->text.append(kPad, '\0');
+  storage->text.reserve(text.size() + kPad);
+  storage->text.append(text).append(kPad, '\0');
   std::vector<JsonNode> stack;
   JsonBuilder builder(storage->pool, stack);
   const rapidjson::ParseResult result =

@@ -170,7 +170,7 @@ int64_t next_utc_month_ms(int64_t now_ms) {
   return days_from_civil(y, m, 1) * kDayMs;
 }
 
-void KeyLimits::roll(Counters& c, int64_t now_ms) const {
+void KeyLimits::roll(Tally& c, int64_t now_ms) {
   if (c.window_start >= 0 && now_ms >= c.window_start + kWindowMs) {
     c.window_start = -1;
     c.window_count = 0;
@@ -187,7 +187,19 @@ void KeyLimits::roll(Counters& c, int64_t now_ms) const {
   }
 }
 
+void KeyLimits::drop_lapsed(Counters& c, int64_t now_ms) {
+  if (c.earliest_expiry > now_ms) return;
+  int64_t earliest = kNoExpiry;
+  std::erase_if(c.leases, [&](const auto& l) {
+    if (l.second <= now_ms) return true;
+    earliest = std::min(earliest, l.second);
+    return false;
+  });
+  c.earliest_expiry = earliest;
+}
+
 int64_t KeyLimits::live_leases(const Counters& c, int64_t now_ms) {
+  if (c.earliest_expiry > now_ms) return static_cast<int64_t>(c.leases.size());
   int64_t n = 0;
   for (const auto& [id, expires] : c.leases) n += expires > now_ms;
   return n;
@@ -198,8 +210,8 @@ Admission KeyLimits::admit(const std::string& name, const KeyQuota& quota, const
   Admission a;
   Counters& c = counters_[name];
   roll(c, now_ms);
-  std::erase_if(c.leases, [&](const auto& l) { return l.second <= now_ms; });
-  c.concurrent = static_cast<int64_t>(c.leases.size());
+  drop_lapsed(c, now_ms);
+  const int64_t concurrent = static_cast<int64_t>(c.leases.size());
   const int64_t reset = c.window_start >= 0 ? c.window_start + kWindowMs - now_ms : kWindowMs;
   if (quota.tokens_per_day && c.tokens_day >= *quota.tokens_per_day) {
     a.refused = Limit::kTokensPerDay;
@@ -210,16 +222,16 @@ Admission KeyLimits::admit(const std::string& name, const KeyQuota& quota, const
   } else if (quota.rpm && c.window_count >= *quota.rpm) {
     a.refused = Limit::kRpm;
     a.retry_after_ms = reset;
-  } else if (quota.max_concurrent && c.concurrent >= *quota.max_concurrent) {
+  } else if (quota.max_concurrent && concurrent >= *quota.max_concurrent) {
     a.refused = Limit::kConcurrency;
     a.retry_after_ms = 1000;
   }
   if (a.refused == Limit::kNone) {
     if (c.window_start < 0) c.window_start = now_ms;
     ++c.window_count;
-    ++c.concurrent;
     const int64_t expires = lease_ttl_ms >= kNoExpiry - now_ms ? kNoExpiry : now_ms + lease_ttl_ms;
     c.leases[lease] = expires;
+    c.earliest_expiry = std::min(c.earliest_expiry, expires);
   }
   if (quota.rpm) {
     a.rpm_remaining = std::max<int64_t>(0, *quota.rpm - c.window_count);
@@ -253,10 +265,10 @@ KeyUsage KeyLimits::usage(const std::string& name, int64_t now_ms) const {
   KeyUsage u;
   auto it = counters_.find(name);
   if (it == counters_.end()) return u;
-  Counters c = it->second;
+  Tally c = it->second;  // the counts only: the leases are counted where they are
   roll(c, now_ms);
   u.requests_this_window = c.window_count;
-  u.concurrent = live_leases(c, now_ms);
+  u.concurrent = live_leases(it->second, now_ms);
   u.tokens_today = c.tokens_day;
   u.tokens_this_month = c.tokens_month;
   u.window_reset_ms = c.window_start >= 0 ? c.window_start + kWindowMs - now_ms : 0;
@@ -312,7 +324,7 @@ bool KeyLimits::load(const JsonValue& v) {
       if (!n) return false;
       f[i] = *n;
     }
-    counters_[std::string(name)] = Counters{f[0], f[1], 0, f[2], f[3], f[4], f[5], {}};
+    counters_[std::string(name)] = Counters{{f[0], f[1], f[2], f[3], f[4], f[5]}, kNoExpiry, {}};
   }
   for (const auto& [name, held] : v.member("leases").members()) {
     auto c = counters_.find(name);
@@ -321,6 +333,7 @@ bool KeyLimits::load(const JsonValue& v) {
       const std::optional<int64_t> at = expires.int64();
       if (!at) return false;
       c->second.leases[std::string(id)] = *at;
+      c->second.earliest_expiry = std::min(c->second.earliest_expiry, *at);
     }
   }
   return true;

@@ -99,17 +99,23 @@ class KeyLimits {
   bool load(const JsonValue& v);
 
  private:
-  struct Counters {
+  // A key's counts, rolled to `now` before use (a window, day or month past is zero).
+  struct Tally {
     int64_t window_start = -1;
     int64_t window_count = 0;
-    int64_t concurrent = 0;
     int64_t day = -1;  // UTC day number of tokens_day
     int64_t tokens_day = 0;
     int64_t month = -1;  // year * 12 + month - 1 of tokens_month
     int64_t tokens_month = 0;
+  };
+  struct Counters : Tally {
+    // At or before every lease's expiry: while it is later than now, every lease is live and
+    // none needs a look (leases without expiry never lapse: a count, not a walk).
+    int64_t earliest_expiry = kNoExpiry;
     std::map<std::string, int64_t, std::less<>> leases;  // the key's leases: id -> expiry
   };
-  void roll(Counters& c, int64_t now_ms) const;
+  static void roll(Tally& t, int64_t now_ms);
+  static void drop_lapsed(Counters& c, int64_t now_ms);
   static int64_t live_leases(const Counters& c, int64_t now_ms);
   std::map<std::string, Counters, std::less<>> counters_;
 };

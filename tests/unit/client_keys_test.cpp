@@ -126,4 +126,22 @@ TEST_CASE("key limits: a lease lapses unless renewed", "[keys]") {
   CHECK_FALSE(limits.renew("a", "l9", kNoon + 50002, 30000));
 }
 
+TEST_CASE("key limits: leases lapse one by one, whatever order they were taken in", "[keys]") {
+  const auto ks = keys(R"([{"name":"a","key":"k","max_concurrent":3}])");
+  KeyLimits limits;
+  REQUIRE(limits.admit("a", ks[0].quota(), "long", kNoon, 90000).refused == Limit::kNone);
+  REQUIRE(limits.admit("a", ks[0].quota(), "short", kNoon + 1000, 10000).refused == Limit::kNone);
+  REQUIRE(limits.admit("a", ks[0].quota(), "forever", kNoon + 2000).refused == Limit::kNone);
+  CHECK(limits.usage("a", kNoon + 10999).concurrent == 3);
+  CHECK(limits.usage("a", kNoon + 11000).concurrent == 2);  // "short" lapsed
+  CHECK(limits.renew("a", "long", kNoon + 80000, 90000));   // good until +170 s
+  CHECK(limits.usage("a", kNoon + 169999).concurrent == 2);
+  CHECK(limits.usage("a", kNoon + 170000).concurrent == 1);  // only "forever" is left
+  CHECK(limits.admit("a", ks[0].quota(), "x", kNoon + 170000, 1000).refused == Limit::kNone);
+  CHECK(limits.admit("a", ks[0].quota(), "y", kNoon + 170000, 1000).refused == Limit::kNone);
+  CHECK(limits.admit("a", ks[0].quota(), "z", kNoon + 170000, 1000).refused == Limit::kConcurrency);
+  CHECK(limits.usage("a", kNoon + 171000).concurrent == 1);
+  CHECK(limits.admit("a", ks[0].quota(), "z", kNoon + 171000, 1000).refused == Limit::kNone);
+}
+
 }  // namespace zproxy

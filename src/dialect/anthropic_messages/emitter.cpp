@@ -238,7 +238,7 @@ void MessagesEmitter::write_delta(std::string_view delta_type, std::string_view 
 
 std::string MessagesEmitter::tool_id(std::string_view upstream_id) {
   if (valid_tool_id(upstream_id)) return std::string(upstream_id);
-  return "toolu_" + ids_.alnum(24);
+  return ids_.alnum("toolu_", 24);
 }
 
 std::string MessagesEmitter::usage_json(const Usage& u) const {

@@ -528,7 +528,7 @@ int64_t ceil_div(int64_t a, int64_t b) {
 }  // namespace
 
 Result<MessagesRequest> parse_messages_request(std::string_view body, MessagesRoute route) {
-  Result<JsonDocument> parsed = parse_json_in_place(std::string(body));
+  Result<JsonDocument> parsed = parse_json_in_place(body);
   if (!parsed.ok()) return std::move(parsed).error();
   const JsonValue doc = *parsed;
   if (!doc.is_object()) {

@@ -466,7 +466,7 @@ Status check_misc(JsonValue body, CanonicalRequest& req) {
 Result<CanonicalRequest> parse_chat_request(std::string_view body) {
   // In place: strings are unescaped where they lie in the document's copy of the body, not
   // copied again into the document (the message texts are most of a large body).
-  Result<JsonDocument> parsed = parse_json_in_place(std::string(body));
+  Result<JsonDocument> parsed = parse_json_in_place(body);
   if (!parsed.ok()) {
     Error e = std::move(parsed).error();
     if (e.code == Errc::kRequestTooLarge) {

@@ -113,7 +113,7 @@ void ResponsesEmitter::open_item(Kind kind, const ToolCallDelta* call) {
     case Kind::kFunctionCall:
     case Kind::kCustomToolCall: {
       item.tool_index = call->index;
-      item.call_id = call->id.empty() ? "call_" + ids_.alnum(24) : std::string(call->id);
+      item.call_id = call->id.empty() ? ids_.alnum("call_", 24) : std::string(call->id);
       std::string upstream_name(call->name);
       item.name = upstream_name;
       for (const ResponsesTool& t : opt_.tools) {

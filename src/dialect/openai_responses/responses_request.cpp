@@ -568,7 +568,7 @@ Status check_include(JsonValue body, Parse& p) {
 }  // namespace
 
 Result<ResponsesRequest> parse_responses_request(std::string_view body) {
-  Result<JsonDocument> parsed = parse_json_in_place(std::string(body));
+  Result<JsonDocument> parsed = parse_json_in_place(body);
   if (!parsed.ok()) return std::move(parsed).error();
   const JsonDocument& doc = *parsed;
   if (!doc.is_object()) {

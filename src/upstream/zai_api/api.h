@@ -13,6 +13,10 @@
 #include "sse/sse_parser.h"
 #include "upstream/json_event_stream.h"
 
+namespace zproxy {
+class JsonEventParser;
+}
+
 namespace zproxy::api {
 
 // Per-mode request rules (docs/contract.md §5.2): 400 kUnsupportedValue naming the param for
@@ -52,6 +56,9 @@ class StreamDecoder : public JsonEventStream {
 };
 
 // A whole non-streaming answer (200 body) -> deltas, ending with on_end() or on_failure().
+// `parser` reads it (its memory reused from one answer to the next; nothing of it is kept).
+void decode_completion(std::string_view body, int64_t now_wall_ms, DeltaSink& sink,
+                       JsonEventParser& parser);
 void decode_completion(std::string_view body, int64_t now_wall_ms, DeltaSink& sink);
 
 }  // namespace zproxy::api

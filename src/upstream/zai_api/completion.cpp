@@ -13,6 +13,11 @@ void decode_completion(std::string_view body, int64_t now_wall_ms, DeltaSink& si
   // The event parser's pool starts in one 8 KiB buffer and its strings point into `body`: a
   // short answer allocates nothing more.
   JsonEventParser parser;
+  decode_completion(body, now_wall_ms, sink, parser);
+}
+
+void decode_completion(std::string_view body, int64_t now_wall_ms, DeltaSink& sink,
+                       JsonEventParser& parser) {
   auto doc = parser.parse(body);
   if (!doc) return sink.on_failure(detail::bad_response("upstream sent a malformed answer"));
   const JsonValue root = *doc;

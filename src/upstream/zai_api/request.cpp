@@ -343,6 +343,7 @@ void add_extra_headers(std::vector<Header>& headers, const std::vector<Header>& 
 
 void add_common_headers(std::vector<Header>& headers, const Config& config,
                         std::string_view api_key, std::string_view accept) {
+  headers.reserve(headers.size() + 5 + config.zai_extra_headers.size());
   headers.push_back({"Authorization", "Bearer " + std::string(api_key)});
   headers.push_back({"Content-Type", "application/json"});
   headers.push_back({"Accept", std::string(accept)});
