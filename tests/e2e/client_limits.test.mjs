@@ -18,8 +18,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { assertError } from './assertions.mjs';
 import { HOST_KIND, hostOnly, startHost } from './hosts.mjs';
-import { CLIENT_KEY, chatBody, startStack, waitPool } from './stack.mjs';
-import { parseRawResponse, rawExchange, responseComplete, waitFor } from './util.mjs';
+import { CLIENT_KEY, chatBody, chatEntries, startStack, waitPool } from './stack.mjs';
+import { promptFor } from '../fake-upstream/streams.mjs';
+import { freshFetch, parseRawResponse, rawExchange, responseComplete, waitFor } from './util.mjs';
 
 const NATIVE = hostOnly('native', "the Worker's HTTP front is Cloudflare's, not ours");
 const T = { timeout: 60_000, ...NATIVE };
@@ -86,6 +87,26 @@ describe('request deadline, idle keep-alive, malformed framing (native)', () => 
     await waitPool(s, 1);
   });
   after(() => s?.stop());
+
+  // The native host watches the client from the exchange's first wait on (an answer there at
+  // once needs no watch); the Worker's fetch handler is not told of a client gone before its
+  // answer (docs/contract.md §11).
+  test('a client that leaves before upstream\'s first byte stops the upstream call within 2 s', T, async () => {
+    s.fake.script({ text: 'early-leave-tag', headerDelayMs: 8000 });
+    const ctl = new AbortController();
+    const pending = freshFetch(`${s.host.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...chatBody(promptFor('answer_only', 'early-leave-tag')), stream: true }),
+      signal: ctl.signal,
+    }).catch((e) => e);
+    const up = await waitFor('the upstream request', () => chatEntries(s, 'early-leave-tag')[0], { timeoutMs: 10_000 });
+    const t0 = Date.now();
+    ctl.abort();
+    await pending;
+    await waitFor('upstream hang-up', () => up.hungUp, { timeoutMs: 4000 });
+    assert.ok(up.hungUpAt - t0 <= 2000, `hung up ${up.hungUpAt - t0} ms after the client`);
+  });
 
   test('a head that trickles in is cut at the deadline with 408; progress does not extend it', T, async () => {
     let n = 0;
