@@ -448,21 +448,17 @@ asio::awaitable<HeadResult> CallImpl::send_and_read_head(const WireRequest& req)
     }
   }
   if (ec || cancelled_) co_return head_error(CallError::kReset);
-  if (conn_->tls) {
-    drained_ = true;  // the answer takes the upstream a while: wait before reading
-  } else {
-    // The other handlers ready in this loop turn run first, then one read looks: under load
-    // the answer is usually there (see EarlyReads).
-    drained_ = true;
-    EarlyReads& early = early_reads(EarlyReads::kUpstreamAnswer);
-    if (early.worth_trying()) {
-      co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
-      if (cancelled_ || !conn_) co_return head_error(CallError::kReset);
-      const size_t had = unparsed();
-      const bool ok = fill(ec);
-      early.outcome(!ok || unparsed() > had);
-      if (!ok) co_return head_error(CallError::kReset);
-    }
+  // The other handlers ready in this loop turn run first, then one read looks: under load the
+  // answer is usually there (see EarlyReads). Otherwise the readability wait follows.
+  drained_ = true;
+  EarlyReads& early = early_reads(EarlyReads::kUpstreamAnswer);
+  if (early.worth_trying()) {
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    if (cancelled_ || !conn_) co_return head_error(CallError::kReset);
+    const size_t had = unparsed();
+    const bool ok = fill(ec);
+    early.outcome(!ok || unparsed() > had);
+    if (!ok) co_return head_error(CallError::kReset);
   }
   while (true) {
     const bool got_head = co_await read_head();
