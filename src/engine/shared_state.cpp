@@ -101,15 +101,21 @@ void release_held(GatewayCore& gw) {
   gw.store_held_until = kNever;
 }
 
+// A store call's job, its operation kept until the result comes back.
+Job new_store_job(GatewayCore& gw, StoreOp op) {
+  const uint64_t id = gw.next_job_id++;
+  gw.store_in_flight.emplace(id, op);
+  return Job{id, StoreCall{std::move(op), gw.config.state.timeout_ms}};
+}
+
 }  // namespace
 
 uint64_t store_send(GatewayCore& gw, StoreOp op, bool awaited) {
   release_held(gw);
-  const uint64_t id = gw.next_job_id++;
-  gw.store_in_flight.emplace(id, op);
-  if (awaited) gw.store_awaited.emplace(id, std::nullopt);
-  gw.store_jobs.push_back(Job{id, StoreCall{std::move(op), gw.config.state.timeout_ms}});
-  return id;
+  Job job = new_store_job(gw, std::move(op));
+  if (awaited) gw.store_awaited.emplace(job.id, std::nullopt);
+  gw.store_jobs.push_back(std::move(job));
+  return gw.store_jobs.back().id;
 }
 
 // A settlement needs no answer: it waits up to the host's hold to travel with the next call
@@ -120,9 +126,7 @@ void store_send_later(GatewayCore& gw, StoreOp op, int64_t now) {
     store_send(gw, std::move(op), false);
     return;
   }
-  const uint64_t id = gw.next_job_id++;
-  gw.store_in_flight.emplace(id, op);
-  gw.store_held.push_back(Job{id, StoreCall{std::move(op), gw.config.state.timeout_ms}});
+  gw.store_held.push_back(new_store_job(gw, std::move(op)));
   gw.store_held_until = std::min(gw.store_held_until, now + hold);
 }
 

@@ -66,6 +66,23 @@ const BAD = [
   [{ STATE_STORE: 'redis' }, 'REDIS_URL'],
   [{ STATE_LEASE_TTL_MS: '999' }, 'STATE_LEASE_TTL_MS'],
 ];
+// Reads a streamed answer's first piece now and the rest in the background.
+// -> {text (so far), ended, rest (resolves at the end)}
+async function readInBackground(res) {
+  const reader = res.body.getReader();
+  const dec = new TextDecoder();
+  const stream = { text: dec.decode((await reader.read()).value, { stream: true }), ended: false };
+  stream.rest = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      stream.text += dec.decode(value, { stream: true });
+    }
+    stream.ended = true;
+  })();
+  return stream;
+}
+
 const names = (v) => (v instanceof RegExp ? v : new RegExp(`\\b${v}\\b`));
 
 describe('native command line', () => {
@@ -159,18 +176,7 @@ describe('native command line', () => {
         body: JSON.stringify({ ...chatBody('hup-open-stream', { model: API_MODEL }), stream: true }),
       });
       assert.equal(res.status, 200);
-      const reader = res.body.getReader();
-      const dec = new TextDecoder();
-      let text = dec.decode((await reader.read()).value, { stream: true });
-      let ended = false;
-      const rest = (async () => {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          text += dec.decode(value, { stream: true });
-        }
-        ended = true;
-      })();
+      const stream = await readInBackground(res);
 
       writeFileSync(file, JSON.stringify([{ name: 'c', key_sha256: digest(c) }]));
       const reloads = () => s.host.logs.filter((l) => l.event === 'client_keys_reloaded').length;
@@ -179,14 +185,14 @@ describe('native command line', () => {
       await waitFor('a client_keys_reloaded line', () => reloads() > before);
 
       const gone = await post(a, 'hup-after-a');
-      assert.equal(ended, false, 'the 401 came while the stream still ran');
+      assert.equal(stream.ended, false, 'the 401 came while the stream still ran');
       assertError(gone, { status: 401, code: 'invalid_api_key' });
       const fresh = await post(c, 'hup-after-c');
       assert.equal(fresh.status, 200, fresh.text);
-      assert.equal(ended, false, 'the new key was served while the stream still ran');
+      assert.equal(stream.ended, false, 'the new key was served while the stream still ran');
 
-      await rest;
-      assertStreamText({ status: res.status, headers: res.headers, text }, { model: API_MODEL, ...(await expected('api', 'answer_only')) });
+      await stream.rest;
+      assertStreamText({ status: res.status, headers: res.headers, text: stream.text }, { model: API_MODEL, ...(await expected('api', 'answer_only')) });
       assert.equal(s.fake.entries('api_chat').filter((e) => JSON.stringify(e.body.messages).includes('hup-after-a')).length, 0);
       assert.equal((await s.request('/v1/usage', as(c))).json.name, 'c');
       assert.ok(!JSON.stringify(s.host.logs).includes(a) && !JSON.stringify(s.host.logs).includes(c));
@@ -278,24 +284,13 @@ describe('graceful shutdown (native)', () => {
       body: JSON.stringify({ ...chatBody(promptFor('thinking', 'graceful')), stream: true }),
     });
     assert.equal(res.status, 200);
-    const reader = res.body.getReader();
-    const dec = new TextDecoder();
-    let text = dec.decode((await reader.read()).value, { stream: true });
-    let ended = false;
-    const rest = (async () => {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        text += dec.decode(value, { stream: true });
-      }
-      ended = true;
-    })();
+    const stream = await readInBackground(res);
     const logsBefore = s.host.logs.length;
     s.host.signal('SIGTERM');
     await waitFor('new connections refused', () => connectionRefused(s.host.port), { timeoutMs: 2000 });
-    assert.equal(ended, false, 'refused while the stream still ran');
-    await rest;
-    assertStreamText({ status: 200, headers: res.headers, text }, { model: GUEST_MODEL, ...(await expected('guest', 'thinking')) });
+    assert.equal(stream.ended, false, 'refused while the stream still ran');
+    await stream.rest;
+    assertStreamText({ status: 200, headers: res.headers, text: stream.text }, { model: GUEST_MODEL, ...(await expected('guest', 'thinking')) });
     const exit = await s.host.exited;
     assert.deepEqual(exit, { code: 0, signal: null });
     assert.ok(s.host.logs.length > logsBefore, 'a shutdown log line');
